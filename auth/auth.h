@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: MIT */
+/* The verdict library's public API: bytes in, verdict out, no I/O, no clock. */
+#ifndef AUTH_AUTH_H
+#define AUTH_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Limits on untrusted input, checked before any other work.
+ */
+#define AUTH_MAX_TOKEN_LEN 8192       /* a whole compact JWS */
+#define AUTH_MAX_COOKIE_HEADER_LEN 16384 /* one Cookie header value */
+#define AUTH_MAX_COOKIES 64           /* pairs in one Cookie header */
+#define AUTH_MAX_COOKIE_VALUE_LEN 8192 /* one decoded cookie value */
+#define AUTH_MAX_JSON_DEPTH 16        /* header and claims objects */
+#define AUTH_MAX_SUB_LEN 255          /* subject bytes */
+#define AUTH_MAX_KID_LEN 128
+#define AUTH_MAX_EXTRA_LEN 2048       /* kept claims, as compact JSON */
+#define AUTH_MAX_FWD_LEN 4096         /* a token forwarded upstream */
+#define AUTH_MAX_PATH_LEN 4096        /* a canonical path */
+#define AUTH_MAX_ROUTE_VARS 8         /* {name} bindings in one pattern */
+#define AUTH_MAX_ROUTE_RULES 8        /* binding rules on one route */
+#define AUTH_MAX_KEEP_CLAIMS 16       /* claims copied into struct auth_claims */
+#define AUTH_MIN_SECRET_LEN 32        /* HMAC secrets, in bytes */
+#define AUTH_MIN_RSA_BITS 2048
+
+/*
+ * Every outcome. Only AUTH_OK lets a request through; anything unexpected
+ * is AUTH_INTERNAL, which callers answer 503 (never 2xx).
+ */
+enum auth_status {
+	AUTH_OK = 0,
+	AUTH_NO_TOKEN,        /* no credential where one was expected */
+	AUTH_AMBIGUOUS,       /* the credential cookie appears with two values */
+	AUTH_TOO_LARGE,       /* an input over its limit */
+	AUTH_MALFORMED,       /* not a well-formed token, cookie or JSON */
+	AUTH_CRIT_UNSUPPORTED, /* a `crit` header we do not understand */
+	AUTH_ALG_REJECTED,    /* alg none, unknown, or not the key's alg */
+	AUTH_KEY_UNKNOWN,     /* no key for this kid */
+	AUTH_BAD_SIGNATURE,
+	AUTH_EXPIRED,
+	AUTH_NOT_YET_VALID,   /* nbf or iat in the future beyond leeway */
+	AUTH_CLAIM_MISSING,   /* a required claim (exp, iss, aud) is absent */
+	AUTH_CLAIM_INVALID,   /* a time claim that is not an integer in range */
+	AUTH_CLAIM_MISMATCH,  /* iss or aud differs from the policy */
+	AUTH_NO_SUBJECT,      /* the subject is absent, empty or not a string */
+	AUTH_PATH_INVALID,    /* the request path is refused (400) */
+	AUTH_NO_ROUTE,        /* no route matches (404) */
+	AUTH_FORBIDDEN,       /* a binding rule failed (403) */
+	AUTH_INTERNAL,        /* allocation or library failure: fail closed */
+	AUTH_STATUS_MAX
+};
+
+/* Returns a stable lower-case name for |s| ("ok", "expired", ...), used as
+ * the problem+json `code` and in access logs; "internal" for out of range. */
+const char *auth_status_str(enum auth_status s);
+
+/* The HTTP status a rejection maps to: 200 for AUTH_OK, 400 for
+ * AUTH_PATH_INVALID/AUTH_AMBIGUOUS/AUTH_TOO_LARGE, 404 for AUTH_NO_ROUTE,
+ * 403 for AUTH_FORBIDDEN, 503 for AUTH_INTERNAL, 401 otherwise. */
+int auth_status_http(enum auth_status s);
+
+/* A view into a caller's buffer. Never NUL-terminated by contract. */
+struct auth_view {
+	const char *ptr;
+	size_t len;
+};
+
+/* ---------------------------------------------------------------- b64url.c */
+
+/* Strict base64url (RFC 4648 §5): no padding, no '+', '/', '=' or junk, and
+ * the unused trailing bits must be zero. Writes at most |out_cap| bytes.
+ * Returns 0, or -1 on any violation or when |out_cap| is too small. */
+int b64url_decode(const char *in, size_t in_len, unsigned char *out,
+    size_t out_cap, size_t *out_len);
+
+/* Encodes without padding. Returns 0, or -1 when |out_cap| is too small
+ * (the output is NUL-terminated, so it needs 4*ceil(n/3)+1 at most). */
+int b64url_encode(const unsigned char *in, size_t in_len, char *out,
+    size_t out_cap, size_t *out_len);
+
+/* Strict standard base64 (RFC 4648 §4) with mandatory '=' padding, as Better
+ * Auth's signed cookies use. Returns 0 or -1. */
+int b64std_decode(const char *in, size_t in_len, unsigned char *out,
+    size_t out_cap, size_t *out_len);
+
+/* ------------------------------------------------------------------ keys.c */
+
+enum auth_alg {
+	AUTH_ALG_INVALID = 0, /* never matches; "none" maps here */
+	AUTH_ALG_HS256,
+	AUTH_ALG_HS384,
+	AUTH_ALG_HS512,
+	AUTH_ALG_RS256,
+	AUTH_ALG_RS384,
+	AUTH_ALG_RS512,
+	AUTH_ALG_PS256,
+	AUTH_ALG_PS384,
+	AUTH_ALG_PS512,
+	AUTH_ALG_ES256,
+	AUTH_ALG_ES384,
+	AUTH_ALG_ES512,
+	AUTH_ALG_EDDSA,
+	AUTH_ALG_MAX
+};
+
+/* "HS256" ... "EdDSA"; NULL for AUTH_ALG_INVALID or out of range. */
+const char *auth_alg_str(enum auth_alg alg);
+
+/* Case-sensitive lookup of a JOSE alg name of |len| bytes;
+ * AUTH_ALG_INVALID for "none" and for anything unknown. */
+enum auth_alg auth_alg_from_str(const char *s, size_t len);
+
+/*
+ * A set of verification keys, each pinned to exactly one alg, looked up by
+ * kid. Built once (at load or JWKS refresh), then read-only: any number of
+ * threads may verify against it concurrently. Key material is cleansed when
+ * freed.
+ */
+struct auth_keyset;
+
+struct auth_keyset *auth_keyset_new(void);
+void auth_keyset_free(struct auth_keyset *ks);
+
+/* Number of keys in |ks|. */
+size_t auth_keyset_count(const struct auth_keyset *ks);
+
+/* Adds an HMAC secret (HS256/384/512 only), the raw bytes as given (Better
+ * Auth uses the secret string's bytes). |kid| may be NULL. Secrets shorter
+ * than AUTH_MIN_SECRET_LEN are refused. Copies |secret|. On failure returns
+ * -1 and writes a one-line reason into |err|. */
+int auth_keyset_add_secret(struct auth_keyset *ks, const char *kid,
+    enum auth_alg alg, const unsigned char *secret, size_t secret_len,
+    char *err, size_t err_len);
+
+/* Adds a PEM public key (SPKI "PUBLIC KEY", or PKCS#1 "RSA PUBLIC KEY")
+ * pinned to |alg|, which must suit the key type (RSA >= 2048 bits for RS and
+ * PS, the matching curve for ES256/384/512, Ed25519 for EdDSA). A private
+ * key or certificate PEM is refused. Returns 0, or -1 with |err|. */
+int auth_keyset_add_pem(struct auth_keyset *ks, const char *kid,
+    enum auth_alg alg, const char *pem, size_t pem_len, char *err,
+    size_t err_len);
+
+/* Adds every key of a JWKS document ({"keys":[...]}; kty RSA, EC, OKP; with
+ * or without `use`; `use` other than "sig" is skipped). Each key's alg comes
+ * from its `alg` member, else from kty/crv (RSA->RS256, P-256->ES256,
+ * P-384->ES384, P-521->ES512, Ed25519->EdDSA). kty "oct" is refused (a
+ * secret never travels in a key document). Duplicate kids, a JWKS with no
+ * usable key, or any malformed key makes the whole call fail with -1 and
+ * |err|, leaving |ks| unchanged. */
+int auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
+    size_t json_len, char *err, size_t err_len);
+
+/* ------------------------------------------------------------------- jwt.c */
+
+/*
+ * How to verify a token: which keys, which claims. Owned by the caller
+ * (conf/), read-only while in use.
+ */
+struct auth_policy {
+	const struct auth_keyset *keys; /* required */
+	const char *issuer;     /* NULL: iss not checked */
+	const char *audience;   /* NULL: aud not checked */
+	int64_t leeway;         /* seconds, for exp, nbf and iat */
+	bool exp_optional;      /* false (default): exp is required */
+	/* Where the subject is: NULL means "sub"; otherwise a dotted path
+	 * into the payload ("session.userId"). */
+	const char *subject_path;
+	/* Claims copied into auth_claims.extra (for minting, claim headers
+	 * and binding rules). Top-level names only. */
+	const char *keep_claims[AUTH_MAX_KEEP_CLAIMS];
+	size_t n_keep_claims;
+};
+
+/* What a verified token says. Fixed size: no heap, safe to cache. */
+struct auth_claims {
+	char sub[AUTH_MAX_SUB_LEN + 1]; /* NUL-terminated, never empty */
+	size_t sub_len;
+	int64_t exp;  /* INT64_MAX when absent and optional */
+	int64_t iat;  /* 0 when absent */
+	enum auth_alg alg;
+	/* The kept claims as one compact JSON object, NUL-terminated ("{}"
+	 * when none). */
+	char extra[AUTH_MAX_EXTRA_LEN];
+	size_t extra_len;
+};
+
+/* Verifies a compact JWS |token| against |p| at time |now| (Unix seconds):
+ * strict parsing (exactly three parts, strict base64url, JSON objects
+ * without duplicate keys, depth-limited), header alg/kid/typ/crit (embedded
+ * jku, x5u, jwk ignored, never trusted), key by kid with the alg pinned to
+ * the key, the signature through OpenSSL, then claims (exp, nbf, iat, iss,
+ * aud, subject). Fills |out| only on AUTH_OK. */
+enum auth_status auth_jwt_verify(const struct auth_policy *p,
+    const char *token, size_t token_len, int64_t now,
+    struct auth_claims *out);
+
+/* Looks up a kept claim by |name| in |c|'s extra JSON and copies it to
+ * |out| (a string claim as its bytes, a number or boolean as its JSON text).
+ * Returns 0, or -1 when absent, not a scalar, or too long. */
+int auth_claims_get(const struct auth_claims *c, const char *name, char *out,
+    size_t out_cap, size_t *out_len);
+
+/* -------------------------------------------------------------- jwt_mint.c */
+
+/* Mints tokens for the upstream through libjwt. Built once from config. */
+struct auth_minter;
+
+/* |alg| any of HS*, RS*, ES* that libjwt 1.10 supports; |key| is the HMAC
+ * secret (>= AUTH_MIN_SECRET_LEN) or a PEM private key. |ttl| seconds.
+ * |issuer|/|audience| may be NULL. Copies everything. NULL and |err| on
+ * failure. */
+struct auth_minter *auth_minter_new(enum auth_alg alg,
+    const unsigned char *key, size_t key_len, const char *kid,
+    const char *issuer, const char *audience, int64_t ttl, char *err,
+    size_t err_len);
+void auth_minter_free(struct auth_minter *m);
+
+/* Mints a token for |c| (sub, iat = now, exp = min(now + ttl, c->exp), iss,
+ * aud, and every member of c->extra) into |out|, NUL-terminated. Returns 0,
+ * or -1 (out of memory, or |out_cap| too small). */
+int auth_minter_mint(const struct auth_minter *m, const struct auth_claims *c,
+    int64_t now, char *out, size_t out_cap, size_t *out_len,
+    int64_t *out_exp);
+
+/* ---------------------------------------------------------------- cookie.c */
+
+/*
+ * Finds cookie |name| across |n| Cookie header values (RFC 6265 §4.2:
+ * "a=b; c=d"). The value is unquoted (one pair of DQUOTEs) and
+ * percent-decoded into |out| (NUL-terminated). The same name appearing more
+ * than once, in one header or across several, with different decoded
+ * values is AUTH_AMBIGUOUS (a second, planted cookie must never choose the
+ * identity); identical copies are fine. AUTH_NO_TOKEN when absent or empty;
+ * AUTH_TOO_LARGE over the limits; AUTH_MALFORMED for bad percent-encoding
+ * or a control byte.
+ */
+enum auth_status auth_cookie_find(const struct auth_view *headers, size_t n,
+    const char *name, char *out, size_t out_cap, size_t *out_len);
+
+/* Copies Cookie header |in| to |out| without the pairs named in |names|
+ * (exact, case-sensitive), keeping the others byte for byte and joining
+ * them with "; ". Returns 0 (|out_len| may be 0: drop the header), or -1
+ * when |out_cap| is too small or the header is over the limits. */
+int auth_cookie_strip(const char *in, size_t in_len,
+    const char *const *names, size_t n_names, char *out, size_t out_cap,
+    size_t *out_len);
+
+/* --------------------------------------------------------------- session.c */
+
+/* Better Auth's session_token cookie, already percent-decoded:
+ * token "." base64std(HMAC-SHA256(secret, token)), split at the last '.'.
+ * Checks the HMAC in constant time. On AUTH_OK |out_token| views the
+ * token part inside |value|. AUTH_BAD_SIGNATURE or AUTH_MALFORMED
+ * otherwise. */
+enum auth_status auth_ba_session_token_check(const unsigned char *secret,
+    size_t secret_len, const char *value, size_t value_len,
+    struct auth_view *out_token);
+
+/* Better Auth's session_data cookie in the `compact` strategy:
+ * base64url(JSON{"session":{...},"expiresAt":ms,"signature":b64url}).
+ * Verifies the HMAC over the raw "session" text with ,"expiresAt":N
+ * spliced in, then expiresAt > now_ms - leeway, then takes the subject from
+ * |p|->subject_path (default "session.userId") and kept claims as
+ * auth_jwt_verify does. |p|->keys is unused; |secret| is the key. */
+enum auth_status auth_ba_compact_verify(const struct auth_policy *p,
+    const unsigned char *secret, size_t secret_len, const char *value,
+    size_t value_len, int64_t now, struct auth_claims *out);
+
+/* ------------------------------------------------------------------ path.c */
+
+/*
+ * Canonicalises a request path (no query) into |out| (NUL-terminated):
+ * must start with '/'; percent-encoded unreserved bytes are decoded; other
+ * escapes are kept with upper-case hex. AUTH_PATH_INVALID for an encoded
+ * '/', '\' or control byte (%00-%1F, %7F), a raw '\', control or non-ASCII
+ * byte, invalid percent-encoding, invalid or overlong UTF-8 in escapes, an
+ * empty segment ("//"), and any dot segment ("." or "..", raw or encoded).
+ * AUTH_TOO_LARGE over AUTH_MAX_PATH_LEN.
+ */
+enum auth_status auth_path_canon(const char *in, size_t in_len, char *out,
+    size_t out_cap, size_t *out_len);
+
+/* ----------------------------------------------------------------- route.c */
+
+enum auth_mode {
+	AUTH_MODE_NONE = 0, /* no credential looked at, none forwarded */
+	AUTH_MODE_OPTIONAL, /* forwarded when valid, else passed without */
+	AUTH_MODE_REQUIRED  /* 401 without a valid credential */
+};
+
+/* One binding rule: `var == sub`, `var == claim.NAME`,
+ * `claim.NAME == "literal"`. */
+enum auth_rule_kind {
+	AUTH_RULE_VAR_SUB,     /* path variable equals the subject */
+	AUTH_RULE_VAR_CLAIM,   /* path variable equals a kept claim */
+	AUTH_RULE_CLAIM_VALUE  /* a kept claim equals a literal */
+};
+
+struct auth_rule {
+	enum auth_rule_kind kind;
+	char var[64];      /* the path variable name, when used */
+	char claim[64];    /* the claim name, when used */
+	char value[256];   /* the literal, when used */
+};
+
+struct auth_route {
+	char pattern[512];
+	enum auth_mode mode;
+	int tag; /* the caller's: which upstream/issuer (conf/ indexes) */
+	struct auth_rule rules[AUTH_MAX_ROUTE_RULES];
+	size_t n_rules;
+};
+
+struct auth_route_table;
+
+struct auth_route_table *auth_route_table_new(void);
+void auth_route_table_free(struct auth_route_table *t);
+
+/* Parses |rule| text ("user_id == sub", "org == claim.org_id",
+ * "claim.role == \"admin\"") into |out|. Returns 0, or -1 with |err|. */
+int auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
+    size_t err_len);
+
+/* Appends a route (first match wins, in order of addition). |pattern|
+ * starts with '/', segments are literals, "{name}" (exactly one non-empty
+ * segment) or a final "**" (zero or more segments). Every rule's var must
+ * name a variable of the pattern. Returns 0, or -1 with |err|. */
+int auth_route_add(struct auth_route_table *t, const struct auth_route *r,
+    char *err, size_t err_len);
+
+size_t auth_route_count(const struct auth_route_table *t);
+const struct auth_route *auth_route_get(const struct auth_route_table *t,
+    size_t i);
+
+struct auth_binding {
+	const char *name;     /* the variable name, in the route */
+	struct auth_view val; /* the segment, a view into the matched path */
+};
+
+struct auth_match {
+	const struct auth_route *route;
+	size_t index;
+	struct auth_binding vars[AUTH_MAX_ROUTE_VARS];
+	size_t n_vars;
+};
+
+/* Matches canonical |path| (case-sensitive). AUTH_OK with |out| filled, or
+ * AUTH_NO_ROUTE. */
+enum auth_status auth_route_match(const struct auth_route_table *t,
+    const char *path, size_t path_len, struct auth_match *out);
+
+/* Checks |m|'s route rules against verified |c|. AUTH_OK, or
+ * AUTH_FORBIDDEN on any mismatch (byte-exact comparison). */
+enum auth_status auth_route_check(const struct auth_match *m,
+    const struct auth_claims *c);
+
+/* ---------------------------------------------------------------- tcache.c */
+
+#define AUTH_TCACHE_KEY_LEN 32
+
+/*
+ * A bounded cache of verified tokens: SHA-256(domain || token) -> claims,
+ * the token to forward and its expiry. Fixed memory, chosen at creation;
+ * no entry is returned at or after its expiry. Not thread-safe: one per
+ * worker thread.
+ */
+struct auth_tcache;
+
+struct auth_tcache_entry {
+	unsigned char key[AUTH_TCACHE_KEY_LEN];
+	int64_t expires; /* Unix seconds; never beyond the token's exp */
+	struct auth_claims claims;
+	char fwd[AUTH_MAX_FWD_LEN]; /* token to forward, NUL-terminated */
+	size_t fwd_len;
+};
+
+/* |n_entries| is rounded up to a power of two. NULL on allocation
+ * failure. */
+struct auth_tcache *auth_tcache_new(size_t n_entries);
+void auth_tcache_free(struct auth_tcache *c);
+
+/* The cache key of |token| under |domain| (a policy's identity, so a token
+ * verified under one policy is never found under another). */
+void auth_tcache_key(const char *domain, const char *token, size_t token_len,
+    unsigned char out[AUTH_TCACHE_KEY_LEN]);
+
+/* The live entry for |key| at |now|, or NULL. The pointer is valid until
+ * the next put. */
+const struct auth_tcache_entry *auth_tcache_get(struct auth_tcache *c,
+    const unsigned char key[AUTH_TCACHE_KEY_LEN], int64_t now);
+
+/* Stores |claims| and |fwd| under |key| until |expires|, evicting as
+ * needed. Returns 0, or -1 when |fwd_len| is too large or |expires| <=
+ * |now| (nothing stored). */
+int auth_tcache_put(struct auth_tcache *c,
+    const unsigned char key[AUTH_TCACHE_KEY_LEN], const struct auth_claims *claims,
+    const char *fwd, size_t fwd_len, int64_t expires, int64_t now);
+
+/* Removes every entry. */
+void auth_tcache_clear(struct auth_tcache *c);
+
+#endif /* AUTH_AUTH_H */

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* TODO(issue 2): not written yet. */
+#include "auth.h"

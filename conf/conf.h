@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration: a libconfuse file turned into an immutable struct conf. */
+#ifndef CONF_CONF_H
+#define CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+
+#define CONF_MAX_UPSTREAMS 32
+#define CONF_MAX_ISSUERS 16
+#define CONF_MAX_ROUTES 256
+#define CONF_MAX_NAMES 32 /* strip_headers, claim headers */
+#define CONF_ERR_LEN 8192 /* all error lines together */
+
+struct conf_upstream {
+	char *name;
+	char *host;       /* host name or numeric address, no brackets */
+	char *port;       /* decimal, as a string for getaddrinfo */
+	char *host_header; /* "host" or "host:port", sent as Host */
+	int connect_timeout_ms;  /* default 2000 */
+	int response_timeout_ms; /* first response byte; default 30000 */
+	int idle_timeout_ms;     /* pooled connection idle; default 60000 */
+	int max_idle;            /* pooled idle connections per worker; 32 */
+};
+
+enum conf_cred {
+	CONF_CRED_JWT = 0, /* the cookie holds a JWT, verified locally */
+	CONF_CRED_BA_COMPACT, /* Better Auth session_data, compact strategy */
+	CONF_CRED_SESSION  /* Better Auth session_token, exchanged (later) */
+};
+
+enum conf_forward {
+	CONF_FORWARD_PASSTHROUGH = 0, /* the verified JWT as is */
+	CONF_FORWARD_MINT             /* a fresh token signed by bearerd */
+};
+
+/* Where identities come from and what goes upstream. */
+struct conf_issuer {
+	char *name;
+	enum conf_cred cred;
+	char *cookie;          /* the credential cookie's name */
+	char *cookie_secure;   /* "__Secure-" + cookie, also accepted */
+	char *session_cookie;  /* Better Auth session_token name, or NULL */
+	unsigned char *secret; /* HMAC secret (session/compact, HS keys) */
+	size_t secret_len;
+	char *token_url;       /* exchange endpoint (later issue), or NULL */
+	char *jwks_url;        /* remote JWKS (later issue), or NULL */
+	struct auth_keyset *keys; /* owned */
+	struct auth_policy policy; /* policy.keys == keys; strings owned */
+	enum conf_forward forward;
+	struct auth_minter *minter; /* owned; non-NULL iff forward == mint */
+	int64_t refresh_before;  /* seconds; default 60 */
+	int64_t session_recheck; /* seconds; default 60 */
+	char *cache_domain;      /* tcache domain: unique per issuer+reload */
+};
+
+struct conf_route {
+	char *pattern;
+	enum auth_mode mode;
+	int upstream; /* index into conf.upstreams */
+	int issuer;   /* index into conf.issuers, -1 for auth = none */
+	/* Path prefix to strip before forwarding, or NULL. */
+	char *strip_prefix;
+};
+
+struct conf {
+	char *file; /* the path it was loaded from */
+
+	/* listener */
+	char *listen_host; /* "0.0.0.0", "::1", ... */
+	char *listen_port;
+	int workers;        /* resolved: >= 1 */
+	int backlog;
+
+	struct conf_upstream upstreams[CONF_MAX_UPSTREAMS];
+	size_t n_upstreams;
+	struct conf_issuer issuers[CONF_MAX_ISSUERS];
+	size_t n_issuers;
+	struct conf_route routes[CONF_MAX_ROUTES];
+	size_t n_routes;
+	/* The same routes for matching; route i has tag i. Owned. */
+	struct auth_route_table *table;
+
+	/* headers */
+	char *strip_headers[CONF_MAX_NAMES]; /* identity headers, lower-case,
+						 compared in all _/- variants */
+	size_t n_strip_headers;
+	/* claim -> header, e.g. "email" -> "X-User-Email" */
+	char *claim_header_claim[CONF_MAX_NAMES];
+	char *claim_header_name[CONF_MAX_NAMES];
+	size_t n_claim_headers;
+	bool trust_forwarded; /* keep and extend a client X-Forwarded-For */
+
+	/* limits */
+	size_t max_head_bytes;   /* default 16384 */
+	size_t max_header_fields; /* default 100 */
+	uint64_t max_body_bytes; /* default 100 MiB; 0 = unlimited */
+	size_t token_cache_entries; /* per worker; default 1024 */
+
+	/* timeouts, ms */
+	int head_timeout_ms; /* whole head must arrive; default 10000 */
+	int body_timeout_ms; /* between body reads; default 30000 */
+	int idle_timeout_ms; /* keep-alive idle; default 60000 */
+	int drain_timeout_ms; /* SIGTERM grace; default 10000 */
+
+	/* admin */
+	char *health_path; /* "/healthz" */
+	char *ready_path;  /* "/readyz" */
+	bool access_log;   /* default true */
+};
+
+/* Loads and checks |path|. On success returns a new conf (the caller owns
+ * it; free with conf_free). On failure returns NULL and writes every error
+ * found, one "file:line: message" per line, into |err| (truncated to
+ * |err_len|). Environment variables in values are expanded; a secret that
+ * expands empty or short is an error. */
+struct conf *conf_load(const char *path, char *err, size_t err_len);
+
+void conf_free(struct conf *c);
+
+/* Index of upstream |name|, or -1. */
+int conf_upstream_find(const struct conf *c, const char *name);
+
+#endif /* CONF_CONF_H */
