@@ -62,6 +62,14 @@ const char *auth_status_str(enum auth_status s);
  * 403 for AUTH_FORBIDDEN, 503 for AUTH_INTERNAL, 401 otherwise. */
 int auth_status_http(enum auth_status s);
 
+/* Call once at startup, before any thread uses auth/ or jansson: seeds
+ * jansson's hash (json_object_seed) and wraps jansson's allocator so that a
+ * failed allocation during a parse is noticed (AUTH_INTERNAL). jansson
+ * 2.14's lexer ignores a failed buffer growth and can return a string with
+ * a byte missing, i.e. a subject that was never signed. Idempotent; not
+ * thread-safe. Defined in jwt.c. */
+void auth_init(void);
+
 /* A view into a caller's buffer. Never NUL-terminated by contract. */
 struct auth_view {
 	const char *ptr;
@@ -243,7 +251,9 @@ enum auth_status auth_cookie_find(const struct auth_view *headers, size_t n,
 /* Copies Cookie header |in| to |out| without the pairs named in |names|
  * (exact, case-sensitive), keeping the others byte for byte and joining
  * them with "; ". Returns 0 (|out_len| may be 0: drop the header), or -1
- * when |out_cap| is too small or the header is over the limits. */
+ * when |out_cap| is too small or the header is over the limits. |out| is
+ * NUL-terminated; the added separators can make it longer than |in|, so
+ * AUTH_MAX_COOKIE_HEADER_LEN + 2 * AUTH_MAX_COOKIES + 1 always suffices. */
 int auth_cookie_strip(const char *in, size_t in_len,
     const char *const *names, size_t n_names, char *out, size_t out_cap,
     size_t *out_len);
@@ -348,12 +358,16 @@ struct auth_match {
 };
 
 /* Matches canonical |path| (case-sensitive). AUTH_OK with |out| filled, or
- * AUTH_NO_ROUTE. */
+ * AUTH_NO_ROUTE. A trailing '/' is insignificant ("/a/" matches "/a").
+ * Literal segments are compared with the percent-decoded path segment, as
+ * a decoding backend routes ("/a%3Ab" matches the pattern "/a:b"). */
 enum auth_status auth_route_match(const struct auth_route_table *t,
     const char *path, size_t path_len, struct auth_match *out);
 
 /* Checks |m|'s route rules against verified |c|. AUTH_OK, or
- * AUTH_FORBIDDEN on any mismatch (byte-exact comparison). */
+ * AUTH_FORBIDDEN on any mismatch (byte-exact comparison of the binding,
+ * percent-decoded as the backend will read it, with the subject or claim;
+ * an absent claim fails). */
 enum auth_status auth_route_check(const struct auth_match *m,
     const struct auth_claims *c);
 
@@ -392,9 +406,9 @@ void auth_tcache_key(const char *domain, const char *token, size_t token_len,
 const struct auth_tcache_entry *auth_tcache_get(struct auth_tcache *c,
     const unsigned char key[AUTH_TCACHE_KEY_LEN], int64_t now);
 
-/* Stores |claims| and |fwd| under |key| until |expires|, evicting as
- * needed. Returns 0, or -1 when |fwd_len| is too large or |expires| <=
- * |now| (nothing stored). */
+/* Stores |claims| and |fwd| under |key| until |expires| (capped at
+ * |claims|->exp), evicting as needed. Returns 0, or -1 when |fwd_len| is
+ * too large or |expires| <= |now| (nothing stored). */
 int auth_tcache_put(struct auth_tcache *c,
     const unsigned char key[AUTH_TCACHE_KEY_LEN], const struct auth_claims *claims,
     const char *fwd, size_t fwd_len, int64_t expires, int64_t now);

@@ -1,3 +1,675 @@
 /* SPDX-License-Identifier: MIT */
-/* TODO(issue 2): not written yet. */
-#include "auth.h"
+/* The ordered route table: {name} and ** patterns, first match wins, binding rules. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ROUTE_MAX_SEGS 256 /* a 512-byte pattern has fewer */
+#define ROUTE_NAME_MAX 63  /* fits auth_rule.var and auth_rule.claim */
+
+enum seg_kind {
+	SEG_LIT,
+	SEG_VAR,
+	SEG_GLOB
+};
+
+struct seg {
+	enum seg_kind kind;
+	unsigned short off; /* into route.pattern */
+	unsigned short len;
+	unsigned short var; /* index into names, SEG_VAR only */
+};
+
+struct route_ent {
+	struct auth_route route;
+	struct seg segs[ROUTE_MAX_SEGS];
+	size_t n_segs;
+	char names[AUTH_MAX_ROUTE_VARS][ROUTE_NAME_MAX + 1];
+	size_t n_names;
+};
+
+struct auth_route_table {
+	struct route_ent **ents; /* owned, each owned; stable addresses */
+	size_t n;
+	size_t cap;
+};
+
+static void
+seterr(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
+}
+
+struct auth_route_table *
+auth_route_table_new(void)
+{
+	return calloc(1, sizeof(struct auth_route_table));
+}
+
+void
+auth_route_table_free(struct auth_route_table *t)
+{
+	size_t i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->n; i++)
+		free(t->ents[i]);
+	free(t->ents);
+	free(t);
+}
+
+static bool
+is_ident_start(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool
+is_ident(unsigned char c)
+{
+	return is_ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* A claim name may also hold '-' ("x-tenant"); top-level names only. */
+static bool
+is_claim_char(unsigned char c)
+{
+	return is_ident(c) || c == '-';
+}
+
+/* ------------------------------------------------------------- rules */
+
+static const char *
+skip_ws(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Reads an identifier at |s| into |out|; returns the end or NULL. */
+static const char *
+read_name(const char *s, bool claim, char *out)
+{
+	size_t n = 0;
+
+	if (!is_ident_start((unsigned char)*s))
+		return NULL;
+	while (claim ? is_claim_char((unsigned char)s[n]) :
+	    is_ident((unsigned char)s[n])) {
+		if (n >= ROUTE_NAME_MAX)
+			return NULL;
+		out[n] = s[n];
+		n++;
+	}
+	out[n] = '\0';
+	return s + n;
+}
+
+static bool
+has_prefix(const char *s, const char *pfx)
+{
+	return strncmp(s, pfx, strlen(pfx)) == 0;
+}
+
+int
+auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
+    size_t err_len)
+{
+	struct auth_rule r;
+	const char *s, *e;
+	bool lhs_claim;
+	size_t n;
+
+	if (rule == NULL || out == NULL) {
+		seterr(err, err_len, "no rule");
+		return -1;
+	}
+	memset(&r, 0, sizeof(r));
+	s = skip_ws(rule);
+
+	/* Left: a path variable, or claim.NAME compared with a literal. */
+	lhs_claim = has_prefix(s, "claim.");
+	if (lhs_claim)
+		e = read_name(s + 6, true, r.claim);
+	else
+		e = read_name(s, false, r.var);
+	if (e == NULL) {
+		seterr(err, err_len, "rule \"%s\": left side must be a path "
+		    "variable or claim.NAME (letters, digits, '_', at most "
+		    "%d)", rule, ROUTE_NAME_MAX);
+		return -1;
+	}
+	s = skip_ws(e);
+	if (s[0] != '=' || s[1] != '=') {
+		seterr(err, err_len, "rule \"%s\": expected '==' after "
+		    "\"%.*s\"", rule, (int)(e - rule), rule);
+		return -1;
+	}
+	s = skip_ws(s + 2);
+
+	if (lhs_claim) {
+		/* claim.NAME == "literal"; \" and \\ are the escapes. */
+		if (*s != '"') {
+			seterr(err, err_len, "rule \"%s\": claim.%s can only "
+			    "be compared with a \"quoted literal\"", rule,
+			    r.claim);
+			return -1;
+		}
+		s++;
+		for (n = 0; *s != '"'; s++) {
+			if (*s == '\0') {
+				seterr(err, err_len, "rule \"%s\": "
+				    "unterminated literal", rule);
+				return -1;
+			}
+			if (*s == '\\') {
+				s++;
+				if (*s != '"' && *s != '\\') {
+					seterr(err, err_len, "rule \"%s\": "
+					    "only \\\" and \\\\ are escapes",
+					    rule);
+					return -1;
+				}
+			}
+			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+				seterr(err, err_len, "rule \"%s\": control "
+				    "byte in literal", rule);
+				return -1;
+			}
+			if (n >= sizeof(r.value) - 1) {
+				seterr(err, err_len, "rule \"%s\": literal "
+				    "longer than %zu bytes", rule,
+				    sizeof(r.value) - 1);
+				return -1;
+			}
+			r.value[n++] = *s;
+		}
+		r.value[n] = '\0';
+		s++;
+		r.kind = AUTH_RULE_CLAIM_VALUE;
+	} else if (has_prefix(s, "claim.")) {
+		e = read_name(s + 6, true, r.claim);
+		if (e == NULL) {
+			seterr(err, err_len, "rule \"%s\": bad claim name "
+			    "after \"claim.\"", rule);
+			return -1;
+		}
+		s = e;
+		r.kind = AUTH_RULE_VAR_CLAIM;
+	} else if (has_prefix(s, "sub") &&
+	    !is_claim_char((unsigned char)s[3])) {
+		s += 3;
+		r.kind = AUTH_RULE_VAR_SUB;
+	} else {
+		seterr(err, err_len, "rule \"%s\": a path variable can only be "
+		    "compared with sub or claim.NAME", rule);
+		return -1;
+	}
+	s = skip_ws(s);
+	if (*s != '\0') {
+		seterr(err, err_len, "rule \"%s\": unexpected \"%s\" at the "
+		    "end", rule, s);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+/* ---------------------------------------------------------- patterns */
+
+/* Bytes a literal pattern segment may hold: printable ASCII, except what
+ * the canonical path never carries raw ('%', '\', '?', '#') and the
+ * pattern syntax ('{', '}', '*'). Literals are written decoded. */
+static bool
+is_lit_char(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '%' && c != '\\' && c != '?' &&
+	    c != '#' && c != '{' && c != '}' && c != '*';
+}
+
+static int
+route_compile(struct route_ent *ent, char *err, size_t err_len)
+{
+	const char *pat = ent->route.pattern;
+	size_t len, i = 1, k;
+
+	len = strnlen(pat, sizeof(ent->route.pattern));
+	if (len == sizeof(ent->route.pattern)) {
+		seterr(err, err_len, "route pattern longer than %zu bytes",
+		    sizeof(ent->route.pattern) - 1);
+		return -1;
+	}
+	if (pat[0] != '/') {
+		seterr(err, err_len, "route \"%s\": must start with '/'", pat);
+		return -1;
+	}
+	/* A trailing '/' is insignificant, as in matching: "/a/" is "/a". */
+	if (len > 1 && pat[len - 1] == '/') {
+		if (pat[len - 2] == '/') {
+			seterr(err, err_len, "route \"%s\": empty segment",
+			    pat);
+			return -1;
+		}
+		len--;
+	}
+
+	while (i < len) {
+		const char *s = pat + i, *slash;
+		size_t sl;
+		struct seg *sg;
+
+		slash = memchr(s, '/', len - i);
+		sl = slash ? (size_t)(slash - s) : len - i;
+		i += sl + 1;
+		if (sl == 0) {
+			seterr(err, err_len, "route \"%s\": empty segment",
+			    pat);
+			return -1;
+		}
+		if (ent->n_segs > 0 &&
+		    ent->segs[ent->n_segs - 1].kind == SEG_GLOB) {
+			seterr(err, err_len, "route \"%s\": \"**\" must be the "
+			    "last segment", pat);
+			return -1;
+		}
+		sg = &ent->segs[ent->n_segs++];
+		sg->off = (unsigned short)(s - pat);
+		sg->len = (unsigned short)sl;
+		sg->var = 0;
+		if (sl == 2 && s[0] == '*' && s[1] == '*') {
+			sg->kind = SEG_GLOB;
+			continue;
+		}
+		if (s[0] == '{') {
+			char *name;
+
+			if (s[sl - 1] != '}' || sl < 3) {
+				seterr(err, err_len, "route \"%s\": a variable "
+				    "is a whole segment \"{name}\"", pat);
+				return -1;
+			}
+			if (ent->n_names >= AUTH_MAX_ROUTE_VARS) {
+				seterr(err, err_len, "route \"%s\": more than "
+				    "%d variables", pat, AUTH_MAX_ROUTE_VARS);
+				return -1;
+			}
+			if (sl - 2 > ROUTE_NAME_MAX ||
+			    !is_ident_start((unsigned char)s[1])) {
+				seterr(err, err_len, "route \"%s\": bad "
+				    "variable name", pat);
+				return -1;
+			}
+			for (k = 1; k < sl - 1; k++) {
+				if (!is_ident((unsigned char)s[k])) {
+					seterr(err, err_len, "route \"%s\": "
+					    "bad variable name", pat);
+					return -1;
+				}
+			}
+			name = ent->names[ent->n_names];
+			memcpy(name, s + 1, sl - 2);
+			name[sl - 2] = '\0';
+			for (k = 0; k < ent->n_names; k++) {
+				if (strcmp(ent->names[k], name) == 0) {
+					seterr(err, err_len, "route \"%s\": "
+					    "variable \"%s\" twice", pat, name);
+					return -1;
+				}
+			}
+			sg->kind = SEG_VAR;
+			sg->var = (unsigned short)ent->n_names++;
+			continue;
+		}
+		for (k = 0; k < sl; k++) {
+			if (!is_lit_char((unsigned char)s[k])) {
+				seterr(err, err_len, "route \"%s\": segment "
+				    "\"%.*s\" holds '%c' (allowed: printable "
+				    "ASCII except %% \\ ? # { } *; \"**\" only "
+				    "as a whole segment)", pat, (int)sl, s,
+				    s[k] > 0x20 && s[k] < 0x7f ? s[k] : '?');
+				return -1;
+			}
+		}
+		if ((sl == 1 && s[0] == '.') ||
+		    (sl == 2 && s[0] == '.' && s[1] == '.')) {
+			seterr(err, err_len, "route \"%s\": dot segment", pat);
+			return -1;
+		}
+		sg->kind = SEG_LIT;
+	}
+	return 0;
+}
+
+static bool
+has_var(const struct route_ent *ent, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < ent->n_names; k++)
+		if (strcmp(ent->names[k], name) == 0)
+			return true;
+	return false;
+}
+
+static int
+rules_check(const struct route_ent *ent, char *err, size_t err_len)
+{
+	const struct auth_route *r = &ent->route;
+	size_t i;
+
+	if (r->n_rules > AUTH_MAX_ROUTE_RULES) {
+		seterr(err, err_len, "route \"%s\": more than %d rules",
+		    r->pattern, AUTH_MAX_ROUTE_RULES);
+		return -1;
+	}
+	for (i = 0; i < r->n_rules; i++) {
+		const struct auth_rule *ru = &r->rules[i];
+		bool uses_var = ru->kind == AUTH_RULE_VAR_SUB ||
+		    ru->kind == AUTH_RULE_VAR_CLAIM;
+		bool uses_claim = ru->kind == AUTH_RULE_VAR_CLAIM ||
+		    ru->kind == AUTH_RULE_CLAIM_VALUE;
+
+		if (!uses_var && !uses_claim) {
+			seterr(err, err_len, "route \"%s\": rule %zu of "
+			    "unknown kind", r->pattern, i + 1);
+			return -1;
+		}
+		if (memchr(ru->var, '\0', sizeof(ru->var)) == NULL ||
+		    memchr(ru->claim, '\0', sizeof(ru->claim)) == NULL ||
+		    memchr(ru->value, '\0', sizeof(ru->value)) == NULL) {
+			seterr(err, err_len, "route \"%s\": rule %zu is not "
+			    "terminated", r->pattern, i + 1);
+			return -1;
+		}
+		if (uses_var && !has_var(ent, ru->var)) {
+			seterr(err, err_len, "route \"%s\": rule %zu names "
+			    "\"%s\", not a variable of the pattern",
+			    r->pattern, i + 1, ru->var);
+			return -1;
+		}
+		if (uses_claim && ru->claim[0] == '\0') {
+			seterr(err, err_len, "route \"%s\": rule %zu has no "
+			    "claim name", r->pattern, i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+auth_route_add(struct auth_route_table *t, const struct auth_route *r,
+    char *err, size_t err_len)
+{
+	struct route_ent *ent;
+
+	if (t == NULL || r == NULL) {
+		seterr(err, err_len, "no route");
+		return -1;
+	}
+	if (r->mode != AUTH_MODE_NONE && r->mode != AUTH_MODE_OPTIONAL &&
+	    r->mode != AUTH_MODE_REQUIRED) {
+		seterr(err, err_len, "route: unknown auth mode");
+		return -1;
+	}
+	ent = calloc(1, sizeof(*ent));
+	if (ent == NULL) {
+		seterr(err, err_len, "out of memory");
+		return -1;
+	}
+	ent->route = *r;
+	if (route_compile(ent, err, err_len) == -1 ||
+	    rules_check(ent, err, err_len) == -1)
+		goto out_free_ent;
+	if (t->n == t->cap) {
+		size_t ncap = t->cap ? t->cap * 2 : 8;
+		struct route_ent **n;
+
+		n = reallocarray(t->ents, ncap, sizeof(*n));
+		if (n == NULL) {
+			seterr(err, err_len, "out of memory");
+			goto out_free_ent;
+		}
+		t->ents = n;
+		t->cap = ncap;
+	}
+	t->ents[t->n++] = ent;
+	return 0;
+
+out_free_ent:
+	free(ent);
+	return -1;
+}
+
+size_t
+auth_route_count(const struct auth_route_table *t)
+{
+	return t == NULL ? 0 : t->n;
+}
+
+const struct auth_route *
+auth_route_get(const struct auth_route_table *t, size_t i)
+{
+	if (t == NULL || i >= t->n)
+		return NULL;
+	return &t->ents[i]->route;
+}
+
+/* ---------------------------------------------------------- matching */
+
+static int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * True when path segment |s| percent-decodes to exactly |want|. The
+ * canonical path keeps reserved bytes encoded ("%3A") while a backend such
+ * as Starlette decodes them before routing, so both spellings must be the
+ * same resource here too; comparing raw bytes would let "/a%3Ab" slip past
+ * a rule written for "/a:b".
+ */
+static bool
+seg_equal_decoded(const char *s, size_t len, const char *want,
+    size_t want_len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (len - i < 3)
+				return false;
+			hi = hexval((unsigned char)s[i + 1]);
+			lo = hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (n >= want_len || (unsigned char)want[n] != c)
+			return false;
+		n++;
+	}
+	return n == want_len;
+}
+
+static bool
+route_try(const struct route_ent *ent, const char *path, size_t end,
+    struct auth_match *out)
+{
+	size_t pos = 1, k;
+
+	out->n_vars = 0;
+	for (k = 0; k < ent->n_segs; k++) {
+		const struct seg *sg = &ent->segs[k];
+		const char *slash;
+		size_t sl;
+
+		if (sg->kind == SEG_GLOB)
+			return true;
+		if (pos > end)
+			return false;
+		slash = memchr(path + pos, '/', end - pos);
+		sl = slash ? (size_t)(slash - (path + pos)) : end - pos;
+		if (sg->kind == SEG_VAR) {
+			/* {name} binds one segment, never an empty one. */
+			if (sl == 0)
+				return false;
+			out->vars[out->n_vars].name = ent->names[sg->var];
+			out->vars[out->n_vars].val.ptr = path + pos;
+			out->vars[out->n_vars].val.len = sl;
+			out->n_vars++;
+		} else if (!seg_equal_decoded(path + pos, sl,
+		    ent->route.pattern + sg->off, sg->len)) {
+			return false;
+		}
+		pos += sl + 1;
+	}
+	/* Every pattern segment used: the path must be used up too. */
+	return pos > end;
+}
+
+enum auth_status
+auth_route_match(const struct auth_route_table *t, const char *path,
+    size_t path_len, struct auth_match *out)
+{
+	size_t end, i;
+
+	if (t == NULL || out == NULL || (path == NULL && path_len > 0))
+		return AUTH_INTERNAL;
+	if (path_len == 0 || path[0] != '/' || path_len > AUTH_MAX_PATH_LEN)
+		return AUTH_NO_ROUTE;
+	/* A trailing '/' is insignificant, so "/admin/" can never fall past
+	 * the route written for "/admin" to a laxer one. "/" has no
+	 * segments at all. */
+	end = path_len;
+	if (end > 1 && path[end - 1] == '/' && path[end - 2] != '/')
+		end--;
+	for (i = 0; i < t->n; i++) {
+		const struct route_ent *ent = t->ents[i];
+
+		if (end == 1 && ent->n_segs == 0) {
+			out->n_vars = 0;
+		} else if (end == 1) {
+			if (ent->segs[0].kind != SEG_GLOB)
+				continue;
+			out->n_vars = 0;
+		} else if (!route_try(ent, path, end, out)) {
+			continue;
+		}
+		out->route = &ent->route;
+		out->index = i;
+		return AUTH_OK;
+	}
+	memset(out, 0, sizeof(*out));
+	return AUTH_NO_ROUTE;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static const struct auth_view *
+binding(const struct auth_match *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_vars && i < AUTH_MAX_ROUTE_VARS; i++)
+		if (m->vars[i].name != NULL &&
+		    strcmp(m->vars[i].name, name) == 0)
+			return &m->vars[i].val;
+	return NULL;
+}
+
+/* auth_claims_get, telling an absent claim (AUTH_FORBIDDEN) from jansson
+ * running out of memory (AUTH_INTERNAL) in |st|. */
+static int
+claim_get(const struct auth_claims *c, const char *name, char *out,
+    size_t out_cap, size_t *out_len, enum auth_status *st)
+{
+	auth_json_oom_reset();
+	if (auth_claims_get(c, name, out, out_cap, out_len) == 0 &&
+	    *out_len < out_cap)
+		return 0;
+	*st = auth_json_oom() ? AUTH_INTERNAL : AUTH_FORBIDDEN;
+	return -1;
+}
+
+enum auth_status
+auth_route_check(const struct auth_match *m, const struct auth_claims *c)
+{
+	const struct auth_route *r;
+	char val[AUTH_MAX_EXTRA_LEN];
+	size_t i, val_len;
+	enum auth_status st;
+
+	if (m == NULL || m->route == NULL)
+		return AUTH_INTERNAL;
+	r = m->route;
+	if (r->n_rules > AUTH_MAX_ROUTE_RULES)
+		return AUTH_INTERNAL;
+	if (r->n_rules > 0 && c == NULL)
+		return AUTH_FORBIDDEN;
+	for (i = 0; i < r->n_rules; i++) {
+		const struct auth_rule *ru = &r->rules[i];
+		const struct auth_view *b = NULL;
+
+		if (ru->kind != AUTH_RULE_CLAIM_VALUE) {
+			b = binding(m, ru->var);
+			if (b == NULL)
+				return AUTH_FORBIDDEN;
+		}
+		switch (ru->kind) {
+		case AUTH_RULE_VAR_SUB:
+			/* The binding as the backend will read it (decoded)
+			 * against the subject, byte for byte. */
+			if (c->sub_len > AUTH_MAX_SUB_LEN ||
+			    !seg_equal_decoded(b->ptr, b->len, c->sub,
+			    c->sub_len))
+				return AUTH_FORBIDDEN;
+			break;
+		case AUTH_RULE_VAR_CLAIM:
+			if (claim_get(c, ru->claim, val, sizeof(val),
+			    &val_len, &st) != 0)
+				return st;
+			if (!seg_equal_decoded(b->ptr, b->len, val, val_len))
+				return AUTH_FORBIDDEN;
+			break;
+		case AUTH_RULE_CLAIM_VALUE:
+			if (claim_get(c, ru->claim, val, sizeof(val),
+			    &val_len, &st) != 0)
+				return st;
+			if (val_len != strnlen(ru->value, sizeof(ru->value)) ||
+			    memcmp(val, ru->value, val_len) != 0)
+				return AUTH_FORBIDDEN;
+			break;
+		default:
+			return AUTH_FORBIDDEN;
+		}
+	}
+	return AUTH_OK;
+}

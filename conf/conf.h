@@ -55,6 +55,12 @@ struct conf_issuer {
 	int64_t refresh_before;  /* seconds; default 60 */
 	int64_t session_recheck; /* seconds; default 60 */
 	char *cache_domain;      /* tcache domain: unique per issuer+reload */
+	/* The strings policy points at (owned here, read through policy). */
+	char *iss;               /* "issuer" option, or NULL */
+	char *aud;               /* "audience" option, or NULL */
+	char *subject;           /* subject path, never NULL */
+	char *keep_claims[AUTH_MAX_KEEP_CLAIMS];
+	size_t n_keep_claims;
 };
 
 struct conf_route {
@@ -115,8 +121,10 @@ struct conf {
 /* Loads and checks |path|. On success returns a new conf (the caller owns
  * it; free with conf_free). On failure returns NULL and writes every error
  * found, one "file:line: message" per line, into |err| (truncated to
- * |err_len|). Environment variables in values are expanded; a secret that
- * expands empty or short is an error. */
+ * |err_len|; lines joined by '\n', no trailing newline). Environment
+ * variables in values are expanded; a secret that expands empty or short is
+ * an error. Not thread-safe: libconfuse's lexer is global, so loads must not
+ * run concurrently (a reload runs in one thread). */
 struct conf *conf_load(const char *path, char *err, size_t err_len);
 
 void conf_free(struct conf *c);

@@ -1,3 +1,417 @@
 /* SPDX-License-Identifier: MIT */
-/* TODO(issue 3): not written yet. */
-#include "conf.h"
+/* Checks on single values (listen, url, names) and across sections. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf_int.h"
+
+static char *
+dup_n(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p == NULL)
+		return NULL;
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+/* Decimal 1..65535, digits only. Returns the port or -1. */
+static long
+parse_port(const char *s, size_t n)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 5)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? v : -1;
+}
+
+/* A host name or IPv4 address: letters, digits, '.', '-', '_'. */
+static bool
+is_host_name(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		        (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+		        ch == '_'))
+			return false;
+	}
+	return true;
+}
+
+static bool
+is_ipv6(const char *s, size_t n)
+{
+	char buf[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+/*
+ * Splits an authority "host:port", "[v6]:port" (RFC 3986 §3.2.2) into views.
+ * |port_required| says whether ":port" must be there.
+ */
+static int
+split_hostport(const char *s, size_t n, bool port_required, const char **host,
+    size_t *host_len, bool *is_v6, long *port, char *msg, size_t msg_len)
+{
+	const char *colon;
+
+	*port = 0;
+	*is_v6 = false;
+	if (n > 0 && s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+
+		if (rb == NULL) {
+			snprintf(msg, msg_len,
+			    "missing ']' after the IPv6 address");
+			return -1;
+		}
+		*host = s + 1;
+		*host_len = (size_t)(rb - s - 1);
+		if (!is_ipv6(*host, *host_len)) {
+			snprintf(msg, msg_len,
+			    "\"%.*s\" is not an IPv6 address", (int)*host_len,
+			    *host);
+			return -1;
+		}
+		*is_v6 = true;
+		colon = rb + 1 < s + n ? rb + 1 : NULL;
+		if (colon != NULL && *colon != ':') {
+			snprintf(msg, msg_len, "unexpected text after ']'");
+			return -1;
+		}
+	} else {
+		colon = memchr(s, ':', n);
+		*host = s;
+		*host_len = colon != NULL ? (size_t)(colon - s) : n;
+		if (colon != NULL &&
+		    memchr(colon + 1, ':', n - (size_t)(colon + 1 - s)) !=
+		        NULL) {
+			snprintf(msg, msg_len,
+			    "an IPv6 address needs brackets, as in \"[::1]:8080\"");
+			return -1;
+		}
+		if (*host_len == 0) {
+			snprintf(msg, msg_len, "the host is missing");
+			return -1;
+		}
+		if (!is_host_name(*host, *host_len)) {
+			snprintf(msg, msg_len, "\"%.*s\" is not a valid host",
+			    (int)*host_len, *host);
+			return -1;
+		}
+	}
+	if (colon == NULL) {
+		if (port_required) {
+			snprintf(msg, msg_len,
+			    "the port is missing (host:port)");
+			return -1;
+		}
+		return 0;
+	}
+	*port = parse_port(colon + 1, n - (size_t)(colon + 1 - s));
+	if (*port < 0) {
+		snprintf(msg, msg_len,
+		    "the port must be a number from 1 to 65535");
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_parse_listen(const char *s, char **out_host, char **out_port, char *msg,
+    size_t msg_len)
+{
+	const char *host;
+	size_t host_len;
+	bool v6;
+	long port;
+	char pbuf[8];
+
+	*out_host = NULL;
+	*out_port = NULL;
+	if (split_hostport(s, strlen(s), true, &host, &host_len, &v6, &port,
+	        msg, msg_len) == -1)
+		return -1;
+	snprintf(pbuf, sizeof(pbuf), "%ld", port);
+	*out_host = dup_n(host, host_len);
+	*out_port = dup_n(pbuf, strlen(pbuf));
+	if (*out_host == NULL || *out_port == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+int
+conf_parse_url(const char *s, struct conf_upstream *u, char *msg,
+    size_t msg_len)
+{
+	const char *auth, *end, *host;
+	size_t host_len, n;
+	bool v6;
+	long port;
+	char hh[300], pbuf[8];
+
+	if (strncasecmp(s, "https://", 8) == 0) {
+		snprintf(msg, msg_len,
+		    "https upstreams are not supported (use http://)");
+		return -1;
+	}
+	if (strncasecmp(s, "http://", 7) != 0) {
+		snprintf(msg, msg_len, "url must start with http://");
+		return -1;
+	}
+	auth = s + 7;
+	end = auth + strcspn(auth, "/?#");
+	if (*end != '\0' && strcmp(end, "/") != 0) {
+		snprintf(msg, msg_len,
+		    "url must be http://host[:port] without a path, query or fragment (the request path is forwarded as is)");
+		return -1;
+	}
+	n = (size_t)(end - auth);
+	if (memchr(auth, '@', n) != NULL) {
+		snprintf(msg, msg_len, "url must not carry user information");
+		return -1;
+	}
+	if (split_hostport(auth, n, false, &host, &host_len, &v6, &port, msg,
+	        msg_len) == -1)
+		return -1;
+	if (port == 0)
+		port = 80;
+	snprintf(pbuf, sizeof(pbuf), "%ld", port);
+	/* RFC 9110 §7.2: Host is uri-host [":" port]; the default port is
+	 * left out, an IPv6 literal keeps its brackets. */
+	if (port == 80)
+		snprintf(hh, sizeof(hh), "%s%.*s%s", v6 ? "[" : "",
+		    (int)host_len, host, v6 ? "]" : "");
+	else
+		snprintf(hh, sizeof(hh), "%s%.*s%s:%ld", v6 ? "[" : "",
+		    (int)host_len, host, v6 ? "]" : "", port);
+	u->host = dup_n(host, host_len);
+	u->port = dup_n(pbuf, strlen(pbuf));
+	u->host_header = dup_n(hh, strlen(hh));
+	if (u->host == NULL || u->port == NULL || u->host_header == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+bool
+conf_is_token(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || *s == '\0')
+		return false;
+	for (p = s; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		/* RFC 9110 §5.6.2 tchar */
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9'))
+			continue;
+		if (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL)
+			continue;
+		return false;
+	}
+	return true;
+}
+
+bool
+conf_is_cookie_name(const char *s)
+{
+	/* RFC 6265 §4.1.1: cookie-name = token */
+	return conf_is_token(s) && strlen(s) < 256;
+}
+
+bool
+conf_is_claim_name(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || *s == '\0' || strlen(s) >= 64)
+		return false;
+	for (p = s; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '.' || ch == '"' ||
+		    ch == '\\')
+			return false;
+	}
+	return true;
+}
+
+bool
+conf_pattern_has_var(const char *pattern, const char *var)
+{
+	const char *p = pattern;
+	size_t vlen = strlen(var);
+
+	while (*p != '\0') {
+		const char *seg = p + (*p == '/');
+		size_t len = strcspn(seg, "/");
+
+		if (len == vlen + 2 && seg[0] == '{' && seg[len - 1] == '}' &&
+		    memcmp(seg + 1, var, vlen) == 0)
+			return true;
+		p = seg + len;
+	}
+	return false;
+}
+
+static int
+find_upstream(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_upstreams; i++)
+		if (c->upstreams[i].name != NULL &&
+		    strcmp(c->upstreams[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+find_issuer(const struct conf *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_issuers; i++)
+		if (c->issuers[i].name != NULL &&
+		    strcmp(c->issuers[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool
+issuer_keeps(const struct conf_issuer *is, const char *claim)
+{
+	size_t i;
+
+	for (i = 0; i < is->n_keep_claims; i++)
+		if (is->keep_claims[i] != NULL &&
+		    strcmp(is->keep_claims[i], claim) == 0)
+			return true;
+	return false;
+}
+
+int
+conf_upstream_find(const struct conf *c, const char *name)
+{
+	if (c == NULL || name == NULL)
+		return -1;
+	return find_upstream(c, name);
+}
+
+static void
+check_route(struct conf_ctx *ctx, struct conf *c, size_t i)
+{
+	struct conf_route *r = &c->routes[i];
+	const struct conf_route_src *src = &ctx->routes[i];
+	const char *pat = r->pattern != NULL ? r->pattern : "";
+	size_t j;
+
+	r->upstream = -1;
+	r->issuer = -1;
+	if (src->upstream == NULL)
+		conf_err(ctx, src->line, "route \"%s\": upstream is required",
+		    pat);
+	else if ((r->upstream = find_upstream(c, src->upstream)) < 0)
+		conf_err(ctx, src->upstream_line,
+		    "route \"%s\": unknown upstream \"%s\"", pat,
+		    src->upstream);
+
+	if (r->mode == AUTH_MODE_NONE) {
+		if (src->issuer != NULL)
+			conf_err(ctx, src->issuer_line,
+			    "route \"%s\": issuer is not allowed with auth = none",
+			    pat);
+		if (src->n_rules > 0)
+			conf_err(ctx, src->require_line[0],
+			    "route \"%s\": require needs auth = required or optional",
+			    pat);
+		return;
+	}
+	if (src->issuer != NULL) {
+		r->issuer = find_issuer(c, src->issuer);
+		if (r->issuer < 0)
+			conf_err(ctx, src->issuer_line,
+			    "route \"%s\": unknown issuer \"%s\"", pat,
+			    src->issuer);
+	} else if (c->n_issuers == 1) {
+		r->issuer = 0;
+	} else if (c->n_issuers == 0) {
+		conf_err(ctx, src->line,
+		    "route \"%s\": auth = %s needs an issuer, and no issuer is defined",
+		    pat,
+		    r->mode == AUTH_MODE_REQUIRED ? "required" : "optional");
+	} else {
+		conf_err(ctx, src->line,
+		    "route \"%s\": %zu issuers are defined; name one with issuer = NAME",
+		    pat, c->n_issuers);
+	}
+	if (r->issuer < 0)
+		return;
+	/* A rule on a claim that is not kept could never hold: every request
+	 * would get 403. */
+	for (j = 0; j < src->n_rules; j++) {
+		const struct auth_rule *ru = &src->rules[j];
+
+		if (ru->kind == AUTH_RULE_VAR_SUB)
+			continue;
+		if (!issuer_keeps(&c->issuers[r->issuer], ru->claim))
+			conf_err(ctx, src->require_line[j],
+			    "route \"%s\": require uses claim \"%s\", which issuer \"%s\" does not keep (add it to keep_claims)",
+			    pat, ru->claim, c->issuers[r->issuer].name);
+	}
+}
+
+void
+conf_check_all(struct conf_ctx *ctx, struct conf *c)
+{
+	size_t i, k;
+
+	if (c->n_routes == 0)
+		conf_err(ctx, ctx->eof_line,
+		    "no route is defined; at least one is required");
+	for (i = 0; i < c->n_routes; i++)
+		check_route(ctx, c, i);
+	/* A claim header is filled from the kept claims only. */
+	for (i = 0; i < c->n_claim_headers; i++) {
+		bool kept = false;
+
+		for (k = 0; k < c->n_issuers; k++)
+			if (issuer_keeps(&c->issuers[k],
+			        c->claim_header_claim[i]))
+				kept = true;
+		if (!kept)
+			conf_err(ctx, ctx->claim_line[i],
+			    "claim \"%s\": no issuer keeps this claim (add it to keep_claims)",
+			    c->claim_header_claim[i]);
+	}
+}

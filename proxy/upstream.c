@@ -1,3 +1,1417 @@
 /* SPDX-License-Identifier: MIT */
-/* TODO(issue 3): not written yet. */
+/* bearerd's HTTP/1.1 client toward the upstream: per-worker keep-alive pools,
+ * a strict response parser (RFC 9112) and streamed bodies both ways. */
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
 #include "upstream.h"
+
+/* A chunk-size line (with extensions we ignore) or one trailer line. */
+#define UP_MAX_LINE_BYTES 8192
+
+/* One connection to the upstream; idle in its pool or owned by one request. */
+struct up_conn {
+	struct up_pool *pool;
+	struct bufferevent *bev;    /* owned, closes the socket on free */
+	unsigned n_reqs;            /* requests started on it */
+	TAILQ_ENTRY(up_conn) entry; /* in pool->idle while idle */
+};
+TAILQ_HEAD(up_conn_list, up_conn);
+
+struct up_pool {
+	struct event_base *base; /* the worker's, not owned */
+	struct evdns_base *dns;  /* not owned, may be NULL */
+	char *host;              /* owned */
+	int port;
+	char port_str[8];
+	char *host_line; /* owned: "Host: ...\r\n" */
+	struct timeval connect_tv, response_tv, idle_tv;
+	bool has_connect_tv, has_response_tv, has_idle_tv;
+	size_t max_idle;
+	struct up_conn_list idle; /* most recently used first */
+	size_t n_idle;
+};
+
+enum up_state {
+	ST_HEAD = 0,   /* status line and fields, 1xx skipped */
+	ST_BODY_LEN,   /* Content-Length body */
+	ST_CHUNK_SIZE, /* chunk-size line */
+	ST_CHUNK_DATA,
+	ST_CHUNK_CRLF, /* the CRLF after chunk data */
+	ST_TRAILERS,   /* trailer section, read and dropped */
+	ST_BODY_CLOSE, /* body delimited by the connection close */
+	ST_TUNNEL      /* after 101: bytes belong to whoever takes the bev */
+};
+
+enum up_step {
+	STEP_MORE = 0, /* progress, parse again */
+	STEP_NEED,     /* need more input */
+	STEP_DONE,     /* the response is complete */
+	STEP_ERR,      /* r->step_err says why */
+	STEP_GONE      /* the caller cancelled or took the request */
+};
+
+struct up_req {
+	struct up_pool *pool;
+	struct up_conn *conn; /* owned while in flight */
+	struct up_callbacks cb;
+	void *arg;
+	struct event *timer;     /* owned: connect, then first byte */
+	struct event *kick;      /* owned: deferred error or resume */
+	struct evbuffer *body;   /* owned: slices handed to on_body */
+	struct evbuffer *replay; /* owned: request head kept for a retry */
+	struct evbuffer_cb_entry *out_cb; /* on conn's output */
+	struct up_lookup *lookup;         /* pending name resolution */
+	struct evutil_addrinfo *ai;       /* owned: resolved addresses */
+	struct evutil_addrinfo *ai_next;  /* next one to try */
+	enum up_body body_mode;
+	uint64_t body_len;  /* UP_BODY_LENGTH: announced */
+	uint64_t body_sent; /* UP_BODY_LENGTH: queued so far */
+	uint64_t left;      /* CL body or chunk bytes still to read */
+	size_t trailer_bytes, trailer_n;
+	enum up_state state;
+	enum up_error pending_err; /* reported from |kick| */
+	enum up_error step_err;
+	int depth; /* > 0 while inside a caller callback */
+	bool idempotent, is_head, reused, retried;
+	bool connected, in_connect, got_byte, req_complete;
+	bool keep_alive, close_delimited, paused, wm_blocked;
+	bool eof, eof_err, write_failed;
+	bool gone;     /* cancelled or taken: free on unwind */
+	bool finished; /* terminal callback under way */
+	struct up_header hdrs[UP_MAX_HEADERS];
+};
+
+/* A name lookup in flight. It outlives a cancelled request: evdns reports
+ * the cancellation later, from the loop. */
+struct up_lookup {
+	struct up_req *r; /* NULL once the request is gone */
+	struct evdns_getaddrinfo_request *req;
+};
+
+struct up_head_info {
+	int status;
+	bool http11;
+	size_t n;
+	int64_t cl; /* -1 if absent */
+	bool has_te;
+	bool conn_close;
+};
+
+static void req_process(struct up_req *);
+static void req_fail(struct up_req *, enum up_error);
+
+const char *
+up_error_str(enum up_error e)
+{
+	switch (e) {
+	case UP_ERR_CONNECT:
+		return "upstream connect failed";
+	case UP_ERR_TIMEOUT:
+		return "upstream timed out";
+	case UP_ERR_PROTOCOL:
+		return "malformed upstream response";
+	case UP_ERR_CLOSED:
+		return "upstream connection lost";
+	case UP_ERR_NOMEM:
+		return "out of memory";
+	}
+	return "unknown upstream error";
+}
+
+static void
+ms_to_tv(int ms, struct timeval *tv, bool *set)
+{
+	*set = ms > 0;
+	tv->tv_sec = ms > 0 ? ms / 1000 : 0;
+	tv->tv_usec = ms > 0 ? (ms % 1000) * 1000 : 0;
+}
+
+/* ---- parsing (RFC 9112 §2-§7, RFC 9110 §5) ---- */
+
+/* tchar, RFC 9110 §5.6.2. */
+static bool
+is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* field-vchar, SP or HTAB (RFC 9110 §5.5); obs-text allowed, CTL never. */
+static bool
+is_field_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool
+ci_eq(const char *a, size_t a_len, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return a_len == n && strncasecmp(a, lit, n) == 0;
+}
+
+/* Parses "name: value" (no CRLF) into |h|; rejects obs-fold, a space
+ * before the colon, non-token names and CTL bytes (RFC 9112 §5). */
+static int
+parse_field(const char *line, size_t len, struct up_header *h)
+{
+	const char *colon, *v, *end;
+	size_t i;
+
+	if (len == 0 || line[0] == ' ' || line[0] == '\t')
+		return -1; /* obs-fold, RFC 9112 §5.2 */
+	colon = memchr(line, ':', len);
+	if (colon == NULL || colon == line)
+		return -1;
+	for (i = 0; line + i < colon; i++)
+		if (!is_tchar((unsigned char)line[i]))
+			return -1;
+	v = colon + 1;
+	end = line + len;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (i = 0; v + i < end; i++)
+		if (!is_field_char((unsigned char)v[i]))
+			return -1;
+	h->name = line;
+	h->name_len = (size_t)(colon - line);
+	h->value = v;
+	h->value_len = (size_t)(end - v);
+	return 0;
+}
+
+/* Finds the end of the line starting at |p|; only CRLF ends a line. */
+static const char *
+line_end(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+	if (nl == NULL || nl == p || nl[-1] != '\r')
+		return NULL; /* bare LF, RFC 9112 §2.2 */
+	return nl - 1;
+}
+
+static bool
+conn_has_close(const char *v, size_t len)
+{
+	size_t i = 0, s;
+
+	while (i < len) {
+		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		s = i;
+		while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+			i++;
+		if (ci_eq(v + s, i - s, "close"))
+			return true;
+	}
+	return false;
+}
+
+/* Parses a whole response head (ending in CRLFCRLF) held in |buf|. */
+static int
+parse_head(const char *buf, size_t len, struct up_header *hdrs,
+    struct up_head_info *hi)
+{
+	const char *p = buf, *end = buf + len, *le, *r;
+	struct up_header *h;
+	size_t ll, i;
+	int64_t cl;
+
+	memset(hi, 0, sizeof(*hi));
+	hi->cl = -1;
+	/* status-line = HTTP-version SP status-code SP [ reason-phrase ] */
+	if ((le = line_end(p, end)) == NULL)
+		return -1;
+	ll = (size_t)(le - p);
+	if (ll < 12 || memcmp(p, "HTTP/1.", 7) != 0 ||
+	    (p[7] != '0' && p[7] != '1') || p[8] != ' ')
+		return -1;
+	hi->http11 = p[7] == '1';
+	for (i = 9; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+	hi->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (hi->status < 100 || hi->status > 599)
+		return -1;
+	if (ll > 12) {
+		if (p[12] != ' ')
+			return -1;
+		for (r = p + 13; r < le; r++)
+			if (!is_field_char((unsigned char)*r))
+				return -1;
+	}
+	p = le + 2;
+	for (;;) {
+		if ((le = line_end(p, end)) == NULL)
+			return -1;
+		if (le == p)
+			break; /* the empty line */
+		if (hi->n == UP_MAX_HEADERS)
+			return -1;
+		h = &hdrs[hi->n];
+		if (parse_field(p, (size_t)(le - p), h) == -1)
+			return -1;
+		hi->n++;
+		p = le + 2;
+		if (ci_eq(h->name, h->name_len, "content-length")) {
+			/* RFC 9112 §6.3: several or invalid lengths are an
+			 * unrecoverable error; identical duplicates too,
+			 * so no two parsers can disagree. */
+			if (hi->cl != -1 || h->value_len == 0 ||
+			    h->value_len > 18)
+				return -1;
+			cl = 0;
+			for (i = 0; i < h->value_len; i++) {
+				if (h->value[i] < '0' || h->value[i] > '9')
+					return -1;
+				cl = cl * 10 + (h->value[i] - '0');
+			}
+			hi->cl = cl;
+		} else if (ci_eq(h->name, h->name_len, "transfer-encoding")) {
+			/* Only a lone "chunked": anything else cannot be
+			 * framed safely (RFC 9112 §6.3 item 4). */
+			if (hi->has_te ||
+			    !ci_eq(h->value, h->value_len, "chunked"))
+				return -1;
+			hi->has_te = true;
+		} else if (ci_eq(h->name, h->name_len, "connection")) {
+			if (conn_has_close(h->value, h->value_len))
+				hi->conn_close = true;
+		}
+	}
+	if (p + 2 != end)
+		return -1;
+	/* RFC 9112 §6.3 item 3: CL with TE is a smuggling attempt. */
+	if (hi->has_te && hi->cl != -1)
+		return -1;
+	return 0;
+}
+
+/* chunk-size [ chunk-ext ], RFC 9112 §7.1: 1-16 hex digits. */
+static int
+parse_chunk_size(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i = 0, j;
+	unsigned char c;
+	int d;
+
+	for (; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			break;
+		if (i == 16)
+			return -1; /* would overflow 64 bits */
+		v = (v << 4) | (uint64_t)d;
+	}
+	if (i == 0)
+		return -1;
+	j = i;
+	while (j < n && (s[j] == ' ' || s[j] == '\t'))
+		j++;
+	if (j < n) {
+		if (s[j] != ';')
+			return -1;
+		for (; j < n; j++)
+			if (!is_field_char((unsigned char)s[j]))
+				return -1;
+	} else if (j != i) {
+		return -1; /* whitespace without an extension */
+	}
+	*out = v;
+	return 0;
+}
+
+/* Takes one CRLF-terminated line: 1 got it, 0 need more, -1 too long. */
+static int
+take_line(struct evbuffer *in, char *line, size_t *len)
+{
+	struct evbuffer_ptr p;
+	size_t eol_len;
+
+	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
+	if (p.pos < 0)
+		return evbuffer_get_length(in) > UP_MAX_LINE_BYTES + 1 ? -1 : 0;
+	if ((size_t)p.pos > UP_MAX_LINE_BYTES)
+		return -1;
+	if (evbuffer_remove(in, line, (size_t)p.pos) != (int)p.pos)
+		return -1;
+	evbuffer_drain(in, eol_len);
+	*len = (size_t)p.pos;
+	return 1;
+}
+
+/* ---- connections and the pool ---- */
+
+static void
+conn_close(struct up_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+pool_drop(struct up_conn *c)
+{
+	struct up_pool *p = c->pool;
+
+	TAILQ_REMOVE(&p->idle, c, entry);
+	p->n_idle--;
+	conn_close(c);
+}
+
+/* An idle connection that speaks is out of sync: drop it. */
+static void
+idle_readcb(struct bufferevent *bev, void *arg)
+{
+	pool_drop(arg);
+}
+
+static void
+idle_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	pool_drop(arg);
+}
+
+static void
+pool_put(struct up_pool *p, struct up_conn *c)
+{
+	struct bufferevent *bev = c->bev;
+
+	if (p->max_idle == 0) {
+		conn_close(c);
+		return;
+	}
+	if (p->n_idle >= p->max_idle)
+		pool_drop(TAILQ_LAST(&p->idle, up_conn_list));
+	bufferevent_setcb(bev, idle_readcb, NULL, idle_eventcb, c);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(bev, p->has_idle_tv ? &p->idle_tv : NULL,
+	    NULL);
+	/* Reading stays on, so a peer close or stray bytes are seen. */
+	bufferevent_enable(bev, EV_READ);
+	TAILQ_INSERT_HEAD(&p->idle, c, entry);
+	p->n_idle++;
+}
+
+/* The most recently used idle connection, or NULL. */
+static struct up_conn *
+pool_take(struct up_pool *p)
+{
+	struct up_conn *c;
+
+	while ((c = TAILQ_FIRST(&p->idle)) != NULL) {
+		TAILQ_REMOVE(&p->idle, c, entry);
+		p->n_idle--;
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+			return c;
+		conn_close(c);
+	}
+	return NULL;
+}
+
+struct up_pool *
+up_pool_new(struct event_base *base, struct evdns_base *dns,
+    const struct conf_upstream *u)
+{
+	struct up_pool *p;
+	const char *hh;
+	char *end;
+	long port;
+	size_t i;
+	int n;
+
+	if (base == NULL || u == NULL || u->host == NULL || u->port == NULL)
+		return NULL;
+	port = strtol(u->port, &end, 10);
+	if (*u->port == '\0' || *end != '\0' || port < 1 || port > 65535)
+		return NULL;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return NULL;
+	p->base = base;
+	p->dns = dns;
+	p->port = (int)port;
+	snprintf(p->port_str, sizeof(p->port_str), "%d", p->port);
+	TAILQ_INIT(&p->idle);
+	p->max_idle = u->max_idle > 0 ? (size_t)u->max_idle : 0;
+	ms_to_tv(u->connect_timeout_ms, &p->connect_tv, &p->has_connect_tv);
+	ms_to_tv(u->response_timeout_ms, &p->response_tv, &p->has_response_tv);
+	ms_to_tv(u->idle_timeout_ms, &p->idle_tv, &p->has_idle_tv);
+	if ((p->host = strdup(u->host)) == NULL)
+		goto fail;
+	if (u->host_header != NULL) {
+		hh = u->host_header;
+		/* Written verbatim into every request head. */
+		for (i = 0; hh[i] != '\0'; i++)
+			if (!is_field_char((unsigned char)hh[i]) ||
+			    hh[i] == '\t')
+				goto fail;
+		n = asprintf(&p->host_line, "Host: %s\r\n", hh);
+	} else if (strchr(u->host, ':') != NULL) {
+		n = asprintf(&p->host_line, "Host: [%s]:%d\r\n", u->host,
+		    p->port);
+	} else {
+		n = asprintf(&p->host_line, "Host: %s:%d\r\n", u->host,
+		    p->port);
+	}
+	if (n < 0) {
+		p->host_line = NULL;
+		goto fail;
+	}
+	return p;
+fail:
+	free(p->host_line);
+	free(p->host);
+	free(p);
+	return NULL;
+}
+
+void
+up_pool_free(struct up_pool *p)
+{
+	if (p == NULL)
+		return;
+	while (!TAILQ_EMPTY(&p->idle))
+		pool_drop(TAILQ_FIRST(&p->idle));
+	free(p->host_line);
+	free(p->host);
+	free(p);
+}
+
+size_t
+up_pool_idle(const struct up_pool *p)
+{
+	return p != NULL ? p->n_idle : 0;
+}
+
+/* ---- one request ---- */
+
+static void
+req_detach_conn(struct up_req *r)
+{
+	if (r->conn != NULL && r->out_cb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(r->conn->bev),
+		    r->out_cb);
+	r->out_cb = NULL;
+}
+
+/* Drops the pending lookup and the address list. libevent 2.1 does not
+ * cancel a bufferevent_socket_connect_hostname lookup on bufferevent_free
+ * (the bufferevent then lives until the lookup ends, forever with a dead
+ * name server), so we resolve ourselves and cancel here. */
+static void
+req_drop_lookup(struct up_req *r)
+{
+	struct up_lookup *lk = r->lookup;
+
+	if (lk != NULL) {
+		r->lookup = NULL;
+		lk->r = NULL;
+		if (lk->req != NULL)
+			evdns_getaddrinfo_cancel(lk->req); /* frees lk later */
+	}
+	if (r->ai != NULL)
+		evutil_freeaddrinfo(r->ai);
+	r->ai = r->ai_next = NULL;
+}
+
+static void
+req_destroy(struct up_req *r)
+{
+	req_drop_lookup(r);
+	req_detach_conn(r);
+	conn_close(r->conn);
+	if (r->timer != NULL)
+		event_free(r->timer);
+	if (r->kick != NULL)
+		event_free(r->kick);
+	if (r->body != NULL)
+		evbuffer_free(r->body);
+	if (r->replay != NULL)
+		evbuffer_free(r->replay);
+	free(r);
+}
+
+/* Around every call into the caller. False: |r| must not be used again
+ * by the current handler (cancelled, taken or finished). */
+static void
+req_enter(struct up_req *r)
+{
+	r->depth++;
+}
+
+static bool
+req_leave(struct up_req *r)
+{
+	r->depth--;
+	if (r->gone || r->finished) {
+		if (r->depth == 0)
+			req_destroy(r);
+		return false;
+	}
+	return true;
+}
+
+/* Reports an error from the event loop, never from inside an API call. */
+static void
+req_defer_error(struct up_req *r, enum up_error err)
+{
+	if (r->pending_err == 0)
+		r->pending_err = err;
+	if (r->conn != NULL)
+		bufferevent_disable(r->conn->bev, EV_READ | EV_WRITE);
+	event_active(r->kick, EV_TIMEOUT, 1);
+}
+
+static void
+req_fail(struct up_req *r, enum up_error err)
+{
+	if (r->gone || r->finished)
+		return;
+	r->finished = true;
+	req_drop_lookup(r);
+	req_detach_conn(r);
+	conn_close(r->conn);
+	r->conn = NULL;
+	req_enter(r);
+	r->cb.on_error(r->arg, err);
+	req_leave(r);
+}
+
+static void
+req_finish(struct up_req *r)
+{
+	struct up_conn *c = r->conn;
+	struct bufferevent *bev = c->bev;
+	bool keep;
+
+	/* Pool only when both messages were framed and fully exchanged and
+	 * nothing is left over (RFC 9112 §9.3). */
+	keep = r->keep_alive && !r->close_delimited && r->req_complete &&
+	    !r->write_failed && !r->eof &&
+	    evbuffer_get_length(bufferevent_get_input(bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0;
+	r->finished = true;
+	req_detach_conn(r);
+	r->conn = NULL;
+	if (keep)
+		pool_put(r->pool, c);
+	else
+		conn_close(c);
+	req_enter(r);
+	r->cb.on_done(r->arg);
+	req_leave(r);
+}
+
+/* Hands what was read of the body to the caller; false if |r| is gone. */
+static bool
+req_flush(struct up_req *r)
+{
+	if (evbuffer_get_length(r->body) == 0)
+		return true;
+	req_enter(r);
+	r->cb.on_body(r->arg, r->body);
+	return req_leave(r);
+}
+
+/* The first-byte timer runs while we wait on the upstream: while request
+ * bytes are queued or the request is complete. Write progress re-arms it,
+ * so a slow but moving upload is not cut. */
+static void
+req_arm_wait(struct up_req *r, bool progress)
+{
+	struct evbuffer *out;
+
+	if (r->got_byte || !r->connected || r->conn == NULL ||
+	    !r->pool->has_response_tv)
+		return;
+	out = bufferevent_get_output(r->conn->bev);
+	if (!r->req_complete && evbuffer_get_length(out) == 0) {
+		evtimer_del(r->timer);
+		return;
+	}
+	if (progress || !evtimer_pending(r->timer, NULL))
+		evtimer_add(r->timer, &r->pool->response_tv);
+}
+
+static void
+req_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	if (info->n_deleted > 0)
+		req_arm_wait(arg, true);
+}
+
+static void
+req_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	req_fail(arg, UP_ERR_TIMEOUT);
+}
+
+static void
+req_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct up_req *r = arg;
+
+	if (r->pending_err != 0)
+		req_fail(r, r->pending_err);
+	else
+		req_process(r);
+}
+
+static void conn_readcb(struct bufferevent *, void *);
+static void conn_writecb(struct bufferevent *, void *);
+static void conn_eventcb(struct bufferevent *, short, void *);
+
+static int
+req_attach(struct up_req *r, struct up_conn *c)
+{
+	struct bufferevent *bev = c->bev;
+
+	r->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), req_out_cb, r);
+	if (r->out_cb == NULL)
+		return -1;
+	r->conn = c;
+	c->n_reqs++;
+	bufferevent_setcb(bev, conn_readcb, conn_writecb, conn_eventcb, r);
+	bufferevent_setwatermark(bev, EV_WRITE, UP_HIGH_WM / 2, 0);
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	return 0;
+}
+
+/* Reports a connect failure; deferred while inside a call that may have
+ * come from the caller (up_req_start). */
+static void
+req_connect_failed(struct up_req *r, enum up_error err)
+{
+	if (r->in_connect)
+		req_defer_error(r, err);
+	else
+		req_fail(r, err);
+}
+
+/* Connects the current bufferevent to the next resolved address. */
+static void
+req_try_next(struct up_req *r)
+{
+	struct evutil_addrinfo *a;
+	bool saved = r->in_connect;
+	int rc = -1;
+
+	while (rc == -1 && (a = r->ai_next) != NULL) {
+		r->ai_next = a->ai_next;
+		r->in_connect = true;
+		rc = bufferevent_socket_connect(r->conn->bev, a->ai_addr,
+		    (int)a->ai_addrlen);
+		r->in_connect = saved;
+		if (r->gone || r->finished || r->pending_err != 0)
+			return;
+	}
+	if (rc == -1)
+		req_connect_failed(r, UP_ERR_CONNECT);
+}
+
+static void
+req_resolved(struct up_req *r, int err, struct evutil_addrinfo *ai)
+{
+	if (err != 0 || ai == NULL) {
+		if (ai != NULL)
+			evutil_freeaddrinfo(ai);
+		req_connect_failed(r, UP_ERR_CONNECT);
+		return;
+	}
+	r->ai = r->ai_next = ai;
+	req_try_next(r);
+}
+
+static void
+req_lookup_cb(int err, struct evutil_addrinfo *ai, void *arg)
+{
+	struct up_lookup *lk = arg;
+	struct up_req *r = lk->r;
+
+	free(lk);
+	if (r == NULL) { /* cancelled */
+		if (ai != NULL)
+			evutil_freeaddrinfo(ai);
+		return;
+	}
+	r->lookup = NULL;
+	req_resolved(r, err, ai);
+}
+
+/* Opens a fresh connection for |r| and queues |head| (moved) on it. The
+ * name is resolved first (evdns when given; numeric hosts resolve at
+ * once), then each address is tried in turn. */
+static int
+req_connect(struct up_req *r, struct evbuffer *head)
+{
+	struct up_pool *p = r->pool;
+	struct evutil_addrinfo hints, *ai = NULL;
+	struct evdns_getaddrinfo_request *gai;
+	struct up_lookup *lk;
+	struct up_conn *c;
+	int err;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	c->pool = p;
+	c->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL || req_attach(r, c) == -1) {
+		conn_close(c);
+		return -1;
+	}
+	r->reused = false;
+	r->connected = false;
+	if (evbuffer_add_buffer(bufferevent_get_output(c->bev), head) == -1)
+		return -1;
+	if (p->has_connect_tv)
+		evtimer_add(r->timer, &p->connect_tv);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	/* The lookup and the connect may report from inside these calls;
+	 * failures are deferred while in_connect is set. */
+	r->in_connect = true;
+	if (p->dns != NULL) {
+		if ((lk = calloc(1, sizeof(*lk))) == NULL) {
+			r->in_connect = false;
+			return -1;
+		}
+		lk->r = r;
+		r->lookup = lk;
+		/* When the answer is known at once (numeric host), the
+		 * callback has already run and freed |lk|. */
+		gai = evdns_getaddrinfo(p->dns, p->host, p->port_str, &hints,
+		    req_lookup_cb, lk);
+		if (r->lookup == lk && gai == NULL) {
+			/* Not started and not reported: count it as failed. */
+			r->lookup = NULL;
+			free(lk);
+			req_connect_failed(r, UP_ERR_CONNECT);
+		} else if (r->lookup == lk) {
+			lk->req = gai;
+		}
+	} else {
+		err = evutil_getaddrinfo(p->host, p->port_str, &hints, &ai);
+		req_resolved(r, err, ai);
+	}
+	r->in_connect = false;
+	return 0;
+}
+
+/* A reused connection failed before any response byte: the upstream
+ * closed it while idle. An idempotent bodiless request is safe to send
+ * again, once (RFC 9110 §9.2.2, RFC 9112 §9.3.1). */
+static void
+req_retry(struct up_req *r)
+{
+	struct evbuffer *head = r->replay;
+
+	r->replay = NULL;
+	r->retried = true;
+	req_detach_conn(r);
+	conn_close(r->conn);
+	r->conn = NULL;
+	r->eof = r->eof_err = r->write_failed = false;
+	evtimer_del(r->timer);
+	if (req_connect(r, head) == -1) {
+		evbuffer_free(head);
+		req_fail(r, UP_ERR_NOMEM);
+		return;
+	}
+	evbuffer_free(head);
+}
+
+/* The connection ended (EOF or reset) with the response not complete. */
+static void
+req_ended(struct up_req *r)
+{
+	if (r->state == ST_BODY_CLOSE && !r->eof_err) {
+		req_finish(r); /* RFC 9112 §6.3 item 8 */
+		return;
+	}
+	if (!r->got_byte) {
+		if (r->reused && r->replay != NULL && !r->retried) {
+			req_retry(r);
+			return;
+		}
+		req_fail(r, r->reused ? UP_ERR_CLOSED : UP_ERR_CONNECT);
+		return;
+	}
+	req_fail(r, UP_ERR_CLOSED);
+}
+
+static enum up_step
+step_head(struct up_req *r, struct evbuffer *in)
+{
+	struct up_head_info hi;
+	struct evbuffer_ptr pos;
+	struct bufferevent *bev = r->conn->bev;
+	size_t head_len;
+	bool has_body, chunked, done = false;
+	char *buf;
+
+	pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
+	if (pos.pos < 0) {
+		if (evbuffer_get_length(in) >= UP_MAX_HEAD_BYTES)
+			goto protocol;
+		/* A head ended by bare LFs would never match CRLFCRLF. */
+		if (evbuffer_search(in, "\n\n", 2, NULL).pos >= 0)
+			goto protocol;
+		return STEP_NEED;
+	}
+	head_len = (size_t)pos.pos + 4;
+	if (head_len > UP_MAX_HEAD_BYTES)
+		goto protocol;
+	if ((buf = malloc(head_len)) == NULL) {
+		r->step_err = UP_ERR_NOMEM;
+		return STEP_ERR;
+	}
+	if (evbuffer_remove(in, buf, head_len) != (int)head_len ||
+	    parse_head(buf, head_len, r->hdrs, &hi) == -1) {
+		free(buf);
+		goto protocol;
+	}
+	/* RFC 9110 §15.2: interim responses precede the final one. */
+	if (hi.status < 200 && hi.status != 101) {
+		free(buf);
+		return STEP_MORE;
+	}
+	r->keep_alive = hi.http11 && !hi.conn_close;
+	chunked = hi.has_te;
+	if (hi.status == 101) {
+		/* The bytes after this head are the new protocol's. */
+		r->state = ST_TUNNEL;
+		r->keep_alive = false;
+		has_body = false;
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_set_timeouts(bev, NULL, NULL);
+	} else if (r->is_head || hi.status == 204 || hi.status == 304) {
+		has_body = false; /* RFC 9112 §6.3 item 1 */
+		done = true;
+	} else if (hi.has_te) {
+		has_body = true;
+		r->state = ST_CHUNK_SIZE;
+	} else if (hi.cl >= 0) {
+		r->left = (uint64_t)hi.cl;
+		has_body = hi.cl > 0;
+		done = hi.cl == 0;
+		r->state = ST_BODY_LEN;
+	} else {
+		has_body = true; /* RFC 9112 §6.3 item 8 */
+		r->close_delimited = true;
+		r->keep_alive = false;
+		r->state = ST_BODY_CLOSE;
+	}
+	req_enter(r);
+	r->cb.on_head(r->arg, hi.status, r->hdrs, hi.n, has_body, hi.cl,
+	    chunked);
+	free(buf);
+	if (!req_leave(r))
+		return STEP_GONE;
+	return done ? STEP_DONE : STEP_MORE;
+protocol:
+	r->step_err = UP_ERR_PROTOCOL;
+	return STEP_ERR;
+}
+
+static enum up_step
+step_data(struct up_req *r, struct evbuffer *in)
+{
+	size_t avail = evbuffer_get_length(in), n;
+
+	if (avail == 0)
+		return STEP_NEED;
+	n = r->left < avail ? (size_t)r->left : avail;
+	if (evbuffer_remove_buffer(in, r->body, n) != (int)n) {
+		r->step_err = UP_ERR_NOMEM;
+		return STEP_ERR;
+	}
+	r->left -= n;
+	if (r->left > 0)
+		return STEP_NEED;
+	if (r->state == ST_BODY_LEN)
+		return STEP_DONE;
+	r->state = ST_CHUNK_CRLF;
+	return STEP_MORE;
+}
+
+static enum up_step
+req_step(struct up_req *r, struct evbuffer *in)
+{
+	char line[UP_MAX_LINE_BYTES];
+	struct up_header h;
+	char crlf[2];
+	size_t len;
+	int rc;
+
+	switch (r->state) {
+	case ST_HEAD:
+		return step_head(r, in);
+	case ST_BODY_LEN:
+	case ST_CHUNK_DATA:
+		return step_data(r, in);
+	case ST_CHUNK_SIZE:
+		if ((rc = take_line(in, line, &len)) <= 0)
+			goto line_rc;
+		if (parse_chunk_size(line, len, &r->left) == -1)
+			goto protocol;
+		r->state = r->left == 0 ? ST_TRAILERS : ST_CHUNK_DATA;
+		return STEP_MORE;
+	case ST_CHUNK_CRLF:
+		if (evbuffer_get_length(in) < 2)
+			return STEP_NEED;
+		evbuffer_remove(in, crlf, 2);
+		if (crlf[0] != '\r' || crlf[1] != '\n')
+			goto protocol; /* RFC 9112 §7.1 */
+		r->state = ST_CHUNK_SIZE;
+		return STEP_MORE;
+	case ST_TRAILERS:
+		/* RFC 9112 §7.1.2: trailers are checked and dropped, never
+		 * merged into the head already delivered. */
+		if ((rc = take_line(in, line, &len)) <= 0)
+			goto line_rc;
+		if (len == 0)
+			return STEP_DONE;
+		r->trailer_bytes += len + 2;
+		if (++r->trailer_n > UP_MAX_HEADERS ||
+		    r->trailer_bytes > UP_MAX_HEAD_BYTES ||
+		    parse_field(line, len, &h) == -1)
+			goto protocol;
+		return STEP_MORE;
+	case ST_BODY_CLOSE:
+		r->left = evbuffer_get_length(in);
+		if (r->left == 0)
+			return STEP_NEED;
+		if (evbuffer_add_buffer(r->body, in) == -1) {
+			r->step_err = UP_ERR_NOMEM;
+			return STEP_ERR;
+		}
+		return STEP_NEED;
+	case ST_TUNNEL:
+		return STEP_NEED;
+	}
+	return STEP_NEED;
+line_rc:
+	if (rc == 0)
+		return STEP_NEED;
+protocol:
+	r->step_err = UP_ERR_PROTOCOL;
+	return STEP_ERR;
+}
+
+static void
+req_process(struct up_req *r)
+{
+	struct evbuffer *in;
+	enum up_step rc;
+
+	if (r->gone || r->finished || r->conn == NULL)
+		return;
+	in = bufferevent_get_input(r->conn->bev);
+	if (!r->got_byte && evbuffer_get_length(in) > 0) {
+		/* From now on, an idle read timeout between reads. */
+		r->got_byte = true;
+		evtimer_del(r->timer);
+		bufferevent_set_timeouts(r->conn->bev,
+		    r->pool->has_response_tv ? &r->pool->response_tv : NULL,
+		    NULL);
+		if (r->replay != NULL) {
+			evbuffer_free(r->replay);
+			r->replay = NULL;
+		}
+	}
+	for (;;) {
+		if (r->paused || r->state == ST_TUNNEL)
+			break;
+		rc = req_step(r, in);
+		if (rc == STEP_GONE)
+			return;
+		if (rc == STEP_ERR) {
+			req_fail(r, r->step_err);
+			return;
+		}
+		if (rc == STEP_DONE) {
+			if (req_flush(r))
+				req_finish(r);
+			return;
+		}
+		if (rc == STEP_NEED)
+			break;
+	}
+	if (!req_flush(r))
+		return;
+	if (r->paused || r->state == ST_TUNNEL)
+		return;
+	if (r->eof)
+		req_ended(r);
+}
+
+static void
+conn_readcb(struct bufferevent *bev, void *arg)
+{
+	req_process(arg);
+}
+
+static void
+conn_writecb(struct bufferevent *bev, void *arg)
+{
+	struct up_req *r = arg;
+
+	/* Runs at or under the write low-watermark, UP_HIGH_WM / 2. */
+	if (!r->wm_blocked || r->finished || r->gone)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > UP_HIGH_WM / 2)
+		return;
+	r->wm_blocked = false;
+	if (r->cb.on_drain == NULL)
+		return;
+	req_enter(r);
+	r->cb.on_drain(r->arg);
+	req_leave(r);
+}
+
+/* A failed connect leaves the bufferevent unusable: move what is queued
+ * (nothing was written yet) to a new one for the next address. */
+static int
+req_swap_bev(struct up_req *r)
+{
+	struct bufferevent *ob = r->conn->bev, *nb;
+
+	nb = bufferevent_socket_new(r->pool->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (nb == NULL)
+		return -1;
+	req_detach_conn(r);
+	if (evbuffer_add_buffer(bufferevent_get_output(nb),
+	        bufferevent_get_output(ob)) == -1) {
+		bufferevent_free(nb);
+		return -1;
+	}
+	bufferevent_free(ob);
+	r->conn->bev = nb;
+	r->conn->n_reqs = 0;
+	return req_attach(r, r->conn);
+}
+
+static void
+conn_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct up_req *r = arg;
+	evutil_socket_t fd;
+	int one = 1;
+
+	if (what & BEV_EVENT_CONNECTED) {
+		fd = bufferevent_getfd(bev);
+		/* Heads and small bodies must not wait for Nagle. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+		r->connected = true;
+		if (r->ai != NULL)
+			evutil_freeaddrinfo(r->ai);
+		r->ai = r->ai_next = NULL;
+		evtimer_del(r->timer);
+		req_arm_wait(r, true);
+		return;
+	}
+	if (!r->connected) {
+		/* Refused or unreachable: the next address, if any. */
+		if (r->ai_next != NULL && !r->in_connect &&
+		    req_swap_bev(r) == 0) {
+			req_try_next(r);
+			return;
+		}
+		req_connect_failed(r, UP_ERR_CONNECT);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		req_fail(r, UP_ERR_TIMEOUT);
+		return;
+	}
+	if ((what & BEV_EVENT_WRITING) && !(what & BEV_EVENT_READING)) {
+		/* A response may still be on its way (an early 413 then a
+		 * close); the read side says how this ends. */
+		r->write_failed = true;
+		return;
+	}
+	r->eof = true;
+	r->eof_err = (what & BEV_EVENT_ERROR) != 0;
+	if (!r->paused)
+		req_process(r);
+}
+
+struct up_req *
+up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
+    uint64_t body_len, bool idempotent, bool is_head_method,
+    const struct up_callbacks *cb, void *arg)
+{
+	struct up_req *r;
+	struct evbuffer *h = NULL, *out;
+	struct up_conn *c;
+	unsigned char *bytes;
+	size_t n;
+	int rc = 0;
+
+	if (p == NULL || head == NULL || cb == NULL)
+		return NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->pool = p;
+	r->cb = *cb;
+	r->arg = arg;
+	r->body_mode = body;
+	r->body_len = body_len;
+	r->idempotent = idempotent;
+	r->is_head = is_head_method;
+	r->state = ST_HEAD;
+	r->timer = evtimer_new(p->base, req_timer_cb, r);
+	r->kick = event_new(p->base, -1, 0, req_kick_cb, r);
+	r->body = evbuffer_new();
+	h = evbuffer_new();
+	if (r->timer == NULL || r->kick == NULL || r->body == NULL || h == NULL)
+		goto fail;
+
+	/* RFC 9112 §3.2 Host, §6.1-§6.2 framing, then the empty line. */
+	rc |= evbuffer_add_buffer(h, head);
+	rc |= evbuffer_add(h, p->host_line, strlen(p->host_line));
+	switch (body) {
+	case UP_BODY_LENGTH:
+		rc |= evbuffer_add_printf(h, "Content-Length: %" PRIu64 "\r\n",
+		          body_len) < 0
+		    ? -1
+		    : 0;
+		r->req_complete = body_len == 0;
+		break;
+	case UP_BODY_CHUNKED:
+		rc |= evbuffer_add(h, "Transfer-Encoding: chunked\r\n", 28);
+		break;
+	case UP_BODY_NONE:
+	default:
+		r->body_mode = UP_BODY_NONE;
+		r->req_complete = true;
+		break;
+	}
+	rc |= evbuffer_add(h, "\r\n", 2);
+	if (rc != 0)
+		goto fail;
+
+	if ((c = pool_take(p)) != NULL) {
+		if (req_attach(r, c) == -1) {
+			pool_put(p, c);
+			goto fail;
+		}
+		r->reused = true;
+		r->connected = true;
+		out = bufferevent_get_output(c->bev);
+		if (idempotent && r->body_mode == UP_BODY_NONE) {
+			/* Keep a copy: the connection may turn out stale. */
+			n = evbuffer_get_length(h);
+			if ((bytes = evbuffer_pullup(h, -1)) == NULL ||
+			    evbuffer_add(out, bytes, n) == -1)
+				goto fail;
+			r->replay = h;
+			h = NULL;
+		} else if (evbuffer_add_buffer(out, h) == -1) {
+			goto fail;
+		}
+		req_arm_wait(r, true);
+	} else if (req_connect(r, h) == -1) {
+		goto fail;
+	}
+	if (h != NULL)
+		evbuffer_free(h);
+	return r;
+fail:
+	if (h != NULL)
+		evbuffer_free(h);
+	req_destroy(r);
+	return NULL;
+}
+
+bool
+up_req_body(struct up_req *r, struct evbuffer *data)
+{
+	struct evbuffer *out;
+	size_t n = evbuffer_get_length(data);
+	int rc = 0;
+
+	if (r == NULL || r->gone || r->finished || r->pending_err != 0 ||
+	    r->conn == NULL) {
+		evbuffer_drain(data, n);
+		return false;
+	}
+	out = bufferevent_get_output(r->conn->bev);
+	switch (r->body_mode) {
+	case UP_BODY_LENGTH:
+		/* More than announced would be read as the next response's
+		 * request by the upstream: a caller bug, fail closed. */
+		if (n > r->body_len - r->body_sent) {
+			evbuffer_drain(data, n);
+			req_defer_error(r, UP_ERR_PROTOCOL);
+			return false;
+		}
+		rc = evbuffer_add_buffer(out, data);
+		r->body_sent += n;
+		if (r->body_sent == r->body_len)
+			r->req_complete = true;
+		break;
+	case UP_BODY_CHUNKED:
+		if (r->req_complete) {
+			evbuffer_drain(data, n);
+			req_defer_error(r, UP_ERR_PROTOCOL);
+			return false;
+		}
+		if (n == 0)
+			break; /* a zero-size chunk would end the body */
+		rc |= evbuffer_add_printf(out, "%zx\r\n", n) < 0 ? -1 : 0;
+		rc |= evbuffer_add_buffer(out, data);
+		rc |= evbuffer_add(out, "\r\n", 2);
+		break;
+	case UP_BODY_NONE:
+	default:
+		evbuffer_drain(data, n);
+		req_defer_error(r, UP_ERR_PROTOCOL);
+		return false;
+	}
+	if (rc != 0) {
+		evbuffer_drain(data, evbuffer_get_length(data));
+		req_defer_error(r, UP_ERR_NOMEM);
+		return false;
+	}
+	req_arm_wait(r, false);
+	if (evbuffer_get_length(out) > UP_HIGH_WM) {
+		r->wm_blocked = true;
+		return true;
+	}
+	return false;
+}
+
+void
+up_req_body_end(struct up_req *r)
+{
+	if (r == NULL || r->gone || r->finished || r->pending_err != 0 ||
+	    r->conn == NULL)
+		return;
+	switch (r->body_mode) {
+	case UP_BODY_LENGTH:
+		if (r->body_sent != r->body_len)
+			req_defer_error(r, UP_ERR_PROTOCOL);
+		break;
+	case UP_BODY_CHUNKED:
+		if (r->req_complete)
+			break;
+		/* last-chunk and an empty trailer section, RFC 9112 §7.1 */
+		if (evbuffer_add(bufferevent_get_output(r->conn->bev),
+		        "0\r\n\r\n", 5) == -1) {
+			req_defer_error(r, UP_ERR_NOMEM);
+			return;
+		}
+		r->req_complete = true;
+		break;
+	case UP_BODY_NONE:
+	default:
+		break;
+	}
+	req_arm_wait(r, false);
+}
+
+void
+up_req_pause_read(struct up_req *r)
+{
+	if (r == NULL || r->gone || r->finished || r->paused)
+		return;
+	r->paused = true;
+	if (r->conn != NULL && r->state != ST_TUNNEL)
+		bufferevent_disable(r->conn->bev, EV_READ);
+}
+
+void
+up_req_resume_read(struct up_req *r)
+{
+	if (r == NULL || r->gone || r->finished || !r->paused)
+		return;
+	r->paused = false;
+	if (r->conn == NULL || r->state == ST_TUNNEL)
+		return;
+	if (r->pending_err == 0)
+		bufferevent_enable(r->conn->bev, EV_READ);
+	/* Bytes already read, or an EOF seen, are handled from the loop. */
+	event_active(r->kick, EV_TIMEOUT, 1);
+}
+
+void
+up_req_cancel(struct up_req *r)
+{
+	/* Inside on_done/on_error the request is going away anyway. */
+	if (r == NULL || r->gone || r->finished)
+		return;
+	r->gone = true;
+	if (r->depth == 0)
+		req_destroy(r);
+	else if (r->conn != NULL)
+		bufferevent_disable(r->conn->bev, EV_READ | EV_WRITE);
+}
+
+struct bufferevent *
+up_req_take_bev(struct up_req *r)
+{
+	struct bufferevent *bev;
+
+	if (r == NULL || r->gone || r->finished || r->state != ST_TUNNEL ||
+	    r->conn == NULL || r->pending_err != 0)
+		return NULL;
+	bev = r->conn->bev;
+	req_detach_conn(r);
+	r->conn->bev = NULL;
+	conn_close(r->conn);
+	r->conn = NULL;
+	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	bufferevent_set_timeouts(bev, NULL, NULL);
+	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	r->gone = true;
+	if (r->depth == 0)
+		req_destroy(r);
+	return bev;
+}
+
+size_t
+up_req_queued(const struct up_req *r)
+{
+	if (r == NULL || r->conn == NULL || r->conn->bev == NULL)
+		return 0;
+	return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+}

@@ -24,7 +24,9 @@
 struct up_pool;
 
 /* Creates a pool for |u| on |base|. |dns| resolves host names (may be NULL
- * for numeric hosts). The pool copies what it needs from |u|. */
+ * for numeric hosts; a name is then resolved by a blocking getaddrinfo).
+ * Every resolved address is tried in turn. The pool copies what it needs
+ * from |u|. Returns NULL on a bad port or host_header, or out of memory. */
 struct up_pool *up_pool_new(struct event_base *base, struct evdns_base *dns,
     const struct conf_upstream *u);
 
@@ -72,6 +74,12 @@ struct up_req;
  * up_req is gone; the caller must not touch it again. on_drain is called
  * when the queued request body falls under UP_HIGH_WM / 2 after
  * up_req_body returned true.
+ * has_body is false when no body bytes follow (HEAD, 204, 304, 101,
+ * Content-Length: 0); content_length and chunked still report what the
+ * upstream sent, so a HEAD/304 answer can copy the length. A response that
+ * ends before the request body was fully sent still ends with on_done (the
+ * connection is then closed, never pooled). The process must ignore
+ * SIGPIPE: a write to an upstream that closed is reported, not fatal.
  */
 struct up_callbacks {
 	void (*on_head)(void *arg, int status, const struct up_header *h,
@@ -116,7 +124,15 @@ void up_req_cancel(struct up_req *r);
 
 /* After on_head with status 101: takes the connection's bufferevent (with
  * any bytes already read still in its input) for tunnelling. The up_req is
- * freed; the caller owns the bufferevent. */
+ * freed; the caller owns the bufferevent. May be called from inside on_head.
+ * The bufferevent comes back with no callbacks, no timeouts, no watermarks
+ * and EV_READ|EV_WRITE enabled: set callbacks before returning to the loop
+ * and consume what is already in its input (no read callback fires for it).
+ * Returns NULL if the request is not at a 101. */
 struct bufferevent *up_req_take_bev(struct up_req *r);
+
+/* Request bytes queued toward the upstream, not yet written (tests,
+ * metrics). */
+size_t up_req_queued(const struct up_req *r);
 
 #endif /* PROXY_UPSTREAM_H */
