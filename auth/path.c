@@ -122,15 +122,13 @@ auth_path_canon(const char *in, size_t in_len, char *out, size_t out_cap,
 	if (in_len == 0 || in[0] != '/')
 		return AUTH_PATH_INVALID;
 	/* The canonical path and its NUL must fit the limit and |out|. */
-	cap = out_cap > AUTH_MAX_PATH_LEN ? AUTH_MAX_PATH_LEN : out_cap;
-	if (cap < 2)
+	if (out_cap < 2)
 		return AUTH_TOO_LARGE;
-	cap--;
+	cap = (out_cap > AUTH_MAX_PATH_LEN ? AUTH_MAX_PATH_LEN : out_cap) - 1;
 
 	out[o++] = '/';
 	for (i = 1; i <= in_len; i++) {
 		unsigned char c;
-		int v;
 
 		if (i == in_len || in[i] == '/') {
 			/* End of the segment out[seg, o). An empty one is
@@ -151,7 +149,7 @@ auth_path_canon(const char *in, size_t in_len, char *out, size_t out_cap,
 		c = (unsigned char)in[i];
 		if (c == '%') {
 			unsigned char lo, hi;
-			int n, k;
+			int n, k, v;
 
 			v = escape_at(in, in_len, i);
 			if (v < 0)

@@ -134,7 +134,6 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 	struct auth_rule r;
 	const char *s, *e;
 	bool lhs_claim;
-	size_t n;
 
 	if (rule == NULL || out == NULL) {
 		seterr(err, err_len, "no rule");
@@ -164,6 +163,8 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 	s = skip_ws(s + 2);
 
 	if (lhs_claim) {
+		size_t n = 0;
+
 		/* claim.NAME == "literal"; \" and \\ are the escapes. */
 		if (*s != '"') {
 			seterr(err, err_len, "rule \"%s\": claim.%s can only "
@@ -171,8 +172,7 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 			    r.claim);
 			return -1;
 		}
-		s++;
-		for (n = 0; *s != '"'; s++) {
+		for (s++; *s != '"'; s++) {
 			if (*s == '\0') {
 				seterr(err, err_len, "rule \"%s\": "
 				    "unterminated literal", rule);
@@ -277,7 +277,7 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 		slash = memchr(s, '/', len - i);
 		sl = slash ? (size_t)(slash - s) : len - i;
 		i += sl + 1;
-		if (sl == 0) {
+		if (*s == '/') {
 			seterr(err, err_len, "route \"%s\": empty segment",
 			    pat);
 			return -1;

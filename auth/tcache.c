@@ -185,6 +185,8 @@ auth_tcache_put(struct auth_tcache *c,
 	}
 	/* Among the rest: an empty slot wins, then the soonest expiry,
 	 * which is also any slot already expired. */
+	if (victim == NULL)
+		return -1;
 	slot_wipe(victim);
 	memcpy(victim->e.key, key, AUTH_TCACHE_KEY_LEN);
 	victim->e.expires = expires;
