@@ -170,7 +170,7 @@ int auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
 struct auth_policy {
 	const struct auth_keyset *keys; /* required */
 	const char *issuer;     /* NULL: iss not checked */
-	const char *audience;   /* NULL: aud not checked */
+	const char *audience;   /* NULL: a token with aud is refused */
 	int64_t leeway;         /* seconds, for exp, nbf and iat */
 	bool exp_optional;      /* false (default): exp is required */
 	/* Where the subject is: NULL means "sub"; otherwise a dotted path

@@ -196,6 +196,10 @@ auth_claims_from_json(const struct auth_policy *p, json_t *payload,
 	    (st = check_aud(json_object_get(payload, "aud"), p->audience)) !=
 	    AUTH_OK)
 		return st;
+	/* §4.1.3: a present aud that names no audience of ours MUST be
+	 * rejected; with none configured, none can be ours. */
+	if (p->audience == NULL && json_object_get(payload, "aud") != NULL)
+		return AUTH_CLAIM_MISMATCH;
 	if ((st = get_subject(p, payload, &c)) != AUTH_OK)
 		return st;
 	if ((st = keep_claims(p, payload, &c)) != AUTH_OK)

@@ -14,8 +14,9 @@
  * integers only: a real, even 1.0, is AUTH_CLAIM_INVALID; exp required
  * unless |p|->exp_optional) checked against |now| with |p|->leeway when
  * |check_times| (when false they are neither required nor compared, only
- * type-checked), iss and aud (string or array) when the policy sets them,
- * and the kept claims as compact JSON. |out| is written only on AUTH_OK,
+ * type-checked), iss and aud (string or array) when the policy sets them
+ * (a present aud without a policy audience is AUTH_CLAIM_MISMATCH), and the
+ * kept claims as compact JSON. |out| is written only on AUTH_OK,
  * with alg AUTH_ALG_INVALID. Defined in claims.c. */
 enum auth_status auth_claims_from_json(const struct auth_policy *p,
     json_t *payload, int64_t now, bool check_times, struct auth_claims *out);

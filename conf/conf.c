@@ -957,6 +957,18 @@ build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 			    who);
 	}
 
+	/* Like a secret, an empty iss or aud is an unset ${VAR}, never a
+	 * value to check or mint: it would refuse every token at run time. */
+	for (i = 0; i < 4; i++) {
+		static const char *const names[] = {"issuer", "audience",
+		    "mint_issuer", "mint_audience"};
+		const char *v = cfg_getstr(sec, names[i]);
+
+		if (v != NULL && v[0] == '\0')
+			conf_err(&L->ctx, opt_line(L, sec, names[i], 0),
+			    "%s: %s is empty (is the environment variable set?)",
+			    who, names[i]);
+	}
 	is->iss = xstrdup(L, cfg_getstr(sec, "issuer"));
 	is->aud = xstrdup(L, cfg_getstr(sec, "audience"));
 	is->policy.leeway = get_int(L, sec, "leeway", 0, CONF_MAX_SECONDS);

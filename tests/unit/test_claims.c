@@ -162,6 +162,31 @@ static const struct ccase policy_cases[] = {
 	    AUTH_EXPIRED },
 };
 
+/*
+ * No audience configured (iss "https://iss.test" only). RFC 7519 §4.1.3: a
+ * recipient that does not identify itself with a value of a present aud
+ * MUST reject; PyJWT does. Accepting it would take a token minted for
+ * another audience by the same keys (an OAuth client's ID token, Better
+ * Auth's "better-auth:session-cache" JWT) as a credential here.
+ */
+static const struct ccase noaud_cases[] = {
+	{ "no aud, none configured",
+	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\"}", NOW, L,
+	    AUTH_OK },
+	{ "aud string, none configured",
+	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+	    "\"aud\":\"other-client\"}", NOW, L, AUTH_CLAIM_MISMATCH },
+	{ "aud array, none configured",
+	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+	    "\"aud\":[\"api\"]}", NOW, L, AUTH_CLAIM_MISMATCH },
+	{ "aud empty array, none configured",
+	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+	    "\"aud\":[]}", NOW, L, AUTH_CLAIM_MISMATCH },
+	{ "aud null, none configured",
+	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+	    "\"aud\":null}", NOW, L, AUTH_CLAIM_MISMATCH },
+};
+
 static struct auth_policy
 policy(int64_t leeway)
 {
@@ -355,6 +380,9 @@ main(void)
 	test_table("policy", policy_cases,
 	    sizeof(policy_cases) / sizeof(policy_cases[0]), "https://iss.test",
 	    "api");
+	test_table("no audience", noaud_cases,
+	    sizeof(noaud_cases) / sizeof(noaud_cases[0]), "https://iss.test",
+	    NULL);
 	test_subject();
 	test_times_off();
 	test_keep();

@@ -667,6 +667,34 @@ test_inline(void)
 	    path, sizeof(path));
 	ok(c == NULL && has_err(err, path, 2, "quoted string is never closed"),
 	    "an unclosed string");
+
+	/* An unset ${VAR} expands to "" silently: an empty iss or aud to
+	 * check (or to mint) is a missing variable, never a policy. Loaded,
+	 * it would answer 401 to every request while -t says OK. */
+	unsetenv("BEARERD_TEST_UNSET_VAR");
+	c = load_text("upstream u { url = \"http://x:1\" }\n"
+	              "issuer a {\n"
+	              "  secret = \"" SECRET "\"\n"
+	              "  issuer = \"${BEARERD_TEST_UNSET_VAR}\"\n"
+	              "  audience = \"${BEARERD_TEST_UNSET_VAR}\"\n"
+	              "  forward = mint\n"
+	              "  mint_secret = \"" SECRET "\"\n"
+	              "  mint_issuer = \"${BEARERD_TEST_UNSET_VAR}\"\n"
+	              "  mint_audience = \"\"\n"
+	              "}\n"
+	              "route \"/a\" { upstream = u }\n",
+	    path, sizeof(path));
+	ok(c == NULL && has_err(err, path, 4, "issuer is empty"),
+	    "an empty issuer (unset variable) is refused");
+	ok(has_err(err, path, 5, "audience is empty"),
+	    "an empty audience is refused");
+	ok(has_err(err, path, 8, "mint_issuer is empty"),
+	    "an empty mint_issuer is refused");
+	ok(has_err(err, path, 9, "mint_audience is empty"),
+	    "an empty mint_audience is refused");
+	if (count_lines(err) != 4)
+		printf("#   %s\n", err);
+	conf_free(c);
 }
 
 static void
