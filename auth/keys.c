@@ -843,9 +843,15 @@ auth_keyset_select(const struct auth_keyset *ks, enum auth_alg alg,
 		 * the token's kid: it is the only candidate either way. */
 		if (k == NULL && ks->n == 1 && !ks->keys[0].has_kid)
 			k = &ks->keys[0];
-	} else if (ks->n == 1) {
-		/* No kid: only unambiguous with a single key. */
-		k = &ks->keys[0];
+	} else {
+		/* No kid: the one key configured without a kid (a keyset
+		 * holds at most one), so a secret for Better Auth's kid-less
+		 * session_data JWT works beside a JWKS; else a single key. */
+		for (i = 0; i < ks->n && k == NULL; i++)
+			if (!ks->keys[i].has_kid)
+				k = &ks->keys[i];
+		if (k == NULL && ks->n == 1)
+			k = &ks->keys[0];
 	}
 	if (k == NULL)
 		return AUTH_KEY_UNKNOWN;

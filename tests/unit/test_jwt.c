@@ -62,7 +62,11 @@ j_malloc(size_t n)
 
 /* --------------------------------------------------------------- fixtures */
 
-enum ks_id { KS_MULTI, KS_HS, KS_RSA, KS_PS, KS_ES, KS_ED, KS_RSA_KID, KS_N };
+enum ks_id {
+	KS_MULTI, KS_HS, KS_RSA, KS_PS, KS_ES, KS_ED, KS_RSA_KID,
+	KS_MIXED, /* a JWKS (every key with a kid) and one kid-less secret */
+	KS_N
+};
 enum key_id { K_SECRET, K_RSA, K_EC256, K_EC384, K_EC521, K_ED, K_PEMTEXT,
 	K_OTHER_SECRET, K_N };
 
@@ -179,6 +183,16 @@ static const struct jcase cases[] = {
 	    0, HK("RS256", "nope"), P_GOOD, M_NONE, 0, AUTH_KEY_UNKNOWN, NULL },
 	{ "no kid, many keys", KS_MULTI, "RS256", K_RSA, 0, 0, H("RS256"),
 	    P_GOOD, M_NONE, 0, AUTH_KEY_UNKNOWN, NULL },
+	/* Better Auth: a kid-less HS256 session_data JWT beside a JWKS. */
+	{ "no kid, the one kid-less key", KS_MIXED, "HS256", K_SECRET, 0, 0,
+	    H("HS256"), P_GOOD, M_NONE, 0, AUTH_OK, "user-1" },
+	{ "kid beside a kid-less key", KS_MIXED, "EdDSA", K_ED, 0, 0,
+	    HK("EdDSA", "eddsa"), P_GOOD, M_NONE, 0, AUTH_OK, "user-1" },
+	{ "no kid, RS256 picks the kid-less HS key", KS_MIXED, "RS256", K_RSA,
+	    0, 0, H("RS256"), P_GOOD, M_NONE, 0, AUTH_ALG_REJECTED, NULL },
+	{ "no kid, forged with another secret", KS_MIXED, "HS256",
+	    K_OTHER_SECRET, 0, 0, H("HS256"), P_GOOD, M_NONE, 0,
+	    AUTH_BAD_SIGNATURE, NULL },
 
 	/* Header. */
 	{ "crit", KS_HS, "HS256", K_SECRET, 0, 0,
@@ -849,6 +863,11 @@ setup(void)
 		    (enum auth_alg)(AUTH_ALG_HS256 + i), secrets[K_SECRET],
 		    secret_lens[K_SECRET], err, sizeof(err)) == 0,
 		    "setup: secret %s", hs_kids[i]);
+	ok(auth_keyset_add_jwks(keysets[KS_MIXED], jwks, len, err,
+	    sizeof(err)) == 0, "setup: mixed JWKS");
+	ok(auth_keyset_add_secret(keysets[KS_MIXED], NULL, AUTH_ALG_HS256,
+	    secrets[K_SECRET], secret_lens[K_SECRET], err, sizeof(err)) == 0,
+	    "setup: mixed secret");
 	free(jwks);
 	ok(auth_keyset_add_secret(keysets[KS_HS], NULL, AUTH_ALG_HS256,
 	    secrets[K_SECRET], secret_lens[K_SECRET], err, sizeof(err)) == 0,
