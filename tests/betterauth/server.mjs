@@ -31,17 +31,20 @@ function die(msg) {
 	process.exit(2);
 }
 
+// A whole number from the environment (seconds, or the port), else |dflt|.
 function seconds(name, dflt) {
 	const v = env[name];
 	if (v === undefined || v === "")
 		return dflt;
 	if (!/^[0-9]+$/.test(v))
-		die(`${name} must be a whole number of seconds, got "${v}"`);
+		die(`${name} must be a whole number, got "${v}"`);
 	return Number(v);
 }
 
 const HOST = env.HOST || "127.0.0.1";
-const PORT = seconds("PORT", 3000); // a non-negative integer, same check
+const PORT = seconds("PORT", 3000);
+if (PORT < 1 || PORT > 65535)
+	die(`PORT must be 1..65535 (the base URL names it), got ${PORT}`);
 const BASE_URL = env.BETTER_AUTH_URL || `http://${HOST}:${PORT}`;
 const SECRET = env.BETTER_AUTH_SECRET;
 if (!SECRET || Buffer.byteLength(SECRET, "utf8") < 32)

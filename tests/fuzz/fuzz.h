@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		}                                                            \
 	} while (0)
 
-/* |v| is empty or lies entirely inside [buf, buf + len). */
+/* The view [p, p + n) is empty or lies entirely inside [buf, buf + len). */
 static inline bool
 fuzz_view_inside(const char *p, size_t n, const void *buf, size_t len)
 {

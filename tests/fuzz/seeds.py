@@ -28,6 +28,14 @@ def load(name):
 ed = load("eddsa")
 es = load("es256")
 SECRET = es["secret"].encode()
+
+# fuzz_jwt.c and fuzz_cookie.c embed this capture's keys and secret; after a
+# recapture the real-token seeds would no longer verify, so say so.
+with open(os.path.join(HERE, "fuzz_jwt.c")) as f:
+    src = f.read()
+if ed["jwks"]["keys"][0]["x"] not in src or es["secret"] not in src:
+    sys.exit("seeds.py: tests/data/betterauth/ was recaptured; update the keys, "
+             "issuers, secret and NOW in fuzz_jwt.c and fuzz_cookie.c first")
 NOW = 1795697055  # fuzz_jwt.c's NOW
 
 
