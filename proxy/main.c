@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 #include <jansson.h>
 
 #include "proxy.h"
@@ -212,8 +211,21 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	/* jansson hashes are seeded lazily; do it before threads start */
 	auth_init(); /* seeds jansson and guards its allocator (auth/jwt.c) */
-	if (evthread_use_pthreads() != 0)
-		fatalx("evthread_use_pthreads failed");
+	/*
+	 * No libevent object is shared between threads: each worker owns its
+	 * base, bufferevents, pools and timers, the listener hands accepted
+	 * fds over evhtp's pipe, and reload/drain state is read through
+	 * atomics. So libevent's locking is left off: it cost two mutex
+	 * operations per bufferevent call on the per-request path.
+	 *
+	 * The epoll changelist coalesces the enable/disable pairs that a
+	 * request makes on its bufferevents within one loop iteration into
+	 * one epoll_ctl (measured: 8 -> 5 epoll_ctl and about 30% less CPU
+	 * per proxied request). It is unsafe only with dup()ed fds, which
+	 * bearerd never creates. libevhtp creates the worker bases itself,
+	 * so the environment is the one way to reach them.
+	 */
+	setenv("EVENT_EPOLL_USE_CHANGELIST", "1", 1);
 
 	proxy_g = &p;
 	p.verbose = verbose;
