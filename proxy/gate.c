@@ -342,7 +342,9 @@ build_head(struct proxy_req *pr, const struct conf_route *rt,
 		if (is_dropped(pr, f, conn_tok, n_conn_tok))
 			continue;
 		if (gate_name_eq(name, f->name_len, "cookie") && is != NULL) {
-			char out[AUTH_MAX_COOKIE_HEADER_LEN];
+			/* Re-joining with "; " can lengthen the header. */
+			char out[AUTH_MAX_COOKIE_HEADER_LEN +
+			    2 * AUTH_MAX_COOKIES + 1];
 			const char *names[5];
 			char sess_secure[300];
 			size_t nn = 0, out_len = 0;
@@ -498,6 +500,17 @@ gate_decide(struct proxy_req *pr, int64_t now)
 		/* optional: forwarded without identity */
 	}
 
+	/* Binding rules need an identity: on an optional route they cannot
+	 * hold for an anonymous caller, who must authenticate first (fail
+	 * closed; never forward /api/<someone>/... unverified). */
+	if (!have_id && m.route->n_rules > 0) {
+		if (pr->auth == AUTH_OK)
+			pr->auth = AUTH_NO_TOKEN;
+		reject(pr, 401, auth_status_str(pr->auth), status_title(401));
+		pr->v.www_auth = pr->auth == AUTH_NO_TOKEN ?
+		    "Bearer" : "Bearer error=\"invalid_token\"";
+		return -1;
+	}
 	if (have_id && (st = auth_route_check(&m, &claims)) != AUTH_OK) {
 		pr->auth = st;
 		reject(pr, auth_status_http(st), auth_status_str(st),

@@ -642,3 +642,31 @@ def test_claim_header_injection(bd, upstream, tokens, email):
     else:
         assert r.status in (400, 401, 403, 502, 503), r.status
         assert recs == []
+
+
+@pytest.fixture(scope="module")
+def bd_optrules(module_factory):
+    return module_factory(routes_first=route_block("/optu/{user_id}/**", "hs",
+        require=True, mode="optional"))
+
+
+def test_optional_route_with_rules_needs_identity(bd_optrules, upstream, tokens):
+    """On an optional route, binding rules cannot hold without an identity:
+    an anonymous or invalid caller is refused (401) and nothing reaches the
+    upstream; the owner gets through, another user gets 403."""
+    bd = bd_optrules
+    m = upstream.mark()
+    r = bd.get("/optu/u1/tasks")
+    assert r.status == 401, r
+    assert r.header("www-authenticate") == "Bearer"
+    r = bd.get("/optu/u1/tasks", token=tokens.forged("u1"))
+    assert r.status == 401, r
+    problem_ok(r, 401)
+    r = bd.get("/optu/u1/tasks", token=tokens.hs("u2"))
+    assert r.status == 403, r
+    upstream.assert_not_reached(m)
+    tok = tokens.hs("u1")
+    m = upstream.mark()
+    r = bd.get("/optu/u1/tasks", token=tok)
+    assert r.status == 200, r
+    assert hdrs(upstream.one(m), "authorization") == ["Bearer " + tok]
