@@ -127,6 +127,7 @@ struct proxy_conn {
 	struct event *close_ev;    /* owned: deferred free */
 	struct event *reguard_ev;  /* owned: deferred re-run of the guard */
 	struct event *finish_ev;   /* owned: deferred request finish */
+	struct event *flushed_ev;  /* owned: EV_WRITE off after a resume */
 	struct evbuffer *stash;    /* owned: pipelined bytes hidden from evhtp */
 	struct evbuffer *craw;     /* owned: raw chunked body not yet framed */
 	enum chunk_state ch;
@@ -185,13 +186,10 @@ struct proxy_req {
 	uint64_t body_seen;
 
 	char client[64];            /* peer address, for logs */
-	char path[AUTH_MAX_PATH_LEN + 1]; /* canonical, for logs */
 	int route;                  /* matched route index or -1 */
 	enum auth_status auth;
 	bool has_sub;
-	char sub[AUTH_MAX_SUB_LEN + 1];
 
-	struct gate_verdict v;
 	struct up_req *up;          /* in flight, or NULL */
 	struct evbuffer *up_head;   /* owned until started */
 	bool up_paused_body;        /* on_read returned PAUSE */
@@ -213,6 +211,12 @@ struct proxy_req {
 	struct timeval t_up_start;
 	int64_t up_ms;
 	struct bufferevent *tun;    /* owned: upstream side of a tunnel */
+
+	/* Large buffers last: proxy_req_new zeroes everything before
+	 * v.body and only the first byte of these strings. */
+	struct gate_verdict v;
+	char path[AUTH_MAX_PATH_LEN + 1]; /* canonical, for logs */
+	char sub[AUTH_MAX_SUB_LEN + 1];
 };
 
 /* ------------------------------------------------------------------ log.c */

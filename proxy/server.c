@@ -24,6 +24,8 @@
 static void conn_closing(struct proxy_conn *cx);
 static void guard_run(struct proxy_conn *cx);
 static void req_finish(struct proxy_req *pr);
+static void cx_flush(struct proxy_conn *cx);
+static void flushed_cb(evutil_socket_t fd, short what, void *arg);
 static void req_reply_local(struct proxy_req *pr, bool early);
 static void tunnel_close(struct proxy_conn *cx);
 static void server_tun_setup(struct proxy_req *pr);
@@ -288,6 +290,8 @@ cx_free(struct proxy_conn *cx)
 		event_free(cx->reguard_ev);
 	if (cx->finish_ev != NULL)
 		event_free(cx->finish_ev);
+	if (cx->flushed_ev != NULL)
+		event_free(cx->flushed_ev);
 	if (cx->stash != NULL)
 		evbuffer_free(cx->stash);
 	if (cx->craw != NULL)
@@ -310,6 +314,8 @@ conn_closing(struct proxy_conn *cx)
 	if (evbuffer_get_length(bufferevent_get_output(cx->bev)) == 0)
 		event_active(cx->close_ev, EV_TIMEOUT, 1);
 	else {
+		/* flushed_cb may have turned EV_WRITE off between requests */
+		bufferevent_enable(cx->bev, EV_WRITE);
 		/* a slow reader must not pin a closing connection forever */
 		timer_arm(cx, cx_conf(cx)->idle_timeout_ms);
 	}
@@ -420,6 +426,35 @@ cx_leave(struct proxy_conn *cx)
 
 /* ---------------------------------------------------------------- guard */
 
+/* memmem(p, n, "\r\n", 2), which glibc does byte by byte for so short a
+ * needle; memchr is vectorised. */
+static const char *
+find_crlf(const char *p, size_t n)
+{
+	const char *end = p + n, *r;
+
+	while (p < end && (r = memchr(p, '\r', (size_t)(end - p))) != NULL) {
+		if (r + 1 < end && r[1] == '\n')
+			return r;
+		p = r + 1;
+	}
+	return NULL;
+}
+
+/* memmem(p, n, "\r\n\r\n", 4). */
+static const char *
+find_crlfcrlf(const char *p, size_t n)
+{
+	const char *end = p + n, *r;
+
+	while (p < end && (r = find_crlf(p, (size_t)(end - p))) != NULL) {
+		if (r + 3 < end && r[2] == '\r' && r[3] == '\n')
+			return r;
+		p = r + 2;
+	}
+	return NULL;
+}
+
 static bool
 is_tchar(unsigned char c)
 {
@@ -518,7 +553,7 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 	}
 
 	/* request-line = method SP request-target SP HTTP-version */
-	eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+	eol = find_crlf(p, (size_t)(end - p));
 	sp1 = memchr(p, ' ', (size_t)(eol - p));
 	if (sp1 == NULL || sp1 == p) {
 		*code = "bad_request_line";
@@ -622,17 +657,18 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 	off += (size_t)(end - sp2);
 	copy[off] = '\0';
 
-	if ((fields = calloc(max_fields, sizeof(*fields))) == NULL) {
+	/* every used entry is filled in below: no need to zero them */
+	if ((fields = malloc(max_fields * sizeof(*fields))) == NULL) {
 		*code = "internal";
 		status = 503;
 		goto fail;
 	}
 
 	/* header fields (RFC 9112 §5) */
-	p = (const char *)memmem(copy, off, "\r\n", 2) + 2;
+	p = find_crlf(copy, off) + 2;
 	end = copy + off - 2; /* the final empty line */
 	while (p < end) {
-		const char *le = memmem(p, (size_t)(end - p + 2), "\r\n", 2);
+		const char *le = find_crlf(p, (size_t)(end - p + 2));
 		const char *colon, *vs, *ve;
 		struct proxy_field *f;
 
@@ -809,7 +845,7 @@ guard_run(struct proxy_conn *cx)
 	}
 	scan = len < max_head + 4 ? len : max_head + 4;
 	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)scan);
-	e = memmem(p, scan, "\r\n\r\n", 4);
+	e = find_crlfcrlf(p, scan);
 	if (e == NULL) {
 		if (len > max_head) {
 			conn_reply_raw(cx, 431, "head_too_large");
@@ -1282,6 +1318,7 @@ req_reply_local(struct proxy_req *pr, bool early)
 	pr->replied = true;
 	pr->status = pr->v.status;
 	pr->bytes_out = pr->is_head ? 0 : n;
+	bufferevent_enable(cx->bev, EV_WRITE);
 	if (early || !pr->msg_complete) {
 		/* The body is still unread: close after this reply. */
 		pr->early = true;
@@ -1335,6 +1372,7 @@ finish_cb(evutil_socket_t fd, short what, void *arg)
 	 * guard. The request-fini hook hands them back to the guard. */
 	bev = cx->bev;
 	evbuffer_add_buffer(cx->stash, bufferevent_get_input(bev));
+	cx_flush(cx);
 	cx->busy++;
 	evhtp_request_resume(pr->req);
 	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
@@ -1342,7 +1380,45 @@ finish_cb(evutil_socket_t fd, short what, void *arg)
 		 * write callback again (deps.md §2.5). */
 		cx->ev_writecb(bev, cx->evconn);
 	}
+	/* After evhtp's resume callback, queued behind it. */
+	if (!cx->dead)
+		event_active(cx->flushed_ev, EV_TIMEOUT, 1);
 	cx_leave(cx);
+}
+
+/* Writes the queued response from here rather than from the next loop
+ * turn: a small response then needs no EV_WRITE registration, which
+ * saves an epoll_ctl pair per request. What the socket does not take, or
+ * a failed write, stays queued for the bufferevent (EV_WRITE is on
+ * whenever the output is not empty), which writes it or reports. */
+static void
+cx_flush(struct proxy_conn *cx)
+{
+	struct evbuffer *out = bufferevent_get_output(cx->bev);
+
+	if (evbuffer_get_length(out) == 0 || cx->evconn->sock < 0)
+		return;
+	/* A socket bufferevent keeps its output's start frozen except while
+	 * it writes itself; do the same around our write. */
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, cx->evconn->sock);
+	evbuffer_freeze(out, 1);
+}
+
+/* evhtp's resume turns EV_WRITE on even with nothing to write, which
+ * costs two epoll_ctl calls. With the output flushed, turn it off again
+ * before the loop applies the change; every writer of the output turns
+ * it back on. */
+static void
+flushed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy_conn *cx = arg;
+
+	if (cx->state == CONN_TUNNEL || cx->state == CONN_CLOSING ||
+	    cx->dead)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(cx->bev)) == 0)
+		bufferevent_disable(cx->bev, EV_WRITE);
 }
 
 /* ---------------------------------------------------- upstream callbacks */
@@ -1366,7 +1442,8 @@ named_in_connection(const struct up_header *h, size_t n_h,
 	}
 	name[k] = '\0';
 	for (i = 0; i < n_h; i++)
-		if (gate_name_eq(h[i].name, h[i].name_len, "connection") &&
+		if (h[i].name_len == 10 &&
+		    gate_name_eq(h[i].name, h[i].name_len, "connection") &&
 		    list_has_ci(h[i].value, h[i].value_len, name))
 			return true;
 	return false;
@@ -1376,6 +1453,62 @@ static const char *const resp_hop[] = {
 	"connection", "keep-alive", "proxy-connection", "te", "trailer",
 	"transfer-encoding", "upgrade", "content-length", NULL
 };
+static const size_t resp_hop_len[] = { 10, 10, 16, 2, 7, 17, 7, 14, 0 };
+
+/* A response head is built on the stack and added to the output in one
+ * piece or a few: one evbuffer_add per byte run and a formatted print
+ * per number cost more than the rest of the relay. */
+struct head_buf {
+	struct evbuffer *out;
+	size_t n;
+	char b[2048];
+};
+
+static void
+hb_flush(struct head_buf *hb)
+{
+	if (hb->n > 0)
+		evbuffer_add(hb->out, hb->b, hb->n);
+	hb->n = 0;
+}
+
+static void
+hb_add(struct head_buf *hb, const void *p, size_t n)
+{
+	if (n > sizeof(hb->b) - hb->n) {
+		hb_flush(hb);
+		if (n > sizeof(hb->b)) {
+			evbuffer_add(hb->out, p, n);
+			return;
+		}
+	}
+	memcpy(hb->b + hb->n, p, n);
+	hb->n += n;
+}
+
+static void
+hb_str(struct head_buf *hb, const char *s)
+{
+	hb_add(hb, s, strlen(s));
+}
+
+/* The decimal form of |v|, as "%lld" prints it. */
+static void
+hb_dec(struct head_buf *hb, long long v)
+{
+	char d[24];
+	size_t k = sizeof(d);
+	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
+	    (unsigned long long)v;
+
+	do {
+		d[--k] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		d[--k] = '-';
+	hb_add(hb, d + k, sizeof(d) - k);
+}
 
 static void
 up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
@@ -1384,8 +1517,9 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	struct proxy_req *pr = arg;
 	struct proxy_conn *cx = pr->cx;
 	struct evbuffer *out;
+	struct head_buf hb;
 	size_t i, j;
-	bool tunnel = status == 101;
+	bool tunnel = status == 101, has_conn = false;
 
 	pr->up_ms = ms_since(&pr->t_up_start);
 	if (cx == NULL || pr->req == NULL)
@@ -1410,44 +1544,59 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	if (!pr->keepalive)
 		evhtp_request_disable_flag(pr->req, EVHTP_REQ_FLAG_KEEPALIVE);
 
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
-	    reason_phrase(status));
+	/* Any Connection header at all? Most responses have none, or only
+	 * "keep-alive", and then no field is named by one. */
+	for (i = 0; i < n_h && !has_conn; i++)
+		has_conn = h[i].name_len == 10 &&
+		    gate_name_eq(h[i].name, h[i].name_len, "connection");
+
+	hb.out = out;
+	hb.n = 0;
+	hb_add(&hb, "HTTP/1.1 ", 9);
+	hb_dec(&hb, status);
+	hb_add(&hb, " ", 1);
+	hb_str(&hb, reason_phrase(status));
+	hb_add(&hb, "\r\n", 2);
 	for (i = 0; i < n_h; i++) {
 		bool drop = false;
 
 		for (j = 0; resp_hop[j] != NULL && !drop; j++)
-			if (gate_name_eq(h[i].name, h[i].name_len, resp_hop[j]) &&
+			if (h[i].name_len == resp_hop_len[j] &&
+			    gate_name_eq(h[i].name, h[i].name_len, resp_hop[j]) &&
 			    memchr(h[i].name, '_', h[i].name_len) == NULL)
 				drop = true;
 		if (drop && tunnel && (gate_name_eq(h[i].name, h[i].name_len,
 		    "upgrade") || gate_name_eq(h[i].name, h[i].name_len,
 		    "connection")))
 			drop = false;
-		if (!drop && !tunnel && named_in_connection(h, n_h, &h[i]))
+		if (!drop && !tunnel && has_conn &&
+		    named_in_connection(h, n_h, &h[i]))
 			drop = true;
 		if (drop)
 			continue;
-		evbuffer_add(out, h[i].name, h[i].name_len);
-		evbuffer_add(out, ": ", 2);
-		evbuffer_add(out, h[i].value, h[i].value_len);
-		evbuffer_add(out, "\r\n", 2);
+		hb_add(&hb, h[i].name, h[i].name_len);
+		hb_add(&hb, ": ", 2);
+		hb_add(&hb, h[i].value, h[i].value_len);
+		hb_add(&hb, "\r\n", 2);
 	}
 	if (!tunnel) {
 		if (pr->chunked_out)
-			evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+			hb_str(&hb, "Transfer-Encoding: chunked\r\n");
 		else if (cl >= 0 && status != 204 && (status >= 200 ||
-		    status < 100))
-			evbuffer_add_printf(out, "Content-Length: %lld\r\n",
-			    (long long)cl);
-		else if (pr->no_body_out && !pr->is_head && status != 204 &&
+		    status < 100)) {
+			hb_str(&hb, "Content-Length: ");
+			hb_dec(&hb, cl);
+			hb_add(&hb, "\r\n", 2);
+		} else if (pr->no_body_out && !pr->is_head && status != 204 &&
 		    status != 304)
-			evbuffer_add_printf(out, "Content-Length: 0\r\n");
+			hb_str(&hb, "Content-Length: 0\r\n");
 		if (!pr->keepalive)
-			evbuffer_add_printf(out, "Connection: close\r\n");
+			hb_str(&hb, "Connection: close\r\n");
 		else if (pr->minor == 0)
-			evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+			hb_str(&hb, "Connection: keep-alive\r\n");
 	}
-	evbuffer_add(out, "\r\n", 2);
+	hb_add(&hb, "\r\n", 2);
+	hb_flush(&hb);
 	pr->replied = true;
 	pr->status = status;
 	(void)chunked;
@@ -1468,10 +1617,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 		server_tun_setup(pr);
 		return;
 	}
-	if (!pr->out_cb_set) {
-		evbuffer_add_cb(out, out_cb, pr);
-		pr->out_cb_set = true;
-	}
+	bufferevent_enable(cx->bev, EV_WRITE);
 }
 
 static void
@@ -1501,6 +1647,12 @@ up_on_body(void *arg, struct evbuffer *data)
 	if (evbuffer_get_length(out) > PROXY_CLIENT_HIGH_WM &&
 	    !pr->up_read_paused && pr->up != NULL) {
 		pr->up_read_paused = true;
+		/* Watch the drain only from now on: a callback entry is a
+		 * malloc and a free, and most responses never pause. */
+		if (!pr->out_cb_set) {
+			evbuffer_add_cb(out, out_cb, pr);
+			pr->out_cb_set = true;
+		}
 		log_debug("%s: pause upstream reads at %zu", __func__,
 		    evbuffer_get_length(out));
 		up_req_pause_read(pr->up);
@@ -1706,6 +1858,22 @@ field_is(const struct proxy_req *pr, const struct proxy_field *f,
 	    memchr(pr->head + f->name_off, '_', f->name_len) == NULL;
 }
 
+/* A zeroed proxy_req, except for the tails of its large string buffers
+ * (about 8 KiB that calloc would clear on every request). */
+static struct proxy_req *
+proxy_req_new(void)
+{
+	struct proxy_req *pr;
+
+	if ((pr = malloc(sizeof(*pr))) == NULL)
+		return NULL;
+	memset(pr, 0, offsetof(struct proxy_req, v.body));
+	pr->v.body[0] = '\0';
+	pr->path[0] = '\0';
+	pr->sub[0] = '\0';
+	return pr;
+}
+
 static evhtp_res
 hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 {
@@ -1718,7 +1886,7 @@ hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	int idempotent;
 
 	worker_refresh(w);
-	if ((pr = calloc(1, sizeof(*pr))) == NULL)
+	if ((pr = proxy_req_new()) == NULL)
 		return EVHTP_RES_FATAL;
 	atomic_fetch_add(&proxy_g->inflight, 1);
 	gettimeofday(&pr->t_start, NULL);
@@ -1801,10 +1969,13 @@ hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	}
 	evbuffer_free(pr->up_head);
 	pr->up_head = NULL;
-	if (pr->expect_100 && pr->minor == 1 && pr->body_kind != UP_BODY_NONE)
+	if (pr->expect_100 && pr->minor == 1 &&
+	    pr->body_kind != UP_BODY_NONE) {
 		/* RFC 9110 §10.1.1: invited only once auth passed */
-		evbuffer_add_printf(bufferevent_get_output(cx->bev),
-		    "HTTP/1.1 100 Continue\r\n\r\n");
+		evbuffer_add(bufferevent_get_output(cx->bev),
+		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		bufferevent_enable(cx->bev, EV_WRITE);
+	}
 	return EVHTP_RES_OK;
 
 local:
@@ -1875,6 +2046,7 @@ hook_conn_fini(evhtp_connection_t *conn, void *arg)
 		event_del(cx->close_ev);
 		event_del(cx->reguard_ev);
 		event_del(cx->finish_ev);
+		event_del(cx->flushed_ev);
 		cx->dead = true;
 		return EVHTP_RES_OK;
 	}
@@ -1903,7 +2075,8 @@ post_accept(evhtp_connection_t *conn, void *arg)
 	cx->close_ev = event_new(w->base, -1, 0, close_cb, cx);
 	cx->reguard_ev = event_new(w->base, -1, 0, reguard_cb, cx);
 	cx->finish_ev = event_new(w->base, -1, 0, finish_cb, cx);
-	if (cx->finish_ev == NULL || cx->craw == NULL || cx->stash == NULL || cx->timer == NULL || cx->closed_ev == NULL ||
+	cx->flushed_ev = event_new(w->base, -1, 0, flushed_cb, cx);
+	if (cx->finish_ev == NULL || cx->flushed_ev == NULL || cx->craw == NULL || cx->stash == NULL || cx->timer == NULL || cx->closed_ev == NULL ||
 	    cx->close_ev == NULL || cx->reguard_ev == NULL) {
 		cx_free(cx);
 		return EVHTP_RES_ERROR;

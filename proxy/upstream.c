@@ -553,10 +553,11 @@ req_destroy(struct up_req *r)
 	req_drop_lookup(r);
 	req_detach_conn(r);
 	conn_close(r->conn);
+	/* |timer| and |kick| live in |r|'s allocation (up_req_start) */
 	if (r->timer != NULL)
-		event_free(r->timer);
+		event_del(r->timer);
 	if (r->kick != NULL)
-		event_free(r->kick);
+		event_del(r->kick);
 	if (r->body != NULL)
 		evbuffer_free(r->body);
 	if (r->replay != NULL)
@@ -694,8 +695,12 @@ static void conn_readcb(struct bufferevent *, void *);
 static void conn_writecb(struct bufferevent *, void *);
 static void conn_eventcb(struct bufferevent *, short, void *);
 
+/* |fresh|: a new connection, whose connect needs EV_WRITE. A pooled one
+ * keeps EV_WRITE off: req_push writes from the caller's stack and leaves
+ * only a remainder to the bufferevent, which saves an epoll_ctl pair per
+ * request. */
 static int
-req_attach(struct up_req *r, struct up_conn *c)
+req_attach(struct up_req *r, struct up_conn *c, bool fresh)
 {
 	struct bufferevent *bev = c->bev;
 
@@ -707,8 +712,43 @@ req_attach(struct up_req *r, struct up_conn *c)
 	bufferevent_setcb(bev, conn_readcb, conn_writecb, conn_eventcb, r);
 	bufferevent_setwatermark(bev, EV_WRITE, UP_HIGH_WM / 2, 0);
 	bufferevent_set_timeouts(bev, NULL, NULL);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	if (fresh)
+		bufferevent_enable(bev, EV_READ | EV_WRITE);
+	else {
+		bufferevent_disable(bev, EV_WRITE);
+		bufferevent_enable(bev, EV_READ);
+	}
 	return 0;
+}
+
+/* Writes what is queued toward a connected upstream at once. What the
+ * socket does not take, or a failed write, is left to the bufferevent
+ * (EV_WRITE on), which then writes or reports as before. Returns true
+ * when bytes were written (the output callback re-armed the wait). */
+static bool
+req_push(struct up_req *r)
+{
+	struct bufferevent *bev;
+	struct evbuffer *out;
+	size_t before;
+
+	if (r->conn == NULL || !r->connected || r->pending_err != 0 ||
+	    r->gone || r->finished)
+		return false;
+	bev = r->conn->bev;
+	if (bufferevent_get_enabled(bev) & EV_WRITE)
+		return false;
+	out = bufferevent_get_output(bev);
+	if ((before = evbuffer_get_length(out)) == 0)
+		return false;
+	/* A socket bufferevent keeps its output's start frozen except while
+	 * it writes itself; do the same around our write. */
+	evbuffer_unfreeze(out, 1);
+	(void)evbuffer_write(out, bufferevent_getfd(bev));
+	evbuffer_freeze(out, 1);
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(bev, EV_WRITE);
+	return evbuffer_get_length(out) < before;
 }
 
 /* Reports a connect failure; deferred while inside a call that may have
@@ -789,7 +829,7 @@ req_connect(struct up_req *r, struct evbuffer *head)
 		return -1;
 	c->pool = p;
 	c->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL || req_attach(r, c) == -1) {
+	if (c->bev == NULL || req_attach(r, c, true) == -1) {
 		conn_close(c);
 		return -1;
 	}
@@ -1124,7 +1164,7 @@ req_swap_bev(struct up_req *r)
 	bufferevent_free(ob);
 	r->conn->bev = nb;
 	r->conn->n_reqs = 0;
-	return req_attach(r, r->conn);
+	return req_attach(r, r->conn, true);
 }
 
 static void
@@ -1182,13 +1222,18 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 	struct evbuffer *h = NULL, *out;
 	struct up_conn *c;
 	unsigned char *bytes;
-	size_t n;
+	size_t n, evsz;
 	int rc = 0;
 
 	if (p == NULL || head == NULL || cb == NULL)
 		return NULL;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	/* One allocation for the request and its two events. hdrs (3 KiB)
+	 * is filled by the parser before any use: not zeroed. */
+	evsz = event_get_struct_event_size();
+	evsz = (evsz + 15) & ~(size_t)15;
+	if ((r = malloc(sizeof(*r) + 2 * evsz)) == NULL)
 		return NULL;
+	memset(r, 0, offsetof(struct up_req, hdrs));
 	r->pool = p;
 	r->cb = *cb;
 	r->arg = arg;
@@ -1197,8 +1242,13 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 	r->idempotent = idempotent;
 	r->is_head = is_head_method;
 	r->state = ST_HEAD;
-	r->timer = evtimer_new(p->base, req_timer_cb, r);
-	r->kick = event_new(p->base, -1, 0, req_kick_cb, r);
+	r->timer = (struct event *)(void *)((char *)r + sizeof(*r));
+	r->kick = (struct event *)(void *)((char *)r + sizeof(*r) + evsz);
+	if (event_assign(r->timer, p->base, -1, 0, req_timer_cb, r) == -1 ||
+	    event_assign(r->kick, p->base, -1, 0, req_kick_cb, r) == -1) {
+		free(r);
+		return NULL;
+	}
 	r->body = evbuffer_new();
 	h = evbuffer_new();
 	if (r->timer == NULL || r->kick == NULL || r->body == NULL || h == NULL)
@@ -1229,7 +1279,7 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 		goto fail;
 
 	if ((c = pool_take(p)) != NULL) {
-		if (req_attach(r, c) == -1) {
+		if (req_attach(r, c, false) == -1) {
 			pool_put(p, c);
 			goto fail;
 		}
@@ -1247,7 +1297,8 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 		} else if (evbuffer_add_buffer(out, h) == -1) {
 			goto fail;
 		}
-		req_arm_wait(r, true);
+		if (!req_push(r))
+			req_arm_wait(r, true);
 	} else if (req_connect(r, h) == -1) {
 		goto fail;
 	}
@@ -1311,6 +1362,7 @@ up_req_body(struct up_req *r, struct evbuffer *data)
 		req_defer_error(r, UP_ERR_NOMEM);
 		return false;
 	}
+	req_push(r);
 	req_arm_wait(r, false);
 	if (evbuffer_get_length(out) > UP_HIGH_WM) {
 		r->wm_blocked = true;
@@ -1345,6 +1397,7 @@ up_req_body_end(struct up_req *r)
 	default:
 		break;
 	}
+	req_push(r);
 	req_arm_wait(r, false);
 }
 

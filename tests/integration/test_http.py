@@ -401,3 +401,47 @@ def test_chunk_extension_answered(bd, upstream, tokens):
         assert [x["body"]["len"] for x in recs] == [3]
     else:
         assert all(x["body"] is None for x in recs), recs
+
+
+@pytest.mark.parametrize("how", ["close", "shutdown"])
+def test_client_gone_while_waiting(bd, upstream, tokens, how):
+    """The client leaves while its request waits on the upstream: bearerd
+    notices at once (499), not when the upstream answers, and keeps serving."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", bd.port), timeout=5)
+    s.sendall(("GET /api/u1/slow?s=2 HTTP/1.1\r\n%s\r\n" % H(bd.port, tokens.hs("u1"))).encode())
+    time.sleep(0.3)
+    t0 = time.monotonic()
+    if how == "close":
+        s.close()
+    else:
+        s.shutdown(socket.SHUT_WR)
+    seen = None
+    while time.monotonic() - t0 < 1.2 and seen is None:
+        time.sleep(0.05)
+        seen = next((x for x in bd.access_lines() if x.get("path") == "/api/u1/slow"), None)
+    if how != "close":
+        s.close()
+    assert seen is not None, bd.stderr()[-1500:]
+    assert seen["status"] == 499, seen
+    r = bd.get("/api/u1/tasks", token=tokens.hs("u1"))
+    assert r.status == 200
+
+
+def test_pipelined_past_read_ahead_while_waiting(bd, upstream, tokens):
+    """A slow request followed by over 64 KiB of pipelined requests: every
+    request is still answered, in order."""
+    h = H(bd.port, tokens.hs("u1"))
+    n = 300
+    first = "GET /api/u1/slow?s=0.5 HTTP/1.1\r\n%s\r\n" % h
+    rest = "".join("GET /api/u1/p?i=%d HTTP/1.1\r\n%sX-Pad: %s\r\n\r\n" % (i, h, "p" * 64)
+        for i in range(n))
+    last = "GET /api/u1/p?i=last HTTP/1.1\r\n%sConnection: close\r\n\r\n" % h
+    payload = (first + rest + last).encode()
+    assert len(payload) > 64 * 1024
+    m = upstream.mark()
+    res = raw(bd.port, payload, timeout=30)
+    assert [r.status for r in res.responses] == [200] * (n + 2), res.data[-300:]
+    assert res.closed
+    got = [x["query"] for x in upstream.since(m)]
+    assert got == ["s=0.5"] + ["i=%d" % i for i in range(n)] + ["i=last"]
