@@ -2,7 +2,7 @@
 /* Finds one cookie in Cookie header values and strips ours before forwarding (RFC 6265 §4.2). */
 #include <string.h>
 
-#include "auth.h"
+#include "internal.h"
 
 /*
  * Bytes trimmed around a cookie name. RFC 6265 §4.2.1 only has SP after
@@ -91,18 +91,6 @@ count_pairs(const char *h, size_t len)
 	return n;
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Percent-decodes |in| (decodeURIComponent, which Better Auth applies: '+'
  * stays '+'). Writes into |out| when it is not NULL, else compares with
@@ -125,8 +113,8 @@ pct_decode(const char *in, size_t len, char *out, const char *ref,
 
 			if (len - i < 3)
 				return AUTH_MALFORMED;
-			hi = hexval((unsigned char)in[i + 1]);
-			lo = hexval((unsigned char)in[i + 2]);
+			hi = auth_hexval((unsigned char)in[i + 1]);
+			lo = auth_hexval((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return AUTH_MALFORMED;
 			c = (unsigned char)(hi << 4 | lo);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Mints short-lived upstream tokens with libjwt (it never verifies). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,21 +29,6 @@ struct auth_minter {
 /* Claims we set ourselves; a kept claim of the same name never overrides
  * them. */
 static const char *const reserved[] = { "sub", "iat", "exp", "iss", "aud" };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static jwt_alg_t
 to_libjwt_alg(enum auth_alg alg)
@@ -78,7 +62,7 @@ check_private_key(enum auth_alg alg, const unsigned char *key,
 	int rv = -1, nid;
 
 	if (key_len > 64 * 1024) {
-		set_err(err, err_len, "private key too large");
+		auth_seterr(err, err_len, "private key too large");
 		return -1;
 	}
 	bio = BIO_new_mem_buf(key, (int)key_len);
@@ -86,13 +70,13 @@ check_private_key(enum auth_alg alg, const unsigned char *key,
 		pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (pk == NULL) {
-		set_err(err, err_len, "not a PEM private key");
+		auth_seterr(err, err_len, "not a PEM private key");
 		goto out;
 	}
 	if (alg >= AUTH_ALG_RS256 && alg <= AUTH_ALG_RS512) {
 		if (!EVP_PKEY_is_a(pk, "RSA") ||
 		    EVP_PKEY_get_bits(pk) < AUTH_MIN_RSA_BITS) {
-			set_err(err, err_len, "%s needs an RSA key of at least "
+			auth_seterr(err, err_len, "%s needs an RSA key of at least "
 			    "%d bits", auth_alg_str(alg), AUTH_MIN_RSA_BITS);
 			goto out;
 		}
@@ -100,7 +84,7 @@ check_private_key(enum auth_alg alg, const unsigned char *key,
 		if (!EVP_PKEY_is_a(pk, "EC") ||
 		    EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) !=
 		    1) {
-			set_err(err, err_len, "%s needs a named-curve EC key",
+			auth_seterr(err, err_len, "%s needs a named-curve EC key",
 			    auth_alg_str(alg));
 			goto out;
 		}
@@ -108,7 +92,7 @@ check_private_key(enum auth_alg alg, const unsigned char *key,
 		if (nid == NID_undef)
 			nid = EC_curve_nist2nid(group);
 		if (nid != curves[alg - AUTH_ALG_ES256]) {
-			set_err(err, err_len, "%s does not suit curve %s",
+			auth_seterr(err, err_len, "%s does not suit curve %s",
 			    auth_alg_str(alg), group);
 			goto out;
 		}
@@ -159,25 +143,25 @@ auth_minter_new(enum auth_alg alg, const unsigned char *key, size_t key_len,
 	bool fail = false;
 
 	if (to_libjwt_alg(alg) == JWT_ALG_INVAL) {
-		set_err(err, err_len, "cannot mint with %s (HS, RS and ES "
+		auth_seterr(err, err_len, "cannot mint with %s (HS, RS and ES "
 		    "only)", auth_alg_str(alg) ? auth_alg_str(alg) : "none");
 		return NULL;
 	}
 	if (key == NULL || key_len == 0 || key_len > INT32_MAX) {
-		set_err(err, err_len, "no signing key");
+		auth_seterr(err, err_len, "no signing key");
 		return NULL;
 	}
 	if (ttl <= 0 || ttl > 365 * 86400) {
-		set_err(err, err_len, "ttl must be 1 s to 1 year");
+		auth_seterr(err, err_len, "ttl must be 1 s to 1 year");
 		return NULL;
 	}
 	if (kid != NULL && strlen(kid) > AUTH_MAX_KID_LEN) {
-		set_err(err, err_len, "kid too long");
+		auth_seterr(err, err_len, "kid too long");
 		return NULL;
 	}
 	if (alg <= AUTH_ALG_HS512) {
 		if (key_len < AUTH_MIN_SECRET_LEN) {
-			set_err(err, err_len, "secret shorter than %d bytes",
+			auth_seterr(err, err_len, "secret shorter than %d bytes",
 			    AUTH_MIN_SECRET_LEN);
 			return NULL;
 		}
@@ -186,7 +170,7 @@ auth_minter_new(enum auth_alg alg, const unsigned char *key, size_t key_len,
 	}
 	m = calloc(1, sizeof(*m));
 	if (m == NULL) {
-		set_err(err, err_len, "out of memory");
+		auth_seterr(err, err_len, "out of memory");
 		return NULL;
 	}
 	m->alg = alg;
@@ -203,7 +187,7 @@ auth_minter_new(enum auth_alg alg, const unsigned char *key, size_t key_len,
 	m->issuer = dup_opt(issuer, &fail);
 	m->audience = dup_opt(audience, &fail);
 	if (fail) {
-		set_err(err, err_len, "out of memory");
+		auth_seterr(err, err_len, "out of memory");
 		goto out_free;
 	}
 	/* One trial run, so that a key libjwt cannot use fails here. */
@@ -215,7 +199,7 @@ auth_minter_new(enum auth_alg alg, const unsigned char *key, size_t key_len,
 	probe.extra_len = 2;
 	if (auth_minter_mint(m, &probe, 1, tok, sizeof(tok), &tok_len,
 	    &exp) == -1) {
-		set_err(err, err_len, "libjwt cannot sign with this key");
+		auth_seterr(err, err_len, "libjwt cannot sign with this key");
 		goto out_free;
 	}
 	return m;

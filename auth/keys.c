@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Verification keysets: secrets, PEM and JWKS keys, each pinned to one alg. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,21 +57,6 @@ struct auth_keyset {
 	size_t n;
 	size_t cap;
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static enum alg_kind
 alg_kind(enum auth_alg alg)
@@ -198,17 +182,17 @@ key_init(struct auth_key *k, const char *kid, size_t kid_len,
 {
 	memset(k, 0, sizeof(*k));
 	if (alg_kind(alg) == KIND_NONE) {
-		set_err(err, err_len, "invalid algorithm");
+		auth_seterr(err, err_len, "invalid algorithm");
 		return -1;
 	}
 	if (kid != NULL && kid_len > 0) {
 		if (kid_len > AUTH_MAX_KID_LEN) {
-			set_err(err, err_len, "kid longer than %d bytes",
+			auth_seterr(err, err_len, "kid longer than %d bytes",
 			    AUTH_MAX_KID_LEN);
 			return -1;
 		}
 		if (memchr(kid, '\0', kid_len) != NULL) {
-			set_err(err, err_len, "kid contains a NUL byte");
+			auth_seterr(err, err_len, "kid contains a NUL byte");
 			return -1;
 		}
 		memcpy(k->kid, kid, kid_len);
@@ -220,7 +204,7 @@ key_init(struct auth_key *k, const char *kid, size_t kid_len,
 		k->md = EVP_MD_fetch(NULL, alg_infos[alg].md, NULL);
 		if (k->md == NULL) {
 			ERR_clear_error();
-			set_err(err, err_len, "digest %s unavailable",
+			auth_seterr(err, err_len, "digest %s unavailable",
 			    alg_infos[alg].md);
 			return -1;
 		}
@@ -235,14 +219,14 @@ keyset_append(struct auth_keyset *ks, struct auth_key *k, char *err,
 {
 	if (keyset_has_kid(ks, k)) {
 		if (k->has_kid)
-			set_err(err, err_len, "duplicate kid \"%s\"", k->kid);
+			auth_seterr(err, err_len, "duplicate kid \"%s\"", k->kid);
 		else
-			set_err(err, err_len,
+			auth_seterr(err, err_len,
 			    "a second key without a kid could never be chosen");
 		return -1;
 	}
 	if (keyset_reserve(ks, 1) == -1) {
-		set_err(err, err_len, "out of memory");
+		auth_seterr(err, err_len, "out of memory");
 		return -1;
 	}
 	ks->keys[ks->n++] = *k;
@@ -261,18 +245,18 @@ auth_keyset_add_secret(struct auth_keyset *ks, const char *kid,
 	char md_name[16];
 
 	if (ks == NULL || secret == NULL) {
-		set_err(err, err_len, "no secret");
+		auth_seterr(err, err_len, "no secret");
 		return -1;
 	}
 	if (alg_kind(alg) != KIND_HS) {
-		set_err(err, err_len, "a secret can only be used with HS256, "
+		auth_seterr(err, err_len, "a secret can only be used with HS256, "
 		    "HS384 or HS512");
 		return -1;
 	}
 	/* RFC 7518 §3.2: the key must be at least as long as the hash; we
 	 * ask for 32 bytes for every HS alg. */
 	if (secret_len < AUTH_MIN_SECRET_LEN) {
-		set_err(err, err_len, "secret shorter than %d bytes",
+		auth_seterr(err, err_len, "secret shorter than %d bytes",
 		    AUTH_MIN_SECRET_LEN);
 		return -1;
 	}
@@ -302,7 +286,7 @@ auth_keyset_add_secret(struct auth_keyset *ks, const char *kid,
 
 out_ossl:
 	ERR_clear_error();
-	set_err(err, err_len, "OpenSSL could not key HMAC");
+	auth_seterr(err, err_len, "OpenSSL could not key HMAC");
 out_clear:
 	EVP_MAC_free(mac);
 	key_clear(&k);
@@ -327,12 +311,12 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 		/* An "RSA-PSS" (restricted) key is refused: its own
 		 * parameters could disagree with the alg's. */
 		if (!EVP_PKEY_is_a(pk, "RSA")) {
-			set_err(err, err_len, "%s needs an RSA key", ai->name);
+			auth_seterr(err, err_len, "%s needs an RSA key", ai->name);
 			return 0;
 		}
 		bits = EVP_PKEY_get_bits(pk);
 		if (bits < AUTH_MIN_RSA_BITS || bits > RSA_MAX_BITS) {
-			set_err(err, err_len, "RSA key of %d bits (need %d to "
+			auth_seterr(err, err_len, "RSA key of %d bits (need %d to "
 			    "%d)", bits, AUTH_MIN_RSA_BITS, RSA_MAX_BITS);
 			return 0;
 		}
@@ -340,7 +324,7 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 		    !BN_is_odd(e) || BN_is_one(e) || BN_num_bits(e) > 64) {
 			BN_free(e);
 			ERR_clear_error();
-			set_err(err, err_len, "RSA public exponent unusable");
+			auth_seterr(err, err_len, "RSA public exponent unusable");
 			return 0;
 		}
 		BN_free(e);
@@ -351,7 +335,7 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 		    EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) !=
 		    1) {
 			ERR_clear_error();
-			set_err(err, err_len, "%s needs a named-curve EC key",
+			auth_seterr(err, err_len, "%s needs a named-curve EC key",
 			    ai->name);
 			return 0;
 		}
@@ -359,7 +343,7 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 		if (nid == NID_undef)
 			nid = EC_curve_nist2nid(group);
 		if (nid != ai->curve_nid) {
-			set_err(err, err_len, "%s needs curve %s, not %s",
+			auth_seterr(err, err_len, "%s needs curve %s, not %s",
 			    ai->name, ai->crv, group);
 			return 0;
 		}
@@ -367,13 +351,13 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 		break;
 	case KIND_ED:
 		if (!EVP_PKEY_is_a(pk, "ED25519")) {
-			set_err(err, err_len, "EdDSA needs an Ed25519 key");
+			auth_seterr(err, err_len, "EdDSA needs an Ed25519 key");
 			return 0;
 		}
 		sig_len = 64;
 		break;
 	default:
-		set_err(err, err_len, "%s is not a public-key algorithm",
+		auth_seterr(err, err_len, "%s is not a public-key algorithm",
 		    ai->name ? ai->name : "?");
 		return 0;
 	}
@@ -383,7 +367,7 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		ERR_clear_error();
-		set_err(err, err_len, "public key fails its validity check");
+		auth_seterr(err, err_len, "public key fails its validity check");
 		return 0;
 	}
 	return sig_len;
@@ -460,7 +444,7 @@ pem_public_key(const char *pem, size_t pem_len, char *err, size_t err_len)
 	size_t nblocks = 0;
 
 	if (pem == NULL || pem_len == 0 || pem_len > PEM_MAX_LEN) {
-		set_err(err, err_len, "PEM empty or larger than %d bytes",
+		auth_seterr(err, err_len, "PEM empty or larger than %d bytes",
 		    PEM_MAX_LEN);
 		return NULL;
 	}
@@ -468,18 +452,18 @@ pem_public_key(const char *pem, size_t pem_len, char *err, size_t err_len)
 	    sizeof(begin) - 1)) != NULL; at += sizeof(begin) - 1)
 		nblocks++;
 	if (nblocks != 1) {
-		set_err(err, err_len, "expected exactly one PEM block, found "
+		auth_seterr(err, err_len, "expected exactly one PEM block, found "
 		    "%zu", nblocks);
 		return NULL;
 	}
 	bio = BIO_new_mem_buf(pem, (int)pem_len);
 	if (bio == NULL ||
 	    PEM_read_bio(bio, &name, &header, &data, &dlen) != 1) {
-		set_err(err, err_len, "not a PEM document");
+		auth_seterr(err, err_len, "not a PEM document");
 		goto out;
 	}
 	if (header != NULL && header[0] != '\0') {
-		set_err(err, err_len, "PEM headers (encryption) not allowed");
+		auth_seterr(err, err_len, "PEM headers (encryption) not allowed");
 		goto out;
 	}
 	p = data;
@@ -488,14 +472,14 @@ pem_public_key(const char *pem, size_t pem_len, char *err, size_t err_len)
 	} else if (strcmp(name, "RSA PUBLIC KEY") == 0) {
 		pk = pkcs1_public_key(&p, dlen);
 	} else {
-		set_err(err, err_len, "a \"%.40s\" PEM is not a public key",
+		auth_seterr(err, err_len, "a \"%.40s\" PEM is not a public key",
 		    name);
 		goto out;
 	}
 	if (pk == NULL || p != data + dlen) {
 		EVP_PKEY_free(pk);
 		pk = NULL;
-		set_err(err, err_len, "malformed public key");
+		auth_seterr(err, err_len, "malformed public key");
 	}
 out:
 	ERR_clear_error();
@@ -517,11 +501,11 @@ auth_keyset_add_pem(struct auth_keyset *ks, const char *kid,
 	int rv;
 
 	if (ks == NULL) {
-		set_err(err, err_len, "no keyset");
+		auth_seterr(err, err_len, "no keyset");
 		return -1;
 	}
 	if (alg_kind(alg) == KIND_NONE || alg_kind(alg) == KIND_HS) {
-		set_err(err, err_len, "a PEM key needs an RS, PS, ES or EdDSA "
+		auth_seterr(err, err_len, "a PEM key needs an RS, PS, ES or EdDSA "
 		    "algorithm");
 		return -1;
 	}
@@ -650,23 +634,23 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 	*skip = false;
 	*out = NULL;
 	if (!json_is_object(jwk) || !json_is_string(kty)) {
-		set_err(err, err_len, "jwks key %zu: no kty", idx);
+		auth_seterr(err, err_len, "jwks key %zu: no kty", idx);
 		return -1;
 	}
 	if (json_str_is(kty, "oct")) {
-		set_err(err, err_len, "jwks key %zu: kty \"oct\" (a secret) "
+		auth_seterr(err, err_len, "jwks key %zu: kty \"oct\" (a secret) "
 		    "refused", idx);
 		return -1;
 	}
 	/* A public key set that leaks a private key is broken: refuse it
 	 * rather than use it. */
 	if (json_object_get(jwk, "d") != NULL) {
-		set_err(err, err_len, "jwks key %zu: private key member \"d\"",
+		auth_seterr(err, err_len, "jwks key %zu: private key member \"d\"",
 		    idx);
 		return -1;
 	}
 	if (use != NULL && !json_is_string(use)) {
-		set_err(err, err_len, "jwks key %zu: use is not a string", idx);
+		auth_seterr(err, err_len, "jwks key %zu: use is not a string", idx);
 		return -1;
 	}
 	if (use != NULL && !json_str_is(use, "sig")) {
@@ -674,11 +658,11 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 		return 0;
 	}
 	if (jalg != NULL && !json_is_string(jalg)) {
-		set_err(err, err_len, "jwks key %zu: alg is not a string", idx);
+		auth_seterr(err, err_len, "jwks key %zu: alg is not a string", idx);
 		return -1;
 	}
 	if (crv != NULL && !json_is_string(crv)) {
-		set_err(err, err_len, "jwks key %zu: crv is not a string", idx);
+		auth_seterr(err, err_len, "jwks key %zu: crv is not a string", idx);
 		return -1;
 	}
 	if (json_str_is(kty, "RSA")) {
@@ -718,7 +702,7 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 		    alg_kind(ja) != KIND_PS) ||
 		    (kind == KIND_ES && ja != *alg) ||
 		    (kind == KIND_ED && ja != AUTH_ALG_EDDSA)) {
-			set_err(err, err_len, "jwks key %zu: alg %s does not "
+			auth_seterr(err, err_len, "jwks key %zu: alg %s does not "
 			    "suit the key", idx, alg_infos[ja].name);
 			return -1;
 		}
@@ -732,7 +716,7 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 		*out = jwk_okp(jwk);
 	ERR_clear_error();
 	if (*out == NULL) {
-		set_err(err, err_len, "jwks key %zu: bad key parameters", idx);
+		auth_seterr(err, err_len, "jwks key %zu: bad key parameters", idx);
 		return -1;
 	}
 	return 0;
@@ -752,20 +736,20 @@ auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
 
 	if (ks == NULL || json == NULL || json_len == 0 ||
 	    json_len > JWKS_MAX_LEN) {
-		set_err(err, err_len, "JWKS empty or larger than %d bytes",
+		auth_seterr(err, err_len, "JWKS empty or larger than %d bytes",
 		    JWKS_MAX_LEN);
 		return -1;
 	}
 	doc = auth_json_parse_object(json, json_len);
 	if (doc == NULL) {
-		set_err(err, err_len, "JWKS is not a JSON object (or has "
+		auth_seterr(err, err_len, "JWKS is not a JSON object (or has "
 		    "duplicate members)");
 		return -1;
 	}
 	keys = json_object_get(doc, "keys");
 	nkeys = json_array_size(keys);
 	if (!json_is_array(keys) || nkeys > JWKS_MAX_KEYS) {
-		set_err(err, err_len, "JWKS \"keys\" is not an array of at "
+		auth_seterr(err, err_len, "JWKS \"keys\" is not an array of at "
 		    "most %d keys", JWKS_MAX_KEYS);
 		goto out;
 	}
@@ -778,7 +762,7 @@ auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
 		jkid = json_object_get(jwk, "kid");
 		if (jkid != NULL && (!json_is_string(jkid) ||
 		    json_string_length(jkid) == 0)) {
-			set_err(err, err_len, "jwks key %zu: kid is not a "
+			auth_seterr(err, err_len, "jwks key %zu: kid is not a "
 			    "non-empty string", i);
 			goto out;
 		}
@@ -787,23 +771,23 @@ auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
 			char why[160];
 
 			snprintf(why, sizeof(why), "%s", err ? err : "");
-			set_err(err, err_len, "jwks key %zu: %s", i, why);
+			auth_seterr(err, err_len, "jwks key %zu: %s", i, why);
 			goto out;
 		}
 	}
 	if (tmp.n == 0) {
-		set_err(err, err_len, "JWKS has no usable signature key");
+		auth_seterr(err, err_len, "JWKS has no usable signature key");
 		goto out;
 	}
 	for (i = 0; i < tmp.n; i++) {
 		if (keyset_has_kid(ks, &tmp.keys[i])) {
-			set_err(err, err_len, "duplicate kid \"%s\"",
+			auth_seterr(err, err_len, "duplicate kid \"%s\"",
 			    tmp.keys[i].kid);
 			goto out;
 		}
 	}
 	if (keyset_reserve(ks, tmp.n) == -1) {
-		set_err(err, err_len, "out of memory");
+		auth_seterr(err, err_len, "out of memory");
 		goto out;
 	}
 	memcpy(ks->keys + ks->n, tmp.keys, tmp.n * sizeof(*tmp.keys));

@@ -3,21 +3,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "auth.h"
+#include "internal.h"
 
 static const char hex_upper[] = "0123456789ABCDEF";
-
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* RFC 3986 §2.3 unreserved: ALPHA DIGIT "-" "." "_" "~". */
 static bool
@@ -81,8 +69,8 @@ escape_at(const char *in, size_t len, size_t i)
 
 	if (i >= len || in[i] != '%' || len - i < 3)
 		return -1;
-	hi = hexval((unsigned char)in[i + 1]);
-	lo = hexval((unsigned char)in[i + 2]);
+	hi = auth_hexval((unsigned char)in[i + 1]);
+	lo = auth_hexval((unsigned char)in[i + 2]);
 	if (hi < 0 || lo < 0)
 		return -1;
 	return hi << 4 | lo;

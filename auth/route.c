@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The ordered route table: {name} and ** patterns, first match wins, binding rules. */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,22 +36,6 @@ struct auth_route_table {
 	size_t n;
 	size_t cap;
 };
-
-static void
-seterr(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || err_len == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 struct auth_route_table *
 auth_route_table_new(void)
@@ -136,7 +119,7 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 	bool lhs_claim;
 
 	if (rule == NULL || out == NULL) {
-		seterr(err, err_len, "no rule");
+		auth_seterr(err, err_len, "no rule");
 		return -1;
 	}
 	memset(&r, 0, sizeof(r));
@@ -149,14 +132,14 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 	else
 		e = read_name(s, false, r.var);
 	if (e == NULL) {
-		seterr(err, err_len, "rule \"%s\": left side must be a path "
+		auth_seterr(err, err_len, "rule \"%s\": left side must be a path "
 		    "variable or claim.NAME (letters, digits, '_', at most "
 		    "%d)", rule, ROUTE_NAME_MAX);
 		return -1;
 	}
 	s = skip_ws(e);
 	if (s[0] != '=' || s[1] != '=') {
-		seterr(err, err_len, "rule \"%s\": expected '==' after "
+		auth_seterr(err, err_len, "rule \"%s\": expected '==' after "
 		    "\"%.*s\"", rule, (int)(e - rule), rule);
 		return -1;
 	}
@@ -167,33 +150,33 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 
 		/* claim.NAME == "literal"; \" and \\ are the escapes. */
 		if (*s != '"') {
-			seterr(err, err_len, "rule \"%s\": claim.%s can only "
+			auth_seterr(err, err_len, "rule \"%s\": claim.%s can only "
 			    "be compared with a \"quoted literal\"", rule,
 			    r.claim);
 			return -1;
 		}
 		for (s++; *s != '"'; s++) {
 			if (*s == '\0') {
-				seterr(err, err_len, "rule \"%s\": "
+				auth_seterr(err, err_len, "rule \"%s\": "
 				    "unterminated literal", rule);
 				return -1;
 			}
 			if (*s == '\\') {
 				s++;
 				if (*s != '"' && *s != '\\') {
-					seterr(err, err_len, "rule \"%s\": "
+					auth_seterr(err, err_len, "rule \"%s\": "
 					    "only \\\" and \\\\ are escapes",
 					    rule);
 					return -1;
 				}
 			}
 			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-				seterr(err, err_len, "rule \"%s\": control "
+				auth_seterr(err, err_len, "rule \"%s\": control "
 				    "byte in literal", rule);
 				return -1;
 			}
 			if (n >= sizeof(r.value) - 1) {
-				seterr(err, err_len, "rule \"%s\": literal "
+				auth_seterr(err, err_len, "rule \"%s\": literal "
 				    "longer than %zu bytes", rule,
 				    sizeof(r.value) - 1);
 				return -1;
@@ -206,7 +189,7 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 	} else if (has_prefix(s, "claim.")) {
 		e = read_name(s + 6, true, r.claim);
 		if (e == NULL) {
-			seterr(err, err_len, "rule \"%s\": bad claim name "
+			auth_seterr(err, err_len, "rule \"%s\": bad claim name "
 			    "after \"claim.\"", rule);
 			return -1;
 		}
@@ -217,13 +200,13 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 		s += 3;
 		r.kind = AUTH_RULE_VAR_SUB;
 	} else {
-		seterr(err, err_len, "rule \"%s\": a path variable can only be "
+		auth_seterr(err, err_len, "rule \"%s\": a path variable can only be "
 		    "compared with sub or claim.NAME", rule);
 		return -1;
 	}
 	s = skip_ws(s);
 	if (*s != '\0') {
-		seterr(err, err_len, "rule \"%s\": unexpected \"%s\" at the "
+		auth_seterr(err, err_len, "rule \"%s\": unexpected \"%s\" at the "
 		    "end", rule, s);
 		return -1;
 	}
@@ -251,18 +234,18 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 
 	len = strnlen(pat, sizeof(ent->route.pattern));
 	if (len == sizeof(ent->route.pattern)) {
-		seterr(err, err_len, "route pattern longer than %zu bytes",
+		auth_seterr(err, err_len, "route pattern longer than %zu bytes",
 		    sizeof(ent->route.pattern) - 1);
 		return -1;
 	}
 	if (pat[0] != '/') {
-		seterr(err, err_len, "route \"%s\": must start with '/'", pat);
+		auth_seterr(err, err_len, "route \"%s\": must start with '/'", pat);
 		return -1;
 	}
 	/* A trailing '/' is insignificant, as in matching: "/a/" is "/a". */
 	if (len > 1 && pat[len - 1] == '/') {
 		if (pat[len - 2] == '/') {
-			seterr(err, err_len, "route \"%s\": empty segment",
+			auth_seterr(err, err_len, "route \"%s\": empty segment",
 			    pat);
 			return -1;
 		}
@@ -278,13 +261,13 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 		sl = slash ? (size_t)(slash - s) : len - i;
 		i += sl + 1;
 		if (*s == '/') {
-			seterr(err, err_len, "route \"%s\": empty segment",
+			auth_seterr(err, err_len, "route \"%s\": empty segment",
 			    pat);
 			return -1;
 		}
 		if (ent->n_segs > 0 &&
 		    ent->segs[ent->n_segs - 1].kind == SEG_GLOB) {
-			seterr(err, err_len, "route \"%s\": \"**\" must be the "
+			auth_seterr(err, err_len, "route \"%s\": \"**\" must be the "
 			    "last segment", pat);
 			return -1;
 		}
@@ -300,24 +283,24 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 			char *name;
 
 			if (s[sl - 1] != '}' || sl < 3) {
-				seterr(err, err_len, "route \"%s\": a variable "
+				auth_seterr(err, err_len, "route \"%s\": a variable "
 				    "is a whole segment \"{name}\"", pat);
 				return -1;
 			}
 			if (ent->n_names >= AUTH_MAX_ROUTE_VARS) {
-				seterr(err, err_len, "route \"%s\": more than "
+				auth_seterr(err, err_len, "route \"%s\": more than "
 				    "%d variables", pat, AUTH_MAX_ROUTE_VARS);
 				return -1;
 			}
 			if (sl - 2 > ROUTE_NAME_MAX ||
 			    !is_ident_start((unsigned char)s[1])) {
-				seterr(err, err_len, "route \"%s\": bad "
+				auth_seterr(err, err_len, "route \"%s\": bad "
 				    "variable name", pat);
 				return -1;
 			}
 			for (k = 1; k < sl - 1; k++) {
 				if (!is_ident((unsigned char)s[k])) {
-					seterr(err, err_len, "route \"%s\": "
+					auth_seterr(err, err_len, "route \"%s\": "
 					    "bad variable name", pat);
 					return -1;
 				}
@@ -327,7 +310,7 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 			name[sl - 2] = '\0';
 			for (k = 0; k < ent->n_names; k++) {
 				if (strcmp(ent->names[k], name) == 0) {
-					seterr(err, err_len, "route \"%s\": "
+					auth_seterr(err, err_len, "route \"%s\": "
 					    "variable \"%s\" twice", pat, name);
 					return -1;
 				}
@@ -338,7 +321,7 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 		}
 		for (k = 0; k < sl; k++) {
 			if (!is_lit_char((unsigned char)s[k])) {
-				seterr(err, err_len, "route \"%s\": segment "
+				auth_seterr(err, err_len, "route \"%s\": segment "
 				    "\"%.*s\" holds '%c' (allowed: printable "
 				    "ASCII except %% \\ ? # { } *; \"**\" only "
 				    "as a whole segment)", pat, (int)sl, s,
@@ -348,7 +331,7 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 		}
 		if ((sl == 1 && s[0] == '.') ||
 		    (sl == 2 && s[0] == '.' && s[1] == '.')) {
-			seterr(err, err_len, "route \"%s\": dot segment", pat);
+			auth_seterr(err, err_len, "route \"%s\": dot segment", pat);
 			return -1;
 		}
 		sg->kind = SEG_LIT;
@@ -374,7 +357,7 @@ rules_check(const struct route_ent *ent, char *err, size_t err_len)
 	size_t i;
 
 	if (r->n_rules > AUTH_MAX_ROUTE_RULES) {
-		seterr(err, err_len, "route \"%s\": more than %d rules",
+		auth_seterr(err, err_len, "route \"%s\": more than %d rules",
 		    r->pattern, AUTH_MAX_ROUTE_RULES);
 		return -1;
 	}
@@ -386,25 +369,25 @@ rules_check(const struct route_ent *ent, char *err, size_t err_len)
 		    ru->kind == AUTH_RULE_CLAIM_VALUE;
 
 		if (!uses_var && !uses_claim) {
-			seterr(err, err_len, "route \"%s\": rule %zu of "
+			auth_seterr(err, err_len, "route \"%s\": rule %zu of "
 			    "unknown kind", r->pattern, i + 1);
 			return -1;
 		}
 		if (memchr(ru->var, '\0', sizeof(ru->var)) == NULL ||
 		    memchr(ru->claim, '\0', sizeof(ru->claim)) == NULL ||
 		    memchr(ru->value, '\0', sizeof(ru->value)) == NULL) {
-			seterr(err, err_len, "route \"%s\": rule %zu is not "
+			auth_seterr(err, err_len, "route \"%s\": rule %zu is not "
 			    "terminated", r->pattern, i + 1);
 			return -1;
 		}
 		if (uses_var && !has_var(ent, ru->var)) {
-			seterr(err, err_len, "route \"%s\": rule %zu names "
+			auth_seterr(err, err_len, "route \"%s\": rule %zu names "
 			    "\"%s\", not a variable of the pattern",
 			    r->pattern, i + 1, ru->var);
 			return -1;
 		}
 		if (uses_claim && ru->claim[0] == '\0') {
-			seterr(err, err_len, "route \"%s\": rule %zu has no "
+			auth_seterr(err, err_len, "route \"%s\": rule %zu has no "
 			    "claim name", r->pattern, i + 1);
 			return -1;
 		}
@@ -419,17 +402,17 @@ auth_route_add(struct auth_route_table *t, const struct auth_route *r,
 	struct route_ent *ent;
 
 	if (t == NULL || r == NULL) {
-		seterr(err, err_len, "no route");
+		auth_seterr(err, err_len, "no route");
 		return -1;
 	}
 	if (r->mode != AUTH_MODE_NONE && r->mode != AUTH_MODE_OPTIONAL &&
 	    r->mode != AUTH_MODE_REQUIRED) {
-		seterr(err, err_len, "route: unknown auth mode");
+		auth_seterr(err, err_len, "route: unknown auth mode");
 		return -1;
 	}
 	ent = calloc(1, sizeof(*ent));
 	if (ent == NULL) {
-		seterr(err, err_len, "out of memory");
+		auth_seterr(err, err_len, "out of memory");
 		return -1;
 	}
 	ent->route = *r;
@@ -442,7 +425,7 @@ auth_route_add(struct auth_route_table *t, const struct auth_route *r,
 
 		n = reallocarray(t->ents, ncap, sizeof(*n));
 		if (n == NULL) {
-			seterr(err, err_len, "out of memory");
+			auth_seterr(err, err_len, "out of memory");
 			goto out_free_ent;
 		}
 		t->ents = n;
@@ -472,18 +455,6 @@ auth_route_get(const struct auth_route_table *t, size_t i)
 
 /* ---------------------------------------------------------- matching */
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * True when path segment |s| percent-decodes to exactly |want|. The
  * canonical path keeps reserved bytes encoded ("%3A") while a backend such
@@ -505,8 +476,8 @@ seg_equal_decoded(const char *s, size_t len, const char *want,
 
 			if (len - i < 3)
 				return false;
-			hi = hexval((unsigned char)s[i + 1]);
-			lo = hexval((unsigned char)s[i + 2]);
+			hi = auth_hexval((unsigned char)s[i + 1]);
+			lo = auth_hexval((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return false;
 			c = (unsigned char)(hi << 4 | lo);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Names and HTTP statuses of the verdicts in enum auth_status. */
-#include "auth.h"
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "internal.h"
 
 /* Stable names: they are the problem+json `code` and the access-log `auth`
  * field, so they never change once released. */
@@ -67,4 +70,16 @@ auth_status_http(enum auth_status s)
 		/* Fail closed: an unknown verdict is never a pass. */
 		return 503;
 	}
+}
+
+void
+auth_seterr(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || err_len == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, err_len, fmt, ap);
+	va_end(ap);
 }
