@@ -140,6 +140,15 @@ struct proxy_conn {
 	bool abort;                /* close without flushing or lingering */
 	bool lingering;            /* half-closed, draining input */
 	bool saw_bytes;            /* a head has started */
+	bool wd_on;                /* |timer| is the write-progress deadline */
+	/* Write progress toward the client without a callback per write:
+	 * out_in counts the response bytes we queued while relaying; at
+	 * arm time we note it and the output length, and when the timer
+	 * fires, an output shorter than that plus what was queued since
+	 * means bytes left for the client. */
+	uint64_t out_in;
+	uint64_t wd_in;
+	size_t wd_len;
 
 	/* The last head the guard passed, for on_headers to take. */
 	char *head;                /* owned until taken */

@@ -211,6 +211,7 @@ timer_arm(struct proxy_conn *cx, int ms)
 {
 	struct timeval tv;
 
+	cx->wd_on = false;
 	if (ms <= 0) {
 		event_del(cx->timer);
 		return;
@@ -224,6 +225,42 @@ static const struct conf *
 cx_conf(struct proxy_conn *cx)
 {
 	return cx->w->wg->gen->conf;
+}
+
+/*
+ * The write-progress deadline (slow-read defence): while response bytes
+ * are queued toward the client and nothing else times the connection
+ * (waiting on the upstream, or our reads of the request paused), a client
+ * that takes no byte for timeouts.idle is cut. It reuses |timer| and is
+ * armed only when output is pending: when upstream reads pause at the
+ * client high-water mark, when the response is complete but not yet
+ * flushed, or when a request is complete with output already queued.
+ * Progress is checked when the timer fires (no callback per write), so
+ * the cut comes between one and two idle timeouts after the last byte
+ * the client took. An empty output disarms it: an SSE stream with long
+ * gaps between events is never cut by it.
+ */
+static void
+wd_arm(struct proxy_conn *cx)
+{
+	size_t n = evbuffer_get_length(bufferevent_get_output(cx->bev));
+
+	if (n == 0) {
+		timer_arm(cx, 0);
+		return;
+	}
+	timer_arm(cx, cx_conf(cx)->idle_timeout_ms);
+	cx->wd_on = cx_conf(cx)->idle_timeout_ms > 0;
+	cx->wd_len = n;
+	cx->wd_in = cx->out_in;
+}
+
+/* Arms the deadline unless it already runs (its marks must not move). */
+static void
+wd_start(struct proxy_conn *cx)
+{
+	if (!cx->wd_on)
+		wd_arm(cx);
 }
 
 /* A problem+json body (RFC 9457) with our stable code. */
@@ -357,6 +394,35 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct proxy_conn *cx = arg;
 	struct proxy_req *pr = cx->req;
 
+	if (cx->wd_on && !cx->lingering && cx->state != CONN_CLOSING) {
+		size_t n = evbuffer_get_length(bufferevent_get_output(cx->bev));
+
+		cx->wd_on = false;
+		if (n == 0)
+			return; /* all written: nothing to time */
+		if (n < cx->wd_len + (cx->out_in - cx->wd_in)) {
+			wd_arm(cx); /* the client took bytes: next period */
+			return;
+		}
+		log_debug("%s: client %s took no byte in %d ms with %zu "
+		    "queued: cut", __func__, cx->client,
+		    cx_conf(cx)->idle_timeout_ms, n);
+		if (pr != NULL && pr->up != NULL) {
+			up_req_cancel(pr->up);
+			pr->up = NULL;
+		}
+		/* Reset, not close: a close would leave the queued bytes to
+		 * the kernel, still pinned by the same client. */
+		if (cx->evconn->sock >= 0) {
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+			(void)setsockopt(cx->evconn->sock, SOL_SOCKET,
+			    SO_LINGER, &lg, sizeof(lg));
+		}
+		/* the access line keeps the status that was sent */
+		conn_abort(cx);
+		return;
+	}
 	if (cx->lingering || cx->state == CONN_CLOSING) {
 		cx->abort = true;
 		event_active(cx->close_ev, EV_TIMEOUT, 1);
@@ -1283,7 +1349,7 @@ req_reply_local(struct proxy_req *pr, bool early)
 	struct evbuffer *out;
 	char body[PROXY_PROBLEM_MAX];
 	const char *type, *b;
-	size_t n;
+	size_t n, out_before;
 
 	if (cx == NULL || pr->req == NULL || pr->replied)
 		return;
@@ -1302,6 +1368,7 @@ req_reply_local(struct proxy_req *pr, bool early)
 		pr->keepalive = false;
 	if (!pr->keepalive)
 		evhtp_request_disable_flag(pr->req, EVHTP_REQ_FLAG_KEEPALIVE);
+	out_before = evbuffer_get_length(out);
 	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n",
 	    pr->v.status, reason_phrase(pr->v.status), type, n);
@@ -1315,6 +1382,7 @@ req_reply_local(struct proxy_req *pr, bool early)
 	evbuffer_add(out, "\r\n", 2);
 	if (!pr->is_head)
 		evbuffer_add(out, b, n);
+	cx->out_in += evbuffer_get_length(out) - out_before;
 	pr->replied = true;
 	pr->status = pr->v.status;
 	pr->bytes_out = pr->is_head ? 0 : n;
@@ -1379,6 +1447,9 @@ finish_cb(evutil_socket_t fd, short what, void *arg)
 		/* reply_end only sets a flag; nothing would call evhtp's
 		 * write callback again (deps.md §2.5). */
 		cx->ev_writecb(bev, cx->evconn);
+	} else if (!cx->dead && cx->state == CONN_WAIT) {
+		/* the request ends when the client has taken the rest */
+		wd_start(cx);
 	}
 	/* After evhtp's resume callback, queued behind it. */
 	if (!cx->dead)
@@ -1518,7 +1589,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	struct proxy_conn *cx = pr->cx;
 	struct evbuffer *out;
 	struct head_buf hb;
-	size_t i, j;
+	size_t i, j, out_before;
 	bool tunnel = status == 101, has_conn = false;
 
 	pr->up_ms = ms_since(&pr->t_up_start);
@@ -1534,6 +1605,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 		return;
 	}
 	out = bufferevent_get_output(cx->bev);
+	out_before = evbuffer_get_length(out);
 	pr->no_body_out = pr->is_head || status == 204 || status == 304 ||
 	    !has_body || tunnel;
 	if (!pr->msg_complete || atomic_load(&proxy_g->draining))
@@ -1597,6 +1669,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	}
 	hb_add(&hb, "\r\n", 2);
 	hb_flush(&hb);
+	cx->out_in += evbuffer_get_length(out) - out_before;
 	pr->replied = true;
 	pr->status = status;
 	(void)chunked;
@@ -1641,8 +1714,10 @@ up_on_body(void *arg, struct evbuffer *data)
 		evbuffer_add(out, sz, (size_t)m);
 		evbuffer_add_buffer(out, data);
 		evbuffer_add(out, "\r\n", 2);
+		cx->out_in += (uint64_t)m + 2;
 	} else
 		evbuffer_add_buffer(out, data);
+	cx->out_in += n;
 	bufferevent_enable(cx->bev, EV_WRITE);
 	if (evbuffer_get_length(out) > PROXY_CLIENT_HIGH_WM &&
 	    !pr->up_read_paused && pr->up != NULL) {
@@ -1656,6 +1731,9 @@ up_on_body(void *arg, struct evbuffer *data)
 		log_debug("%s: pause upstream reads at %zu", __func__,
 		    evbuffer_get_length(out));
 		up_req_pause_read(pr->up);
+		/* Now only the client can move this response on. */
+		if (cx->state == CONN_WAIT || pr->up_paused_body)
+			wd_start(cx);
 	}
 }
 
@@ -1669,8 +1747,10 @@ up_on_done(void *arg)
 	pr->up_done = true;
 	if (cx == NULL)
 		return;
-	if (pr->chunked_out)
+	if (pr->chunked_out) {
 		evbuffer_add(bufferevent_get_output(cx->bev), "0\r\n\r\n", 5);
+		cx->out_in += 5;
+	}
 	if (pr->msg_complete)
 		req_finish(pr);
 }
@@ -1818,7 +1898,9 @@ hook_read(evhtp_request_t *req, struct evbuffer *buf, void *arg)
 	if (over && more) {
 		pr->up_paused_body = true;
 		if (pr->cx != NULL) {
-			event_del(pr->cx->timer);
+			/* no body deadline while we hold the client back;
+			 * a response it does not read is still timed */
+			wd_arm(pr->cx);
 			closed_watch(pr->cx, true);
 		}
 		return EVHTP_RES_PAUSE;
@@ -2004,7 +2086,9 @@ handler(evhtp_request_t *req, void *arg)
 	if (cx == NULL || pr->early || cx->state == CONN_CLOSING)
 		return;
 	cx->state = CONN_WAIT;
-	event_del(cx->timer);
+	/* Nothing to time while the upstream works, unless a response is
+	 * already queued toward the client (wd_arm disarms otherwise). */
+	wd_arm(cx);
 	if (pr->v.status != 0 && !pr->replied) {
 		req_reply_local(pr, false);
 		return;

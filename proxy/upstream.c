@@ -72,7 +72,7 @@ struct up_req {
 	struct up_conn *conn; /* owned while in flight */
 	struct up_callbacks cb;
 	void *arg;
-	struct event *timer;     /* owned: connect, then first byte */
+	struct event *timer;     /* owned: connect, then final head */
 	struct event *kick;      /* owned: deferred error or resume */
 	struct evbuffer *body;   /* owned: slices handed to on_body */
 	struct evbuffer *replay; /* owned: request head kept for a retry */
@@ -647,15 +647,17 @@ req_flush(struct up_req *r)
 	return req_leave(r);
 }
 
-/* The first-byte timer runs while we wait on the upstream: while request
- * bytes are queued or the request is complete. Write progress re-arms it,
- * so a slow but moving upload is not cut. */
+/* The response timer runs while we wait on the upstream's final head:
+ * while request bytes are queued or the request is complete. Write
+ * progress re-arms it, so a slow but moving upload is not cut; response
+ * bytes do not (interim 1xx responses or a trickled head must not hold
+ * the request past response_timeout, RFC 9110 §15.2). */
 static void
 req_arm_wait(struct up_req *r, bool progress)
 {
 	struct evbuffer *out;
 
-	if (r->got_byte || !r->connected || r->conn == NULL ||
+	if (r->state != ST_HEAD || !r->connected || r->conn == NULL ||
 	    !r->pool->has_response_tv)
 		return;
 	out = bufferevent_get_output(r->conn->bev);
@@ -946,11 +948,13 @@ step_head(struct up_req *r, struct evbuffer *in)
 		free(buf);
 		goto protocol;
 	}
-	/* RFC 9110 §15.2: interim responses precede the final one. */
+	/* RFC 9110 §15.2: interim responses precede the final one. They
+	 * leave the response timer running: only the final head stops it. */
 	if (hi.status < 200 && hi.status != 101) {
 		free(buf);
 		return STEP_MORE;
 	}
+	evtimer_del(r->timer);
 	r->keep_alive = hi.http11 && !hi.conn_close;
 	chunked = hi.has_te;
 	if (hi.status == 101) {
@@ -977,6 +981,10 @@ step_head(struct up_req *r, struct evbuffer *in)
 		r->keep_alive = false;
 		r->state = ST_BODY_CLOSE;
 	}
+	/* From the final head on, an idle read timeout between reads. */
+	if (!done && hi.status != 101)
+		bufferevent_set_timeouts(bev, r->pool->has_response_tv ?
+		    &r->pool->response_tv : NULL, NULL);
 	req_enter(r);
 	r->cb.on_head(r->arg, hi.status, r->hdrs, hi.n, has_body, hi.cl,
 	    chunked);
@@ -1084,12 +1092,9 @@ req_process(struct up_req *r)
 		return;
 	in = bufferevent_get_input(r->conn->bev);
 	if (!r->got_byte && evbuffer_get_length(in) > 0) {
-		/* From now on, an idle read timeout between reads. */
+		/* A response has started: no retry from now on. The
+		 * response timer keeps running until the final head. */
 		r->got_byte = true;
-		evtimer_del(r->timer);
-		bufferevent_set_timeouts(r->conn->bev,
-		    r->pool->has_response_tv ? &r->pool->response_tv : NULL,
-		    NULL);
 		if (r->replay != NULL) {
 			evbuffer_free(r->replay);
 			r->replay = NULL;

@@ -45,7 +45,7 @@ enum up_body {
 
 enum up_error {
 	UP_ERR_CONNECT = 1, /* refused, unreachable, resolve failed: 502 */
-	UP_ERR_TIMEOUT,     /* connect or first byte too slow: 504 */
+	UP_ERR_TIMEOUT,     /* connect, or the final response head, too slow: 504 */
 	UP_ERR_PROTOCOL,    /* malformed response: 502 */
 	UP_ERR_CLOSED,      /* connection lost mid-response: 502 or abort */
 	UP_ERR_NOMEM        /* 503 */

@@ -128,9 +128,6 @@ def test_pipelined_heads_in_random_splits(bd, upstream, tokens):
         assert got == names + ["/api/u1/last"], trial
 
 
-@pytest.mark.xfail(strict=True, reason="interim 1xx responses reset the upstream "
-    "response timeout: an upstream trickling 102s holds the request past "
-    "response_timeout (no 504); proxy/upstream.c step_head STEP_MORE on 1xx")
 def test_upstream_1xx_trickle_is_bounded(bd_raw, rawup):
     def trickle(c):
         t = time.monotonic()
@@ -357,11 +354,6 @@ def test_http10_keepalive_and_streamed_response(bd, upstream, tokens):
     assert len(second.body) == 1 << 20 and res.closed
 
 
-@pytest.mark.xfail(strict=True, reason="no write-progress deadline: a client that "
-    "never reads a streamed response holds its connection, ~0.5 MB of buffers and "
-    "an upstream connection forever (slow-read DoS); proxy/server.c handler() "
-    "drops the conn timer in CONN_WAIT and up_on_body pauses upstream reads "
-    "with no timer")
 def test_client_that_never_reads_is_cut(module_factory, tokens):
     b = module_factory(timeouts={"head": 1000, "idle": 1000, "body": 1000},
         upstream_opts={"response_timeout": 1000})
@@ -388,3 +380,46 @@ def test_client_that_never_reads_is_cut(module_factory, tokens):
         assert eof and total < 4 << 20, "still streaming after %d bytes" % total
     finally:
         s.close()
+
+
+def test_slow_readers_and_sse_gaps_are_not_cut(module_factory, tokens):
+    """The write-progress deadline (timeouts.idle) only cuts a client that
+    takes nothing: a reader pausing 0.8 s between bursts with a 1 s idle
+    timeout gets every byte, chunked or with Content-Length, and an SSE
+    stream whose events are 1.5 s apart is not cut while nothing is queued."""
+    b = module_factory(timeouts={"head": 1000, "idle": 1000, "body": 1000})
+    tok = tokens.hs("u1")
+    for cl in (0, 1):
+        c = b.conn(timeout=10)
+        c.connect()
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        c.request("GET", "/api/u1/download?mb=12&cl=%d" % cl,
+            headers={"Cookie": "token=" + tok})
+        r = c.getresponse()
+        assert r.status == 200
+        n, rounds = 0, 0
+        while True:
+            d = r.read(3 << 20)
+            if not d:
+                break
+            n += len(d)
+            rounds += 1
+            time.sleep(0.8)
+        c.close()
+        assert n == 12 << 20, (cl, n)
+        assert rounds >= 4, rounds
+    stamps = []
+    c = b.conn(timeout=10)
+    c.request("GET", "/api/u1/sse?n=3&delay=1.5", headers={"Cookie": "token=" + tok})
+    r = c.getresponse()
+    assert r.status == 200
+    t0 = time.monotonic()
+    while True:
+        line = r.readline()
+        if not line:
+            break
+        if line.startswith(b"data:"):
+            stamps.append(time.monotonic() - t0)
+    c.close()
+    assert len(stamps) == 3, stamps
+    assert stamps[-1] - stamps[0] > 2.5, stamps

@@ -936,6 +936,30 @@ test_errors(void)
 	static const struct step s_mute_close[] = {
 	    {0, A_CLOSE, NULL, 0},
 	};
+#define S102 {50, A_WRITE, "HTTP/1.1 102 Processing\r\n\r\n", 0}
+	static const struct step s_trickle_1xx[] = {
+	    S102, S102, S102, S102, S102, S102, S102, S102, S102, S102,
+	    S102, S102, S102, S102, S102, S102, S102, S102, S102, S102,
+	    {50, A_WRITE, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0},
+	};
+#undef S102
+	static const struct step s_trickle_head[] = {
+	    {0, A_WRITE, "HTTP/1.1 200 OK\r\n", 0},
+	    {100, A_WRITE, "X-A: 1\r\n", 0},
+	    {100, A_WRITE, "X-B: 2\r\n", 0},
+	    {100, A_WRITE, "X-C: 3\r\n", 0},
+	    {100, A_WRITE, "X-D: 4\r\n", 0},
+	    {100, A_WRITE, "X-E: 5\r\n", 0},
+	    {100, A_WRITE, "Content-Length: 0\r\n\r\n", 0},
+	};
+	static const struct step s_1xx_then_slow[] = {
+	    {0, A_WRITE, "HTTP/1.1 102 Processing\r\n\r\n", 0},
+	    {100, A_WRITE, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n",
+	        0},
+	    {200, A_WRITE, "ab", 0},
+	    {200, A_WRITE, "cd", 0},
+	    {200, A_WRITE, "ef", 0},
+	};
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof(sin);
 	struct srv s;
@@ -993,6 +1017,63 @@ test_errors(void)
 	    "stall: on_head then UP_ERR_TIMEOUT");
 	ok(body_is(&c, "hello"), "stall: partial body delivered first");
 	ok(dt >= 250 && dt < 1500, "stall: read timeout (%ld ms)", dt);
+	cli_cleanup(&c);
+	up_pool_free(p);
+	srv_free(&s);
+
+	/* Interim 102s every 50 ms: the final head is still due within the
+	 * response timeout of the request being sent (RFC 9110 §15.2). */
+	srv_init(&s, s_trickle_1xx, sizeof(s_trickle_1xx) /
+	    sizeof(s_trickle_1xx[0]));
+	p = pool_for(&s, 1, 300, 5000);
+	cli_init(&c, &s);
+	t0 = now_ms();
+	start(p, &c, "GET / HTTP/1.1\r\n", UP_BODY_NONE, 0, true, false);
+	ok(run_until(&c.ended, 3000), "1xx trickle: ended");
+	dt = now_ms() - t0;
+	is_int(c.err, UP_ERR_TIMEOUT, "1xx trickle: UP_ERR_TIMEOUT");
+	is_int(c.n_head, 0, "1xx trickle: no on_head");
+	ok(s.steps_played >= 3, "1xx trickle: interim responses were sent "
+	    "(%d)", s.steps_played);
+	ok(dt >= 250 && dt < 800,
+	    "1xx trickle: cut at the 300 ms response timeout (%ld ms)", dt);
+	cli_cleanup(&c);
+	up_pool_free(p);
+	srv_free(&s);
+
+	/* The final head itself trickled a few bytes at a time. */
+	srv_init(&s, s_trickle_head, sizeof(s_trickle_head) /
+	    sizeof(s_trickle_head[0]));
+	p = pool_for(&s, 1, 300, 5000);
+	cli_init(&c, &s);
+	t0 = now_ms();
+	start(p, &c, "GET / HTTP/1.1\r\n", UP_BODY_NONE, 0, true, false);
+	ok(run_until(&c.ended, 3000), "head trickle: ended");
+	dt = now_ms() - t0;
+	ok(c.err == UP_ERR_TIMEOUT && c.n_head == 0,
+	    "head trickle: UP_ERR_TIMEOUT before on_head");
+	ok(dt >= 250 && dt < 800,
+	    "head trickle: cut at the response timeout (%ld ms)", dt);
+	cli_cleanup(&c);
+	up_pool_free(p);
+	srv_free(&s);
+
+	/* 1xx then the final head in time, then a body whose slices are
+	 * each within the timeout but together take longer: after the
+	 * final head only the idle timeout between reads applies. */
+	srv_init(&s, s_1xx_then_slow, sizeof(s_1xx_then_slow) /
+	    sizeof(s_1xx_then_slow[0]));
+	p = pool_for(&s, 1, 300, 5000);
+	cli_init(&c, &s);
+	t0 = now_ms();
+	start(p, &c, "GET / HTTP/1.1\r\n", UP_BODY_NONE, 0, true, false);
+	ok(run_until(&c.ended, 3000), "1xx then slow body: ended");
+	dt = now_ms() - t0;
+	ok(c.n_done == 1 && c.n_err == 0 && c.status == 200,
+	    "1xx then slow body: on_done, 200");
+	ok(body_is(&c, "abcdef"), "1xx then slow body: whole body");
+	ok(dt >= 550, "1xx then slow body: longer than the response timeout "
+	    "(%ld ms)", dt);
 	cli_cleanup(&c);
 	up_pool_free(p);
 	srv_free(&s);
