@@ -247,7 +247,7 @@ DEFAULT_STRIP = ("X-User-Id", "X-User-Email", "X-User", "X-Forwarded-User",
 
 
 def render_config(port, upstream_url, keydir, **o):
-    """bearerd.conf text (syntax of notes/config.md) with overrides |o|."""
+    """bearerd.conf text (the syntax conf/bearerd.conf documents) with overrides |o|."""
     lim = {"max_head_bytes": 16384, "max_header_fields": 100,
         "max_body_bytes": 104857600, "token_cache_entries": 1024}
     lim.update(o.get("limits", {}))
