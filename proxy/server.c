@@ -16,6 +16,7 @@
 #include <event2/thread.h>
 #include <evhtp.h>
 
+#include "http.h"
 #include "proxy.h"
 
 #define LINGER_MS 2000
@@ -522,16 +523,6 @@ find_crlfcrlf(const char *p, size_t n)
 }
 
 static bool
-is_tchar(unsigned char c)
-{
-	/* RFC 9110 §5.6.2 */
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool
 ci_eq(const char *a, size_t a_len, const char *b)
 {
 	return gate_name_eq(a, a_len, b) && memchr(a, '_', a_len) == NULL;
@@ -633,7 +624,7 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 	}
 	mlen = (size_t)(sp1 - p);
 	for (i = 0; i < mlen; i++)
-		if (!is_tchar((unsigned char)p[i])) {
+		if (!http_is_tchar((unsigned char)p[i])) {
 			*code = "bad_method";
 			return 400;
 		}
@@ -755,7 +746,7 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 			goto fail;
 		}
 		for (vs = p; vs < colon; vs++)
-			if (!is_tchar((unsigned char)*vs)) {
+			if (!http_is_tchar((unsigned char)*vs)) {
 				/* includes a space before the colon */
 				*code = "bad_field_name";
 				status = 400;

@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "http.h"
 #include "upstream.h"
 
 /* A chunk-size line (with extensions we ignore) or one trailer line. */
@@ -145,16 +146,6 @@ ms_to_tv(int ms, struct timeval *tv, bool *set)
 
 /* ---- parsing (RFC 9112 §2-§7, RFC 9110 §5) ---- */
 
-/* tchar, RFC 9110 §5.6.2. */
-static bool
-is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* field-vchar, SP or HTAB (RFC 9110 §5.5); obs-text allowed, CTL never. */
 static bool
 is_field_char(unsigned char c)
@@ -184,7 +175,7 @@ parse_field(const char *line, size_t len, struct up_header *h)
 	if (colon == NULL || colon == line)
 		return -1;
 	for (i = 0; line + i < colon; i++)
-		if (!is_tchar((unsigned char)line[i]))
+		if (!http_is_tchar((unsigned char)line[i]))
 			return -1;
 	v = colon + 1;
 	end = line + len;
