@@ -10,20 +10,20 @@
 /*
  * Limits on untrusted input, checked before any other work.
  */
-#define AUTH_MAX_TOKEN_LEN 8192       /* a whole compact JWS */
+#define AUTH_MAX_TOKEN_LEN 8192          /* a whole compact JWS */
 #define AUTH_MAX_COOKIE_HEADER_LEN 16384 /* one Cookie header value */
-#define AUTH_MAX_COOKIES 64           /* pairs in one Cookie header */
-#define AUTH_MAX_COOKIE_VALUE_LEN 8192 /* one decoded cookie value */
-#define AUTH_MAX_JSON_DEPTH 16        /* header and claims objects */
-#define AUTH_MAX_SUB_LEN 255          /* subject bytes */
+#define AUTH_MAX_COOKIES 64              /* pairs in one Cookie header */
+#define AUTH_MAX_COOKIE_VALUE_LEN 8192   /* one decoded cookie value */
+#define AUTH_MAX_JSON_DEPTH 16           /* header and claims objects */
+#define AUTH_MAX_SUB_LEN 255             /* subject bytes */
 #define AUTH_MAX_KID_LEN 128
-#define AUTH_MAX_EXTRA_LEN 2048       /* kept claims, as compact JSON */
-#define AUTH_MAX_FWD_LEN 4096         /* a token forwarded upstream */
-#define AUTH_MAX_PATH_LEN 4096        /* a canonical path */
-#define AUTH_MAX_ROUTE_VARS 8         /* {name} bindings in one pattern */
-#define AUTH_MAX_ROUTE_RULES 8        /* binding rules on one route */
-#define AUTH_MAX_KEEP_CLAIMS 16       /* claims copied into struct auth_claims */
-#define AUTH_MIN_SECRET_LEN 32        /* HMAC secrets, in bytes */
+#define AUTH_MAX_EXTRA_LEN 2048 /* kept claims, as compact JSON */
+#define AUTH_MAX_FWD_LEN 4096   /* a token forwarded upstream */
+#define AUTH_MAX_PATH_LEN 4096  /* a canonical path */
+#define AUTH_MAX_ROUTE_VARS 8   /* {name} bindings in one pattern */
+#define AUTH_MAX_ROUTE_RULES 8  /* binding rules on one route */
+#define AUTH_MAX_KEEP_CLAIMS 16 /* claims copied into struct auth_claims */
+#define AUTH_MIN_SECRET_LEN 32  /* HMAC secrets, in bytes */
 #define AUTH_MIN_RSA_BITS 2048
 
 /*
@@ -32,24 +32,24 @@
  */
 enum auth_status {
 	AUTH_OK = 0,
-	AUTH_NO_TOKEN,        /* no credential where one was expected */
-	AUTH_AMBIGUOUS,       /* the credential cookie appears with two values */
-	AUTH_TOO_LARGE,       /* an input over its limit */
-	AUTH_MALFORMED,       /* not a well-formed token, cookie or JSON */
+	AUTH_NO_TOKEN,  /* no credential where one was expected */
+	AUTH_AMBIGUOUS, /* the credential cookie appears with two values */
+	AUTH_TOO_LARGE, /* an input over its limit */
+	AUTH_MALFORMED, /* not a well-formed token, cookie or JSON */
 	AUTH_CRIT_UNSUPPORTED, /* a `crit` header we do not understand */
-	AUTH_ALG_REJECTED,    /* alg none, unknown, or not the key's alg */
-	AUTH_KEY_UNKNOWN,     /* no key for this kid */
+	AUTH_ALG_REJECTED,     /* alg none, unknown, or not the key's alg */
+	AUTH_KEY_UNKNOWN,      /* no key for this kid */
 	AUTH_BAD_SIGNATURE,
 	AUTH_EXPIRED,
-	AUTH_NOT_YET_VALID,   /* nbf or iat in the future beyond leeway */
-	AUTH_CLAIM_MISSING,   /* a required claim (exp, iss, aud) is absent */
-	AUTH_CLAIM_INVALID,   /* a time claim that is not an integer in range */
-	AUTH_CLAIM_MISMATCH,  /* iss or aud differs from the policy */
-	AUTH_NO_SUBJECT,      /* the subject is absent, empty or not a string */
-	AUTH_PATH_INVALID,    /* the request path is refused (400) */
-	AUTH_NO_ROUTE,        /* no route matches (404) */
-	AUTH_FORBIDDEN,       /* a binding rule failed (403) */
-	AUTH_INTERNAL,        /* allocation or library failure: fail closed */
+	AUTH_NOT_YET_VALID,  /* nbf or iat in the future beyond leeway */
+	AUTH_CLAIM_MISSING,  /* a required claim (exp, iss, aud) is absent */
+	AUTH_CLAIM_INVALID,  /* a time claim that is not an integer in range */
+	AUTH_CLAIM_MISMATCH, /* iss or aud differs from the policy */
+	AUTH_NO_SUBJECT,     /* the subject is absent, empty or not a string */
+	AUTH_PATH_INVALID,   /* the request path is refused (400) */
+	AUTH_NO_ROUTE,       /* no route matches (404) */
+	AUTH_FORBIDDEN,      /* a binding rule failed (403) */
+	AUTH_INTERNAL,       /* allocation or library failure: fail closed */
 	AUTH_STATUS_MAX
 };
 
@@ -169,10 +169,10 @@ int auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
  */
 struct auth_policy {
 	const struct auth_keyset *keys; /* required */
-	const char *issuer;     /* NULL: iss not checked */
-	const char *audience;   /* NULL: a token with aud is refused */
-	int64_t leeway;         /* seconds, for exp, nbf and iat */
-	bool exp_optional;      /* false (default): exp is required */
+	const char *issuer;             /* NULL: iss not checked */
+	const char *audience;           /* NULL: a token with aud is refused */
+	int64_t leeway;                 /* seconds, for exp, nbf and iat */
+	bool exp_optional;              /* false (default): exp is required */
 	/* Where the subject is: NULL means "sub"; otherwise a dotted path
 	 * into the payload ("session.userId"). */
 	const char *subject_path;
@@ -186,8 +186,8 @@ struct auth_policy {
 struct auth_claims {
 	char sub[AUTH_MAX_SUB_LEN + 1]; /* NUL-terminated, never empty */
 	size_t sub_len;
-	int64_t exp;  /* INT64_MAX when absent and optional */
-	int64_t iat;  /* 0 when absent */
+	int64_t exp; /* INT64_MAX when absent and optional */
+	int64_t iat; /* 0 when absent */
 	enum auth_alg alg;
 	/* The kept claims as one compact JSON object, NUL-terminated ("{}"
 	 * when none). */
@@ -201,9 +201,8 @@ struct auth_claims {
  * jku, x5u, jwk ignored, never trusted), key by kid with the alg pinned to
  * the key, the signature through OpenSSL, then claims (exp, nbf, iat, iss,
  * aud, subject). Fills |out| only on AUTH_OK. */
-enum auth_status auth_jwt_verify(const struct auth_policy *p,
-    const char *token, size_t token_len, int64_t now,
-    struct auth_claims *out);
+enum auth_status auth_jwt_verify(const struct auth_policy *p, const char *token,
+    size_t token_len, int64_t now, struct auth_claims *out);
 
 /* Looks up a kept claim by |name| in |c|'s extra JSON and copies it to
  * |out| (a string claim as its bytes, a number or boolean as its JSON text).
@@ -220,18 +219,16 @@ struct auth_minter;
  * secret (>= AUTH_MIN_SECRET_LEN) or a PEM private key. |ttl| seconds.
  * |issuer|/|audience| may be NULL. Copies everything. NULL and |err| on
  * failure. */
-struct auth_minter *auth_minter_new(enum auth_alg alg,
-    const unsigned char *key, size_t key_len, const char *kid,
-    const char *issuer, const char *audience, int64_t ttl, char *err,
-    size_t err_len);
+struct auth_minter *auth_minter_new(enum auth_alg alg, const unsigned char *key,
+    size_t key_len, const char *kid, const char *issuer, const char *audience,
+    int64_t ttl, char *err, size_t err_len);
 void auth_minter_free(struct auth_minter *m);
 
 /* Mints a token for |c| (sub, iat = now, exp = min(now + ttl, c->exp), iss,
  * aud, and every member of c->extra) into |out|, NUL-terminated. Returns 0,
  * or -1 (out of memory, or |out_cap| too small). */
 int auth_minter_mint(const struct auth_minter *m, const struct auth_claims *c,
-    int64_t now, char *out, size_t out_cap, size_t *out_len,
-    int64_t *out_exp);
+    int64_t now, char *out, size_t out_cap, size_t *out_len, int64_t *out_exp);
 
 /* ---------------------------------------------------------------- cookie.c */
 
@@ -254,9 +251,8 @@ enum auth_status auth_cookie_find(const struct auth_view *headers, size_t n,
  * when |out_cap| is too small or the header is over the limits. |out| is
  * NUL-terminated; the added separators can make it longer than |in|, so
  * AUTH_MAX_COOKIE_HEADER_LEN + 2 * AUTH_MAX_COOKIES + 1 always suffices. */
-int auth_cookie_strip(const char *in, size_t in_len,
-    const char *const *names, size_t n_names, char *out, size_t out_cap,
-    size_t *out_len);
+int auth_cookie_strip(const char *in, size_t in_len, const char *const *names,
+    size_t n_names, char *out, size_t out_cap, size_t *out_len);
 
 /* --------------------------------------------------------------- session.c */
 
@@ -304,16 +300,16 @@ enum auth_mode {
 /* One binding rule: `var == sub`, `var == claim.NAME`,
  * `claim.NAME == "literal"`. */
 enum auth_rule_kind {
-	AUTH_RULE_VAR_SUB,     /* path variable equals the subject */
-	AUTH_RULE_VAR_CLAIM,   /* path variable equals a kept claim */
-	AUTH_RULE_CLAIM_VALUE  /* a kept claim equals a literal */
+	AUTH_RULE_VAR_SUB,    /* path variable equals the subject */
+	AUTH_RULE_VAR_CLAIM,  /* path variable equals a kept claim */
+	AUTH_RULE_CLAIM_VALUE /* a kept claim equals a literal */
 };
 
 struct auth_rule {
 	enum auth_rule_kind kind;
-	char var[64];      /* the path variable name, when used */
-	char claim[64];    /* the claim name, when used */
-	char value[256];   /* the literal, when used */
+	char var[64];    /* the path variable name, when used */
+	char claim[64];  /* the claim name, when used */
+	char value[256]; /* the literal, when used */
 };
 
 struct auth_route {
@@ -410,8 +406,9 @@ const struct auth_tcache_entry *auth_tcache_get(struct auth_tcache *c,
  * |claims|->exp), evicting as needed. Returns 0, or -1 when |fwd_len| is
  * too large or |expires| <= |now| (nothing stored). */
 int auth_tcache_put(struct auth_tcache *c,
-    const unsigned char key[AUTH_TCACHE_KEY_LEN], const struct auth_claims *claims,
-    const char *fwd, size_t fwd_len, int64_t expires, int64_t now);
+    const unsigned char key[AUTH_TCACHE_KEY_LEN],
+    const struct auth_claims *claims, const char *fwd, size_t fwd_len,
+    int64_t expires, int64_t now);
 
 /* Removes every entry. */
 void auth_tcache_clear(struct auth_tcache *c);

@@ -62,7 +62,8 @@ check_aud(json_t *aud, const char *want)
 		return str_eq(aud, want) ? AUTH_OK : AUTH_CLAIM_MISMATCH;
 	if (!json_is_array(aud))
 		return AUTH_CLAIM_MISMATCH;
-	json_array_foreach(aud, i, v) {
+	json_array_foreach(aud, i, v)
+	{
 		if (!json_is_string(v))
 			return AUTH_CLAIM_MISMATCH;
 		if (str_eq(v, want))
@@ -91,8 +92,7 @@ get_path(json_t *obj, const char *path)
 }
 
 static enum auth_status
-get_subject(const struct auth_policy *p, json_t *payload,
-    struct auth_claims *c)
+get_subject(const struct auth_policy *p, json_t *payload, struct auth_claims *c)
 {
 	const char *path = p->subject_path ? p->subject_path : "sub";
 	json_t *v = get_path(payload, path);
@@ -116,8 +116,7 @@ get_subject(const struct auth_policy *p, json_t *payload,
 }
 
 static enum auth_status
-keep_claims(const struct auth_policy *p, json_t *payload,
-    struct auth_claims *c)
+keep_claims(const struct auth_policy *p, json_t *payload, struct auth_claims *c)
 {
 	json_t *extra, *v;
 	size_t i, n;
@@ -151,8 +150,8 @@ out:
 }
 
 enum auth_status
-auth_claims_from_json(const struct auth_policy *p, json_t *payload,
-    int64_t now, bool check_times, struct auth_claims *out)
+auth_claims_from_json(const struct auth_policy *p, json_t *payload, int64_t now,
+    bool check_times, struct auth_claims *out)
 {
 	struct auth_claims c;
 	int64_t exp = INT64_MAX, nbf = 0, iat = 0, leeway;
@@ -194,7 +193,7 @@ auth_claims_from_json(const struct auth_policy *p, json_t *payload,
 	}
 	if (p->audience != NULL &&
 	    (st = check_aud(json_object_get(payload, "aud"), p->audience)) !=
-	    AUTH_OK)
+	        AUTH_OK)
 		return st;
 	/* §4.1.3: a present aud that names no audience of ours MUST be
 	 * rejected; with none configured, none can be ours. */

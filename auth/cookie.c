@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Finds one cookie in Cookie header values and strips ours before forwarding (RFC 6265 §4.2). */
+/* Finds one cookie in Cookie header values and strips ours before forwarding
+ * (RFC 6265 §4.2). */
 #include <string.h>
 
 #include "internal.h"
@@ -99,8 +100,8 @@ count_pairs(const char *h, size_t len)
  * comparing and the bytes differ.
  */
 static enum auth_status
-pct_decode(const char *in, size_t len, char *out, const char *ref,
-    size_t cap, size_t *out_len)
+pct_decode(const char *in, size_t len, char *out, const char *ref, size_t cap,
+    size_t *out_len)
 {
 	size_t i, n = 0;
 	enum auth_status differ = AUTH_OK;
@@ -254,9 +255,9 @@ auth_cookie_strip(const char *in, size_t in_len, const char *const *names,
 			continue;
 		pair_split(seg, seg_len, &pr);
 		for (k = 0; k < n_names && pr.has_eq; k++) {
-			if (names[k] != NULL && strlen(names[k]) ==
-			    pr.name_len && memcmp(names[k], pr.name,
-			    pr.name_len) == 0) {
+			if (names[k] != NULL &&
+			    strlen(names[k]) == pr.name_len &&
+			    memcmp(names[k], pr.name, pr.name_len) == 0) {
 				drop = 1;
 				break;
 			}

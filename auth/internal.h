@@ -35,9 +35,8 @@ bool auth_json_oom(void);
 /* HMAC-SHA-2 of |msg| under |key| with digest |md_name| ("SHA256"...)
  * into |out| (64 bytes room). Returns the MAC length, or 0 on failure.
  * Defined in jwt_sig.c. */
-size_t auth_hmac(const char *md_name, const unsigned char *key,
-    size_t key_len, const unsigned char *msg, size_t msg_len,
-    unsigned char *out);
+size_t auth_hmac(const char *md_name, const unsigned char *key, size_t key_len,
+    const unsigned char *msg, size_t msg_len, unsigned char *out);
 
 /* One verification key, pinned to one alg. Owned by its keyset; immutable
  * once added. Defined in keys.c. */
@@ -46,10 +45,10 @@ struct auth_key {
 	size_t kid_len;
 	bool has_kid;
 	enum auth_alg alg;
-	EVP_PKEY *pkey;           /* RS/PS/ES/EdDSA; owned */
-	EVP_MAC_CTX *mac;         /* HS: keyed template, dup'd per use; owned */
-	EVP_MD *md;               /* fetched digest, NULL for EdDSA; owned */
-	size_t sig_len;           /* exact signature length for this key */
+	EVP_PKEY *pkey;   /* RS/PS/ES/EdDSA; owned */
+	EVP_MAC_CTX *mac; /* HS: keyed template, dup'd per use; owned */
+	EVP_MD *md;       /* fetched digest, NULL for EdDSA; owned */
+	size_t sig_len;   /* exact signature length for this key */
 };
 
 /* Picks the key for a token whose header says |alg| and, when |has_kid|,

@@ -131,8 +131,8 @@ auth_json_parse_object(const char *text, size_t len)
 
 /* Reads the protected header: alg, kid, typ, crit (RFC 7515 §4.1). */
 static enum auth_status
-parse_header(json_t *hdr, enum auth_alg *alg, const char **kid,
-    size_t *kid_len, bool *has_kid)
+parse_header(json_t *hdr, enum auth_alg *alg, const char **kid, size_t *kid_len,
+    bool *has_kid)
 {
 	json_t *v;
 
@@ -195,7 +195,7 @@ auth_jwt_verify(const struct auth_policy *p, const char *token,
 	if (dot1 == token || dot2 == dot1 + 1)
 		return AUTH_MALFORMED;
 	if (b64url_decode(token, (size_t)(dot1 - token), hbuf, sizeof(hbuf),
-	    &hlen) == -1)
+	        &hlen) == -1)
 		return AUTH_MALFORMED;
 	hdr = parse_object((const char *)hbuf, hlen, &st);
 	if (hdr == NULL)
@@ -205,8 +205,9 @@ auth_jwt_verify(const struct auth_policy *p, const char *token,
 		goto out;
 	/* An empty signature is what alg "none" leaves (RFC 7519 §6.1). */
 	slen = token_len - (size_t)(dot2 + 1 - token);
-	if (slen == 0 || b64url_decode(dot2 + 1, slen, sbuf, sizeof(sbuf),
-	    &slen) == -1 || slen == 0) {
+	if (slen == 0 ||
+	    b64url_decode(dot2 + 1, slen, sbuf, sizeof(sbuf), &slen) == -1 ||
+	    slen == 0) {
 		st = AUTH_MALFORMED;
 		goto out;
 	}
@@ -216,7 +217,7 @@ auth_jwt_verify(const struct auth_policy *p, const char *token,
 	/* The payload is only base64url-checked before the signature; it is
 	 * parsed only once it is known to come from the key holder. */
 	if (b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), pbuf,
-	    sizeof(pbuf), &plen) == -1) {
+	        sizeof(pbuf), &plen) == -1) {
 		st = AUTH_MALFORMED;
 		goto out;
 	}

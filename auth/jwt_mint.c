@@ -20,41 +20,51 @@ struct auth_minter {
 	jwt_alg_t jalg;
 	unsigned char *key; /* owned, cleansed on free */
 	size_t key_len;
-	char *kid;          /* owned, may be NULL */
-	char *issuer;       /* owned, may be NULL */
-	char *audience;     /* owned, may be NULL */
+	char *kid;      /* owned, may be NULL */
+	char *issuer;   /* owned, may be NULL */
+	char *audience; /* owned, may be NULL */
 	int64_t ttl;
 };
 
 /* Claims we set ourselves; a kept claim of the same name never overrides
  * them. */
-static const char *const reserved[] = { "sub", "iat", "exp", "iss", "aud" };
+static const char *const reserved[] = {"sub", "iat", "exp", "iss", "aud"};
 
 static jwt_alg_t
 to_libjwt_alg(enum auth_alg alg)
 {
 	switch (alg) {
-	case AUTH_ALG_HS256: return JWT_ALG_HS256;
-	case AUTH_ALG_HS384: return JWT_ALG_HS384;
-	case AUTH_ALG_HS512: return JWT_ALG_HS512;
-	case AUTH_ALG_RS256: return JWT_ALG_RS256;
-	case AUTH_ALG_RS384: return JWT_ALG_RS384;
-	case AUTH_ALG_RS512: return JWT_ALG_RS512;
-	case AUTH_ALG_ES256: return JWT_ALG_ES256;
-	case AUTH_ALG_ES384: return JWT_ALG_ES384;
-	case AUTH_ALG_ES512: return JWT_ALG_ES512;
-	default: return JWT_ALG_INVAL; /* PS and EdDSA: not in libjwt 1.10 */
+	case AUTH_ALG_HS256:
+		return JWT_ALG_HS256;
+	case AUTH_ALG_HS384:
+		return JWT_ALG_HS384;
+	case AUTH_ALG_HS512:
+		return JWT_ALG_HS512;
+	case AUTH_ALG_RS256:
+		return JWT_ALG_RS256;
+	case AUTH_ALG_RS384:
+		return JWT_ALG_RS384;
+	case AUTH_ALG_RS512:
+		return JWT_ALG_RS512;
+	case AUTH_ALG_ES256:
+		return JWT_ALG_ES256;
+	case AUTH_ALG_ES384:
+		return JWT_ALG_ES384;
+	case AUTH_ALG_ES512:
+		return JWT_ALG_ES512;
+	default:
+		return JWT_ALG_INVAL; /* PS and EdDSA: not in libjwt 1.10 */
 	}
 }
 
 /* Checks that PEM private key |key| suits |alg| before libjwt ever sees
  * it, so that config errors show at load and not as failed requests. */
 static int
-check_private_key(enum auth_alg alg, const unsigned char *key,
-    size_t key_len, char *err, size_t err_len)
+check_private_key(enum auth_alg alg, const unsigned char *key, size_t key_len,
+    char *err, size_t err_len)
 {
-	static const int curves[] = { NID_X9_62_prime256v1, NID_secp384r1,
-	    NID_secp521r1 };
+	static const int curves[] = {NID_X9_62_prime256v1, NID_secp384r1,
+	    NID_secp521r1};
 	EVP_PKEY *pk = NULL;
 	BIO *bio;
 	char group[64];
@@ -76,16 +86,18 @@ check_private_key(enum auth_alg alg, const unsigned char *key,
 	if (alg >= AUTH_ALG_RS256 && alg <= AUTH_ALG_RS512) {
 		if (!EVP_PKEY_is_a(pk, "RSA") ||
 		    EVP_PKEY_get_bits(pk) < AUTH_MIN_RSA_BITS) {
-			auth_seterr(err, err_len, "%s needs an RSA key of at least "
-			    "%d bits", auth_alg_str(alg), AUTH_MIN_RSA_BITS);
+			auth_seterr(err, err_len,
+			    "%s needs an RSA key of at least "
+			    "%d bits",
+			    auth_alg_str(alg), AUTH_MIN_RSA_BITS);
 			goto out;
 		}
 	} else {
 		if (!EVP_PKEY_is_a(pk, "EC") ||
 		    EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) !=
-		    1) {
-			auth_seterr(err, err_len, "%s needs a named-curve EC key",
-			    auth_alg_str(alg));
+		        1) {
+			auth_seterr(err, err_len,
+			    "%s needs a named-curve EC key", auth_alg_str(alg));
 			goto out;
 		}
 		nid = OBJ_sn2nid(group);
@@ -143,8 +155,10 @@ auth_minter_new(enum auth_alg alg, const unsigned char *key, size_t key_len,
 	bool fail = false;
 
 	if (to_libjwt_alg(alg) == JWT_ALG_INVAL) {
-		auth_seterr(err, err_len, "cannot mint with %s (HS, RS and ES "
-		    "only)", auth_alg_str(alg) ? auth_alg_str(alg) : "none");
+		auth_seterr(err, err_len,
+		    "cannot mint with %s (HS, RS and ES "
+		    "only)",
+		    auth_alg_str(alg) ? auth_alg_str(alg) : "none");
 		return NULL;
 	}
 	if (key == NULL || key_len == 0 || key_len > INT32_MAX) {
@@ -161,7 +175,8 @@ auth_minter_new(enum auth_alg alg, const unsigned char *key, size_t key_len,
 	}
 	if (alg <= AUTH_ALG_HS512) {
 		if (key_len < AUTH_MIN_SECRET_LEN) {
-			auth_seterr(err, err_len, "secret shorter than %d bytes",
+			auth_seterr(err, err_len,
+			    "secret shorter than %d bytes",
 			    AUTH_MIN_SECRET_LEN);
 			return NULL;
 		}
@@ -197,8 +212,8 @@ auth_minter_new(enum auth_alg alg, const unsigned char *key, size_t key_len,
 	probe.exp = INT64_MAX;
 	memcpy(probe.extra, "{}", 3);
 	probe.extra_len = 2;
-	if (auth_minter_mint(m, &probe, 1, tok, sizeof(tok), &tok_len,
-	    &exp) == -1) {
+	if (auth_minter_mint(m, &probe, 1, tok, sizeof(tok), &tok_len, &exp) ==
+	    -1) {
 		auth_seterr(err, err_len, "libjwt cannot sign with this key");
 		goto out_free;
 	}
@@ -244,8 +259,7 @@ out:
 
 int
 auth_minter_mint(const struct auth_minter *m, const struct auth_claims *c,
-    int64_t now, char *out, size_t out_cap, size_t *out_len,
-    int64_t *out_exp)
+    int64_t now, char *out, size_t out_cap, size_t *out_len, int64_t *out_exp)
 {
 	jwt_t *jwt = NULL;
 	char *grants = NULL, *tok = NULL;
@@ -280,8 +294,7 @@ auth_minter_mint(const struct auth_minter *m, const struct auth_claims *c,
 		goto out;
 	if (m->issuer != NULL && jwt_add_grant(jwt, "iss", m->issuer) != 0)
 		goto out;
-	if (m->audience != NULL &&
-	    jwt_add_grant(jwt, "aud", m->audience) != 0)
+	if (m->audience != NULL && jwt_add_grant(jwt, "aud", m->audience) != 0)
 		goto out;
 	tok = jwt_encode_str(jwt);
 	if (tok == NULL || auth_json_oom())

@@ -21,8 +21,8 @@ auth_hmac(const char *md_name, const unsigned char *key, size_t key_len,
 	    (msg == NULL && msg_len > 0))
 		return 0;
 	if (EVP_Q_mac(NULL, "HMAC", NULL, md_name, NULL, key, key_len,
-	    msg != NULL ? msg : (const unsigned char *)"", msg_len, out,
-	    EVP_MAX_MD_SIZE, &len) == NULL) {
+	        msg != NULL ? msg : (const unsigned char *)"", msg_len, out,
+	        EVP_MAX_MD_SIZE, &len) == NULL) {
 		ERR_clear_error();
 		return 0;
 	}
@@ -45,8 +45,8 @@ ossl_oom(void)
 }
 
 static enum auth_status
-verify_hmac(const struct auth_key *k, const unsigned char *msg,
-    size_t msg_len, const unsigned char *sig, size_t sig_len)
+verify_hmac(const struct auth_key *k, const unsigned char *msg, size_t msg_len,
+    const unsigned char *sig, size_t sig_len)
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	size_t mac_len = 0;
@@ -62,8 +62,8 @@ verify_hmac(const struct auth_key *k, const unsigned char *msg,
 	    EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) != 1 ||
 	    mac_len != k->sig_len)
 		goto out;
-	st = CRYPTO_memcmp(mac, sig, mac_len) == 0 ? AUTH_OK :
-	    AUTH_BAD_SIGNATURE;
+	st = CRYPTO_memcmp(mac, sig, mac_len) == 0 ? AUTH_OK
+	                                           : AUTH_BAD_SIGNATURE;
 out:
 	EVP_MAC_CTX_free(ctx);
 	OPENSSL_cleanse(mac, sizeof(mac));
@@ -160,10 +160,10 @@ auth_sig_verify(const struct auth_key *k, const unsigned char *msg,
 	case AUTH_ALG_PS512:
 		/* RFC 7518 §3.5: MGF1 with the same hash, and a salt exactly
 		 * as long as the hash; any other salt length fails. */
-		if (EVP_PKEY_CTX_set_rsa_padding(pctx,
-		    RSA_PKCS1_PSS_PADDING) <= 0 ||
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) <=
+		        0 ||
 		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
-		    RSA_PSS_SALTLEN_DIGEST) <= 0 ||
+		        RSA_PSS_SALTLEN_DIGEST) <= 0 ||
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, k->md) <= 0)
 			goto out;
 		break;

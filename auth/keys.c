@@ -30,26 +30,24 @@ static const struct alg_info {
 	const char *name;
 	const char *md;
 	enum alg_kind kind;
-	int curve_nid;     /* ES only */
-	const char *crv;   /* ES: the JWK crv (RFC 7518 §6.2.1.1) */
-	size_t coord;      /* ES: bytes per coordinate */
+	int curve_nid;   /* ES only */
+	const char *crv; /* ES: the JWK crv (RFC 7518 §6.2.1.1) */
+	size_t coord;    /* ES: bytes per coordinate */
 } alg_infos[AUTH_ALG_MAX] = {
-	[AUTH_ALG_HS256] = { "HS256", "SHA256", KIND_HS, 0, NULL, 0 },
-	[AUTH_ALG_HS384] = { "HS384", "SHA384", KIND_HS, 0, NULL, 0 },
-	[AUTH_ALG_HS512] = { "HS512", "SHA512", KIND_HS, 0, NULL, 0 },
-	[AUTH_ALG_RS256] = { "RS256", "SHA256", KIND_RS, 0, NULL, 0 },
-	[AUTH_ALG_RS384] = { "RS384", "SHA384", KIND_RS, 0, NULL, 0 },
-	[AUTH_ALG_RS512] = { "RS512", "SHA512", KIND_RS, 0, NULL, 0 },
-	[AUTH_ALG_PS256] = { "PS256", "SHA256", KIND_PS, 0, NULL, 0 },
-	[AUTH_ALG_PS384] = { "PS384", "SHA384", KIND_PS, 0, NULL, 0 },
-	[AUTH_ALG_PS512] = { "PS512", "SHA512", KIND_PS, 0, NULL, 0 },
-	[AUTH_ALG_ES256] = { "ES256", "SHA256", KIND_ES,
-	    NID_X9_62_prime256v1, "P-256", 32 },
-	[AUTH_ALG_ES384] = { "ES384", "SHA384", KIND_ES, NID_secp384r1,
-	    "P-384", 48 },
-	[AUTH_ALG_ES512] = { "ES512", "SHA512", KIND_ES, NID_secp521r1,
-	    "P-521", 66 },
-	[AUTH_ALG_EDDSA] = { "EdDSA", NULL, KIND_ED, 0, NULL, 0 },
+    [AUTH_ALG_HS256] = {"HS256", "SHA256", KIND_HS, 0, NULL, 0},
+    [AUTH_ALG_HS384] = {"HS384", "SHA384", KIND_HS, 0, NULL, 0},
+    [AUTH_ALG_HS512] = {"HS512", "SHA512", KIND_HS, 0, NULL, 0},
+    [AUTH_ALG_RS256] = {"RS256", "SHA256", KIND_RS, 0, NULL, 0},
+    [AUTH_ALG_RS384] = {"RS384", "SHA384", KIND_RS, 0, NULL, 0},
+    [AUTH_ALG_RS512] = {"RS512", "SHA512", KIND_RS, 0, NULL, 0},
+    [AUTH_ALG_PS256] = {"PS256", "SHA256", KIND_PS, 0, NULL, 0},
+    [AUTH_ALG_PS384] = {"PS384", "SHA384", KIND_PS, 0, NULL, 0},
+    [AUTH_ALG_PS512] = {"PS512", "SHA512", KIND_PS, 0, NULL, 0},
+    [AUTH_ALG_ES256] = {"ES256", "SHA256", KIND_ES, NID_X9_62_prime256v1,
+        "P-256", 32},
+    [AUTH_ALG_ES384] = {"ES384", "SHA384", KIND_ES, NID_secp384r1, "P-384", 48},
+    [AUTH_ALG_ES512] = {"ES512", "SHA512", KIND_ES, NID_secp521r1, "P-521", 66},
+    [AUTH_ALG_EDDSA] = {"EdDSA", NULL, KIND_ED, 0, NULL, 0},
 };
 
 struct auth_keyset {
@@ -177,8 +175,8 @@ keyset_has_kid(const struct auth_keyset *ks, const struct auth_key *k)
 /* Sets |k|'s kid and alg and fetches its digest once, so that no
  * verification fetches anything. */
 static int
-key_init(struct auth_key *k, const char *kid, size_t kid_len,
-    enum auth_alg alg, char *err, size_t err_len)
+key_init(struct auth_key *k, const char *kid, size_t kid_len, enum auth_alg alg,
+    char *err, size_t err_len)
 {
 	memset(k, 0, sizeof(*k));
 	if (alg_kind(alg) == KIND_NONE) {
@@ -219,7 +217,8 @@ keyset_append(struct auth_keyset *ks, struct auth_key *k, char *err,
 {
 	if (keyset_has_kid(ks, k)) {
 		if (k->has_kid)
-			auth_seterr(err, err_len, "duplicate kid \"%s\"", k->kid);
+			auth_seterr(err, err_len, "duplicate kid \"%s\"",
+			    k->kid);
 		else
 			auth_seterr(err, err_len,
 			    "a second key without a kid could never be chosen");
@@ -249,7 +248,8 @@ auth_keyset_add_secret(struct auth_keyset *ks, const char *kid,
 		return -1;
 	}
 	if (alg_kind(alg) != KIND_HS) {
-		auth_seterr(err, err_len, "a secret can only be used with HS256, "
+		auth_seterr(err, err_len,
+		    "a secret can only be used with HS256, "
 		    "HS384 or HS512");
 		return -1;
 	}
@@ -269,8 +269,8 @@ auth_keyset_add_secret(struct auth_keyset *ks, const char *kid,
 	if (k.mac == NULL)
 		goto out_ossl;
 	snprintf(md_name, sizeof(md_name), "%s", alg_infos[alg].md);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    md_name, 0);
+	params[0] =
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, md_name, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	/* Keyed once: each verification dups this template. */
 	if (EVP_MAC_init(k.mac, secret, secret_len, params) != 1)
@@ -311,20 +311,24 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 		/* An "RSA-PSS" (restricted) key is refused: its own
 		 * parameters could disagree with the alg's. */
 		if (!EVP_PKEY_is_a(pk, "RSA")) {
-			auth_seterr(err, err_len, "%s needs an RSA key", ai->name);
+			auth_seterr(err, err_len, "%s needs an RSA key",
+			    ai->name);
 			return 0;
 		}
 		bits = EVP_PKEY_get_bits(pk);
 		if (bits < AUTH_MIN_RSA_BITS || bits > RSA_MAX_BITS) {
-			auth_seterr(err, err_len, "RSA key of %d bits (need %d to "
-			    "%d)", bits, AUTH_MIN_RSA_BITS, RSA_MAX_BITS);
+			auth_seterr(err, err_len,
+			    "RSA key of %d bits (need %d to "
+			    "%d)",
+			    bits, AUTH_MIN_RSA_BITS, RSA_MAX_BITS);
 			return 0;
 		}
 		if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1 ||
 		    !BN_is_odd(e) || BN_is_one(e) || BN_num_bits(e) > 64) {
 			BN_free(e);
 			ERR_clear_error();
-			auth_seterr(err, err_len, "RSA public exponent unusable");
+			auth_seterr(err, err_len,
+			    "RSA public exponent unusable");
 			return 0;
 		}
 		BN_free(e);
@@ -333,10 +337,10 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 	case KIND_ES:
 		if (!EVP_PKEY_is_a(pk, "EC") ||
 		    EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) !=
-		    1) {
+		        1) {
 			ERR_clear_error();
-			auth_seterr(err, err_len, "%s needs a named-curve EC key",
-			    ai->name);
+			auth_seterr(err, err_len,
+			    "%s needs a named-curve EC key", ai->name);
 			return 0;
 		}
 		nid = OBJ_sn2nid(group);
@@ -367,7 +371,8 @@ check_key_for_alg(EVP_PKEY *pk, enum auth_alg alg, char *err, size_t err_len)
 	EVP_PKEY_CTX_free(ctx);
 	if (!ok) {
 		ERR_clear_error();
-		auth_seterr(err, err_len, "public key fails its validity check");
+		auth_seterr(err, err_len,
+		    "public key fails its validity check");
 		return 0;
 	}
 	return sig_len;
@@ -449,11 +454,14 @@ pem_public_key(const char *pem, size_t pem_len, char *err, size_t err_len)
 		return NULL;
 	}
 	for (at = pem; (at = memmem(at, pem_len - (size_t)(at - pem), begin,
-	    sizeof(begin) - 1)) != NULL; at += sizeof(begin) - 1)
+	                    sizeof(begin) - 1)) != NULL;
+	     at += sizeof(begin) - 1)
 		nblocks++;
 	if (nblocks != 1) {
-		auth_seterr(err, err_len, "expected exactly one PEM block, found "
-		    "%zu", nblocks);
+		auth_seterr(err, err_len,
+		    "expected exactly one PEM block, found "
+		    "%zu",
+		    nblocks);
 		return NULL;
 	}
 	bio = BIO_new_mem_buf(pem, (int)pem_len);
@@ -463,7 +471,8 @@ pem_public_key(const char *pem, size_t pem_len, char *err, size_t err_len)
 		goto out;
 	}
 	if (header != NULL && header[0] != '\0') {
-		auth_seterr(err, err_len, "PEM headers (encryption) not allowed");
+		auth_seterr(err, err_len,
+		    "PEM headers (encryption) not allowed");
 		goto out;
 	}
 	p = data;
@@ -493,9 +502,8 @@ out:
 }
 
 int
-auth_keyset_add_pem(struct auth_keyset *ks, const char *kid,
-    enum auth_alg alg, const char *pem, size_t pem_len, char *err,
-    size_t err_len)
+auth_keyset_add_pem(struct auth_keyset *ks, const char *kid, enum auth_alg alg,
+    const char *pem, size_t pem_len, char *err, size_t err_len)
 {
 	EVP_PKEY *pk;
 	int rv;
@@ -505,7 +513,8 @@ auth_keyset_add_pem(struct auth_keyset *ks, const char *kid,
 		return -1;
 	}
 	if (alg_kind(alg) == KIND_NONE || alg_kind(alg) == KIND_HS) {
-		auth_seterr(err, err_len, "a PEM key needs an RS, PS, ES or EdDSA "
+		auth_seterr(err, err_len,
+		    "a PEM key needs an RS, PS, ES or EdDSA "
 		    "algorithm");
 		return -1;
 	}
@@ -528,8 +537,9 @@ jwk_bytes(json_t *jwk, const char *name, unsigned char *out, size_t cap,
 
 	if (!json_is_string(v))
 		return -1;
-	if (b64url_decode(json_string_value(v), json_string_length(v), out,
-	    cap, len) == -1 || *len == 0)
+	if (b64url_decode(json_string_value(v), json_string_length(v), out, cap,
+	        len) == -1 ||
+	    *len == 0)
 		return -1;
 	return 0;
 }
@@ -584,8 +594,8 @@ jwk_ec(json_t *jwk, const struct alg_info *ai)
 	    y_len != ai->coord)
 		return NULL;
 	snprintf(group, sizeof(group), "%s", ai->crv);
-	params[0] = OSSL_PARAM_construct_utf8_string(
-	    OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    group, 0);
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 	    pt, 1 + 2 * ai->coord);
 	params[2] = OSSL_PARAM_construct_end();
@@ -638,19 +648,22 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 		return -1;
 	}
 	if (json_str_is(kty, "oct")) {
-		auth_seterr(err, err_len, "jwks key %zu: kty \"oct\" (a secret) "
-		    "refused", idx);
+		auth_seterr(err, err_len,
+		    "jwks key %zu: kty \"oct\" (a secret) "
+		    "refused",
+		    idx);
 		return -1;
 	}
 	/* A public key set that leaks a private key is broken: refuse it
 	 * rather than use it. */
 	if (json_object_get(jwk, "d") != NULL) {
-		auth_seterr(err, err_len, "jwks key %zu: private key member \"d\"",
-		    idx);
+		auth_seterr(err, err_len,
+		    "jwks key %zu: private key member \"d\"", idx);
 		return -1;
 	}
 	if (use != NULL && !json_is_string(use)) {
-		auth_seterr(err, err_len, "jwks key %zu: use is not a string", idx);
+		auth_seterr(err, err_len, "jwks key %zu: use is not a string",
+		    idx);
 		return -1;
 	}
 	if (use != NULL && !json_str_is(use, "sig")) {
@@ -658,11 +671,13 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 		return 0;
 	}
 	if (jalg != NULL && !json_is_string(jalg)) {
-		auth_seterr(err, err_len, "jwks key %zu: alg is not a string", idx);
+		auth_seterr(err, err_len, "jwks key %zu: alg is not a string",
+		    idx);
 		return -1;
 	}
 	if (crv != NULL && !json_is_string(crv)) {
-		auth_seterr(err, err_len, "jwks key %zu: crv is not a string", idx);
+		auth_seterr(err, err_len, "jwks key %zu: crv is not a string",
+		    idx);
 		return -1;
 	}
 	if (json_str_is(kty, "RSA")) {
@@ -699,11 +714,13 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 		}
 		/* The member pins the alg; it must suit kty and crv. */
 		if ((kind == KIND_RS && alg_kind(ja) != KIND_RS &&
-		    alg_kind(ja) != KIND_PS) ||
+		        alg_kind(ja) != KIND_PS) ||
 		    (kind == KIND_ES && ja != *alg) ||
 		    (kind == KIND_ED && ja != AUTH_ALG_EDDSA)) {
-			auth_seterr(err, err_len, "jwks key %zu: alg %s does not "
-			    "suit the key", idx, alg_infos[ja].name);
+			auth_seterr(err, err_len,
+			    "jwks key %zu: alg %s does not "
+			    "suit the key",
+			    idx, alg_infos[ja].name);
 			return -1;
 		}
 		*alg = ja;
@@ -716,17 +733,18 @@ jwk_to_pkey(json_t *jwk, size_t idx, EVP_PKEY **out, enum auth_alg *alg,
 		*out = jwk_okp(jwk);
 	ERR_clear_error();
 	if (*out == NULL) {
-		auth_seterr(err, err_len, "jwks key %zu: bad key parameters", idx);
+		auth_seterr(err, err_len, "jwks key %zu: bad key parameters",
+		    idx);
 		return -1;
 	}
 	return 0;
 }
 
 int
-auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
-    size_t json_len, char *err, size_t err_len)
+auth_keyset_add_jwks(struct auth_keyset *ks, const char *json, size_t json_len,
+    char *err, size_t err_len)
 {
-	struct auth_keyset tmp = { NULL, 0, 0 };
+	struct auth_keyset tmp = {NULL, 0, 0};
 	json_t *doc = NULL, *keys, *jwk, *jkid;
 	EVP_PKEY *pk = NULL;
 	enum auth_alg alg;
@@ -742,32 +760,39 @@ auth_keyset_add_jwks(struct auth_keyset *ks, const char *json,
 	}
 	doc = auth_json_parse_object(json, json_len);
 	if (doc == NULL) {
-		auth_seterr(err, err_len, "JWKS is not a JSON object (or has "
+		auth_seterr(err, err_len,
+		    "JWKS is not a JSON object (or has "
 		    "duplicate members)");
 		return -1;
 	}
 	keys = json_object_get(doc, "keys");
 	nkeys = json_array_size(keys);
 	if (!json_is_array(keys) || nkeys > JWKS_MAX_KEYS) {
-		auth_seterr(err, err_len, "JWKS \"keys\" is not an array of at "
-		    "most %d keys", JWKS_MAX_KEYS);
+		auth_seterr(err, err_len,
+		    "JWKS \"keys\" is not an array of at "
+		    "most %d keys",
+		    JWKS_MAX_KEYS);
 		goto out;
 	}
 	/* Build into |tmp| first so that |ks| is untouched on failure. */
-	json_array_foreach(keys, i, jwk) {
+	json_array_foreach(keys, i, jwk)
+	{
 		if (jwk_to_pkey(jwk, i, &pk, &alg, &skip, err, err_len) == -1)
 			goto out;
 		if (skip)
 			continue;
 		jkid = json_object_get(jwk, "kid");
-		if (jkid != NULL && (!json_is_string(jkid) ||
-		    json_string_length(jkid) == 0)) {
-			auth_seterr(err, err_len, "jwks key %zu: kid is not a "
-			    "non-empty string", i);
+		if (jkid != NULL &&
+		    (!json_is_string(jkid) || json_string_length(jkid) == 0)) {
+			auth_seterr(err, err_len,
+			    "jwks key %zu: kid is not a "
+			    "non-empty string",
+			    i);
 			goto out;
 		}
 		if (add_pkey(&tmp, json_string_value(jkid),
-		    json_string_length(jkid), alg, &pk, err, err_len) == -1) {
+		        json_string_length(jkid), alg, &pk, err,
+		        err_len) == -1) {
 			char why[160];
 
 			snprintf(why, sizeof(why), "%s", err ? err : "");
@@ -805,8 +830,7 @@ out:
 
 enum auth_status
 auth_keyset_select(const struct auth_keyset *ks, enum auth_alg alg,
-    const char *kid, size_t kid_len, bool has_kid,
-    const struct auth_key **out)
+    const char *kid, size_t kid_len, bool has_kid, const struct auth_key **out)
 {
 	const struct auth_key *k = NULL;
 	size_t i;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Canonicalises a request path, the one form both matched and forwarded (RFC 3986 §6.2.2). */
+/* Canonicalises a request path, the one form both matched and forwarded (RFC
+ * 3986 §6.2.2). */
 #include <stdbool.h>
 #include <string.h>
 
@@ -87,8 +88,9 @@ is_dot_segment(const char *s, size_t len)
 	size_t base = len, i;
 
 	for (i = 0; i < len; i++) {
-		if (s[i] == ';' || (s[i] == '%' && len - i >= 3 &&
-		    s[i + 1] == '3' && s[i + 2] == 'B')) {
+		if (s[i] == ';' ||
+		    (s[i] == '%' && len - i >= 3 && s[i + 1] == '3' &&
+		        s[i + 2] == 'B')) {
 			base = i;
 			break;
 		}
@@ -191,8 +193,7 @@ auth_path_canon(const char *in, size_t in_len, char *out, size_t out_cap,
 		/* Raw '\' (a separator on some backends), '?' and '#' (the
 		 * caller split the query; these cannot be path bytes),
 		 * space, control and non-ASCII bytes: refused. */
-		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '?' ||
-		    c == '#')
+		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '?' || c == '#')
 			return AUTH_PATH_INVALID;
 		/* Other printable ASCII ('"', '<', '>', '[', ']', '^', '`',
 		 * '{', '|', '}') must be encoded (RFC 3986 §2.1). A decoding

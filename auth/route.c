@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The ordered route table: {name} and ** patterns, first match wins, binding rules. */
+/* The ordered route table: {name} and ** patterns, first match wins, binding
+ * rules. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,11 +11,7 @@
 #define ROUTE_MAX_SEGS 256 /* a 512-byte pattern has fewer */
 #define ROUTE_NAME_MAX 63  /* fits auth_rule.var and auth_rule.claim */
 
-enum seg_kind {
-	SEG_LIT,
-	SEG_VAR,
-	SEG_GLOB
-};
+enum seg_kind { SEG_LIT, SEG_VAR, SEG_GLOB };
 
 struct seg {
 	enum seg_kind kind;
@@ -93,8 +90,8 @@ read_name(const char *s, bool claim, char *out)
 
 	if (!is_ident_start((unsigned char)*s))
 		return NULL;
-	while (claim ? is_claim_char((unsigned char)s[n]) :
-	    is_ident((unsigned char)s[n])) {
+	while (claim ? is_claim_char((unsigned char)s[n])
+	             : is_ident((unsigned char)s[n])) {
 		if (n >= ROUTE_NAME_MAX)
 			return NULL;
 		out[n] = s[n];
@@ -132,15 +129,19 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 	else
 		e = read_name(s, false, r.var);
 	if (e == NULL) {
-		auth_seterr(err, err_len, "rule \"%s\": left side must be a path "
+		auth_seterr(err, err_len,
+		    "rule \"%s\": left side must be a path "
 		    "variable or claim.NAME (letters, digits, '_', at most "
-		    "%d)", rule, ROUTE_NAME_MAX);
+		    "%d)",
+		    rule, ROUTE_NAME_MAX);
 		return -1;
 	}
 	s = skip_ws(e);
 	if (s[0] != '=' || s[1] != '=') {
-		auth_seterr(err, err_len, "rule \"%s\": expected '==' after "
-		    "\"%.*s\"", rule, (int)(e - rule), rule);
+		auth_seterr(err, err_len,
+		    "rule \"%s\": expected '==' after "
+		    "\"%.*s\"",
+		    rule, (int)(e - rule), rule);
 		return -1;
 	}
 	s = skip_ws(s + 2);
@@ -150,35 +151,42 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 
 		/* claim.NAME == "literal"; \" and \\ are the escapes. */
 		if (*s != '"') {
-			auth_seterr(err, err_len, "rule \"%s\": claim.%s can only "
-			    "be compared with a \"quoted literal\"", rule,
-			    r.claim);
+			auth_seterr(err, err_len,
+			    "rule \"%s\": claim.%s can only "
+			    "be compared with a \"quoted literal\"",
+			    rule, r.claim);
 			return -1;
 		}
 		for (s++; *s != '"'; s++) {
 			if (*s == '\0') {
-				auth_seterr(err, err_len, "rule \"%s\": "
-				    "unterminated literal", rule);
+				auth_seterr(err, err_len,
+				    "rule \"%s\": "
+				    "unterminated literal",
+				    rule);
 				return -1;
 			}
 			if (*s == '\\') {
 				s++;
 				if (*s != '"' && *s != '\\') {
-					auth_seterr(err, err_len, "rule \"%s\": "
+					auth_seterr(err, err_len,
+					    "rule \"%s\": "
 					    "only \\\" and \\\\ are escapes",
 					    rule);
 					return -1;
 				}
 			}
 			if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-				auth_seterr(err, err_len, "rule \"%s\": control "
-				    "byte in literal", rule);
+				auth_seterr(err, err_len,
+				    "rule \"%s\": control "
+				    "byte in literal",
+				    rule);
 				return -1;
 			}
 			if (n >= sizeof(r.value) - 1) {
-				auth_seterr(err, err_len, "rule \"%s\": literal "
-				    "longer than %zu bytes", rule,
-				    sizeof(r.value) - 1);
+				auth_seterr(err, err_len,
+				    "rule \"%s\": literal "
+				    "longer than %zu bytes",
+				    rule, sizeof(r.value) - 1);
 				return -1;
 			}
 			r.value[n++] = *s;
@@ -189,8 +197,10 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 	} else if (has_prefix(s, "claim.")) {
 		e = read_name(s + 6, true, r.claim);
 		if (e == NULL) {
-			auth_seterr(err, err_len, "rule \"%s\": bad claim name "
-			    "after \"claim.\"", rule);
+			auth_seterr(err, err_len,
+			    "rule \"%s\": bad claim name "
+			    "after \"claim.\"",
+			    rule);
 			return -1;
 		}
 		s = e;
@@ -200,14 +210,18 @@ auth_rule_parse(const char *rule, struct auth_rule *out, char *err,
 		s += 3;
 		r.kind = AUTH_RULE_VAR_SUB;
 	} else {
-		auth_seterr(err, err_len, "rule \"%s\": a path variable can only be "
-		    "compared with sub or claim.NAME", rule);
+		auth_seterr(err, err_len,
+		    "rule \"%s\": a path variable can only be "
+		    "compared with sub or claim.NAME",
+		    rule);
 		return -1;
 	}
 	s = skip_ws(s);
 	if (*s != '\0') {
-		auth_seterr(err, err_len, "rule \"%s\": unexpected \"%s\" at the "
-		    "end", rule, s);
+		auth_seterr(err, err_len,
+		    "rule \"%s\": unexpected \"%s\" at the "
+		    "end",
+		    rule, s);
 		return -1;
 	}
 	*out = r;
@@ -239,7 +253,8 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 		return -1;
 	}
 	if (pat[0] != '/') {
-		auth_seterr(err, err_len, "route \"%s\": must start with '/'", pat);
+		auth_seterr(err, err_len, "route \"%s\": must start with '/'",
+		    pat);
 		return -1;
 	}
 	/* A trailing '/' is insignificant, as in matching: "/a/" is "/a". */
@@ -267,8 +282,10 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 		}
 		if (ent->n_segs > 0 &&
 		    ent->segs[ent->n_segs - 1].kind == SEG_GLOB) {
-			auth_seterr(err, err_len, "route \"%s\": \"**\" must be the "
-			    "last segment", pat);
+			auth_seterr(err, err_len,
+			    "route \"%s\": \"**\" must be the "
+			    "last segment",
+			    pat);
 			return -1;
 		}
 		sg = &ent->segs[ent->n_segs++];
@@ -283,25 +300,33 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 			char *name;
 
 			if (s[sl - 1] != '}' || sl < 3) {
-				auth_seterr(err, err_len, "route \"%s\": a variable "
-				    "is a whole segment \"{name}\"", pat);
+				auth_seterr(err, err_len,
+				    "route \"%s\": a variable "
+				    "is a whole segment \"{name}\"",
+				    pat);
 				return -1;
 			}
 			if (ent->n_names >= AUTH_MAX_ROUTE_VARS) {
-				auth_seterr(err, err_len, "route \"%s\": more than "
-				    "%d variables", pat, AUTH_MAX_ROUTE_VARS);
+				auth_seterr(err, err_len,
+				    "route \"%s\": more than "
+				    "%d variables",
+				    pat, AUTH_MAX_ROUTE_VARS);
 				return -1;
 			}
 			if (sl - 2 > ROUTE_NAME_MAX ||
 			    !is_ident_start((unsigned char)s[1])) {
-				auth_seterr(err, err_len, "route \"%s\": bad "
-				    "variable name", pat);
+				auth_seterr(err, err_len,
+				    "route \"%s\": bad "
+				    "variable name",
+				    pat);
 				return -1;
 			}
 			for (k = 1; k < sl - 1; k++) {
 				if (!is_ident((unsigned char)s[k])) {
-					auth_seterr(err, err_len, "route \"%s\": "
-					    "bad variable name", pat);
+					auth_seterr(err, err_len,
+					    "route \"%s\": "
+					    "bad variable name",
+					    pat);
 					return -1;
 				}
 			}
@@ -310,8 +335,10 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 			name[sl - 2] = '\0';
 			for (k = 0; k < ent->n_names; k++) {
 				if (strcmp(ent->names[k], name) == 0) {
-					auth_seterr(err, err_len, "route \"%s\": "
-					    "variable \"%s\" twice", pat, name);
+					auth_seterr(err, err_len,
+					    "route \"%s\": "
+					    "variable \"%s\" twice",
+					    pat, name);
 					return -1;
 				}
 			}
@@ -321,17 +348,20 @@ route_compile(struct route_ent *ent, char *err, size_t err_len)
 		}
 		for (k = 0; k < sl; k++) {
 			if (!is_lit_char((unsigned char)s[k])) {
-				auth_seterr(err, err_len, "route \"%s\": segment "
+				auth_seterr(err, err_len,
+				    "route \"%s\": segment "
 				    "\"%.*s\" holds '%c' (allowed: printable "
 				    "ASCII except %% \\ ? # { } *; \"**\" only "
-				    "as a whole segment)", pat, (int)sl, s,
+				    "as a whole segment)",
+				    pat, (int)sl, s,
 				    s[k] > 0x20 && s[k] < 0x7f ? s[k] : '?');
 				return -1;
 			}
 		}
 		if ((sl == 1 && s[0] == '.') ||
 		    (sl == 2 && s[0] == '.' && s[1] == '.')) {
-			auth_seterr(err, err_len, "route \"%s\": dot segment", pat);
+			auth_seterr(err, err_len, "route \"%s\": dot segment",
+			    pat);
 			return -1;
 		}
 		sg->kind = SEG_LIT;
@@ -369,26 +399,33 @@ rules_check(const struct route_ent *ent, char *err, size_t err_len)
 		    ru->kind == AUTH_RULE_CLAIM_VALUE;
 
 		if (!uses_var && !uses_claim) {
-			auth_seterr(err, err_len, "route \"%s\": rule %zu of "
-			    "unknown kind", r->pattern, i + 1);
+			auth_seterr(err, err_len,
+			    "route \"%s\": rule %zu of "
+			    "unknown kind",
+			    r->pattern, i + 1);
 			return -1;
 		}
 		if (memchr(ru->var, '\0', sizeof(ru->var)) == NULL ||
 		    memchr(ru->claim, '\0', sizeof(ru->claim)) == NULL ||
 		    memchr(ru->value, '\0', sizeof(ru->value)) == NULL) {
-			auth_seterr(err, err_len, "route \"%s\": rule %zu is not "
-			    "terminated", r->pattern, i + 1);
+			auth_seterr(err, err_len,
+			    "route \"%s\": rule %zu is not "
+			    "terminated",
+			    r->pattern, i + 1);
 			return -1;
 		}
 		if (uses_var && !has_var(ent, ru->var)) {
-			auth_seterr(err, err_len, "route \"%s\": rule %zu names "
+			auth_seterr(err, err_len,
+			    "route \"%s\": rule %zu names "
 			    "\"%s\", not a variable of the pattern",
 			    r->pattern, i + 1, ru->var);
 			return -1;
 		}
 		if (uses_claim && ru->claim[0] == '\0') {
-			auth_seterr(err, err_len, "route \"%s\": rule %zu has no "
-			    "claim name", r->pattern, i + 1);
+			auth_seterr(err, err_len,
+			    "route \"%s\": rule %zu has no "
+			    "claim name",
+			    r->pattern, i + 1);
 			return -1;
 		}
 	}
@@ -463,8 +500,7 @@ auth_route_get(const struct auth_route_table *t, size_t i)
  * a rule written for "/a:b".
  */
 static bool
-seg_equal_decoded(const char *s, size_t len, const char *want,
-    size_t want_len)
+seg_equal_decoded(const char *s, size_t len, const char *want, size_t want_len)
 {
 	size_t i, n = 0;
 
@@ -517,7 +553,7 @@ route_try(const struct route_ent *ent, const char *path, size_t end,
 			out->vars[out->n_vars].val.len = sl;
 			out->n_vars++;
 		} else if (!seg_equal_decoded(path + pos, sl,
-		    ent->route.pattern + sg->off, sg->len)) {
+		               ent->route.pattern + sg->off, sg->len)) {
 			return false;
 		}
 		pos += sl + 1;
@@ -620,19 +656,19 @@ auth_route_check(const struct auth_match *m, const struct auth_claims *c)
 			 * against the subject, byte for byte. */
 			if (c->sub_len > AUTH_MAX_SUB_LEN ||
 			    !seg_equal_decoded(b->ptr, b->len, c->sub,
-			    c->sub_len))
+			        c->sub_len))
 				return AUTH_FORBIDDEN;
 			break;
 		case AUTH_RULE_VAR_CLAIM:
-			if (claim_get(c, ru->claim, val, sizeof(val),
-			    &val_len, &st) != 0)
+			if (claim_get(c, ru->claim, val, sizeof(val), &val_len,
+			        &st) != 0)
 				return st;
 			if (!seg_equal_decoded(b->ptr, b->len, val, val_len))
 				return AUTH_FORBIDDEN;
 			break;
 		case AUTH_RULE_CLAIM_VALUE:
-			if (claim_get(c, ru->claim, val, sizeof(val),
-			    &val_len, &st) != 0)
+			if (claim_get(c, ru->claim, val, sizeof(val), &val_len,
+			        &st) != 0)
 				return st;
 			if (val_len != strnlen(ru->value, sizeof(ru->value)) ||
 			    memcmp(val, ru->value, val_len) != 0)

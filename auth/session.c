@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Better Auth's signed session_token cookie and its compact session_data cookie. */
+/* Better Auth's signed session_token cookie and its compact session_data
+ * cookie. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,14 +42,13 @@ auth_ba_session_token_check(const unsigned char *secret, size_t secret_len,
 	sig_len = value_len - tok_len - 1;
 	/* As better-call's getSignedCookie: exactly 44 characters ending in
 	 * '=', the padded standard base64 of a SHA-256 MAC. */
-	if (tok_len == 0 || sig_len != BA_SIG_B64_LEN ||
-	    dot[sig_len] != '=')
+	if (tok_len == 0 || sig_len != BA_SIG_B64_LEN || dot[sig_len] != '=')
 		return AUTH_MALFORMED;
 	if (b64std_decode(dot + 1, sig_len, sig, sizeof(sig), &i) != 0 ||
 	    i != BA_MAC_LEN)
 		return AUTH_MALFORMED;
 	if (auth_hmac("SHA256", secret, secret_len,
-	    (const unsigned char *)value, tok_len, mac) != BA_MAC_LEN) {
+	        (const unsigned char *)value, tok_len, mac) != BA_MAC_LEN) {
 		st = AUTH_INTERNAL;
 		goto out_cleanse;
 	}
@@ -74,8 +74,8 @@ out_cleanse:
 static size_t
 js_ws(const char *s, size_t len, size_t i)
 {
-	while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
-	    s[i] == '\r'))
+	while (i < len &&
+	    (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
 		i++;
 	return i;
 }
@@ -151,8 +151,8 @@ js_member_span(const char *s, size_t len, const char *key, size_t *out_off,
 
 		if (kend == 0)
 			return -1;
-		match = kend - i - 2 == klen &&
-		    memcmp(s + i + 1, key, klen) == 0;
+		match =
+		    kend - i - 2 == klen && memcmp(s + i + 1, key, klen) == 0;
 		i = js_ws(s, len, kend);
 		if (i >= len || s[i] != ':')
 			return -1;
@@ -173,9 +173,9 @@ js_member_span(const char *s, size_t len, const char *key, size_t *out_off,
 }
 
 enum auth_status
-auth_ba_compact_verify(const struct auth_policy *p,
-    const unsigned char *secret, size_t secret_len, const char *value,
-    size_t value_len, int64_t now, struct auth_claims *out)
+auth_ba_compact_verify(const struct auth_policy *p, const unsigned char *secret,
+    size_t secret_len, const char *value, size_t value_len, int64_t now,
+    struct auth_claims *out)
 {
 	struct auth_policy sp;
 	struct auth_claims cl;
@@ -205,7 +205,7 @@ auth_ba_compact_verify(const struct auth_policy *p,
 		return AUTH_INTERNAL;
 	/* Strict base64url, no padding (Better Auth's base64Url encoder). */
 	if (b64url_decode(value, value_len, (unsigned char *)text, text_cap,
-	    &text_len) != 0) {
+	        &text_len) != 0) {
 		st = AUTH_MALFORMED;
 		goto out_free_text;
 	}
@@ -227,7 +227,8 @@ auth_ba_compact_verify(const struct auth_policy *p,
 	exp_ms = json_integer_value(jexp);
 	sig_len = json_string_length(jsig);
 	if (b64url_decode(json_string_value(jsig), sig_len, sig, sizeof(sig),
-	    &n) != 0 || n != BA_MAC_LEN) {
+	        &n) != 0 ||
+	    n != BA_MAC_LEN) {
 		st = AUTH_MALFORMED;
 		goto out_free_root;
 	}
@@ -267,7 +268,7 @@ auth_ba_compact_verify(const struct auth_policy *p,
 	msg_len += (size_t)k;
 	msg[msg_len++] = '}';
 	if (auth_hmac("SHA256", secret, secret_len, (unsigned char *)msg,
-	    msg_len, mac) != BA_MAC_LEN) {
+	        msg_len, mac) != BA_MAC_LEN) {
 		st = AUTH_INTERNAL;
 		goto out_free_msg;
 	}

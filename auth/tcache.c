@@ -138,8 +138,7 @@ auth_tcache_get(struct auth_tcache *c,
 	for (w = 0; w < c->ways; w++) {
 		struct tcache_slot *s = &set[w];
 
-		if (!s->used ||
-		    memcmp(s->e.key, key, AUTH_TCACHE_KEY_LEN) != 0)
+		if (!s->used || memcmp(s->e.key, key, AUTH_TCACHE_KEY_LEN) != 0)
 			continue;
 		if (now >= s->e.expires) {
 			slot_wipe(s);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Microseconds per token verification, per algorithm, cold and through the token cache. */
+/* Microseconds per token verification, per algorithm, cold and through the
+ * token cache. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,7 @@ run_cached(const struct tok *t, size_t n)
 
 /* Best microseconds per call of |fn| over |rounds| rounds. */
 static double
-measure(void (*fn)(const struct tok *, size_t), const struct tok *t,
-    int rounds)
+measure(void (*fn)(const struct tok *, size_t), const struct tok *t, int rounds)
 {
 	double t0, el, best = 0;
 	size_t n = 1;
@@ -185,8 +185,8 @@ main(int argc, char **argv)
 	g_cache = auth_tcache_new(1024);
 	if (ks == NULL || g_cache == NULL)
 		goto out;
-	if (auth_keyset_add_jwks(ks, jwks, strlen(jwks), err,
-	    sizeof(err)) != 0) {
+	if (auth_keyset_add_jwks(ks, jwks, strlen(jwks), err, sizeof(err)) !=
+	    0) {
 		fprintf(stderr, "jwks: %s\n", err);
 		goto out;
 	}
@@ -195,15 +195,15 @@ main(int argc, char **argv)
 			const char *kid;
 			enum auth_alg alg;
 		} hs[] = {
-			{ "hs256", AUTH_ALG_HS256 },
-			{ "hs384", AUTH_ALG_HS384 },
-			{ "hs512", AUTH_ALG_HS512 },
+		    {"hs256", AUTH_ALG_HS256},
+		    {"hs384", AUTH_ALG_HS384},
+		    {"hs512", AUTH_ALG_HS512},
 		};
 
 		for (i = 0; i < 3; i++)
 			if (auth_keyset_add_secret(ks, hs[i].kid, hs[i].alg,
-			    (const unsigned char *)secret, strlen(secret), err,
-			    sizeof(err)) != 0) {
+			        (const unsigned char *)secret, strlen(secret),
+			        err, sizeof(err)) != 0) {
 				fprintf(stderr, "secret: %s\n", err);
 				goto out;
 			}
@@ -240,7 +240,7 @@ main(int argc, char **argv)
 		}
 		auth_tcache_key(CACHE_DOMAIN, t.token, t.len, key);
 		if (auth_tcache_put(g_cache, key, &c, t.token, t.len, c.exp,
-		    g_now) != 0) {
+		        g_now) != 0) {
 			fprintf(stderr, "%s: tcache_put failed\n", t.name);
 			goto out;
 		}

@@ -17,9 +17,9 @@
 
 struct conf_upstream {
 	char *name;
-	char *host;       /* host name or numeric address, no brackets */
-	char *port;       /* decimal, as a string for getaddrinfo */
-	char *host_header; /* "host" or "host:port", sent as Host */
+	char *host;              /* host name or numeric address, no brackets */
+	char *port;              /* decimal, as a string for getaddrinfo */
+	char *host_header;       /* "host" or "host:port", sent as Host */
 	int connect_timeout_ms;  /* default 2000 */
 	int response_timeout_ms; /* first response byte; default 30000 */
 	int idle_timeout_ms;     /* pooled connection idle; default 60000 */
@@ -27,9 +27,9 @@ struct conf_upstream {
 };
 
 enum conf_cred {
-	CONF_CRED_JWT = 0, /* the cookie holds a JWT, verified locally */
+	CONF_CRED_JWT = 0,    /* the cookie holds a JWT, verified locally */
 	CONF_CRED_BA_COMPACT, /* Better Auth session_data, compact strategy */
-	CONF_CRED_SESSION  /* Better Auth session_token, exchanged (later) */
+	CONF_CRED_SESSION     /* Better Auth session_token, exchanged (later) */
 };
 
 enum conf_forward {
@@ -46,19 +46,19 @@ struct conf_issuer {
 	char *session_cookie;  /* Better Auth session_token name, or NULL */
 	unsigned char *secret; /* HMAC secret (session/compact, HS keys) */
 	size_t secret_len;
-	char *token_url;       /* exchange endpoint (later issue), or NULL */
-	char *jwks_url;        /* remote JWKS (later issue), or NULL */
+	char *token_url;          /* exchange endpoint (later issue), or NULL */
+	char *jwks_url;           /* remote JWKS (later issue), or NULL */
 	struct auth_keyset *keys; /* owned */
 	struct auth_policy policy; /* policy.keys == keys; strings owned */
 	enum conf_forward forward;
 	struct auth_minter *minter; /* owned; non-NULL iff forward == mint */
-	int64_t refresh_before;  /* seconds; default 60 */
-	int64_t session_recheck; /* seconds; default 60 */
-	char *cache_domain;      /* tcache domain: unique per issuer+reload */
+	int64_t refresh_before;     /* seconds; default 60 */
+	int64_t session_recheck;    /* seconds; default 60 */
+	char *cache_domain; /* tcache domain: unique per issuer+reload */
 	/* The strings policy points at (owned here, read through policy). */
-	char *iss;               /* "issuer" option, or NULL */
-	char *aud;               /* "audience" option, or NULL */
-	char *subject;           /* subject path, never NULL */
+	char *iss;     /* "issuer" option, or NULL */
+	char *aud;     /* "audience" option, or NULL */
+	char *subject; /* subject path, never NULL */
 	char *keep_claims[AUTH_MAX_KEEP_CLAIMS];
 	size_t n_keep_claims;
 };
@@ -78,7 +78,7 @@ struct conf {
 	/* listener */
 	char *listen_host; /* "0.0.0.0", "::1", ... */
 	char *listen_port;
-	int workers;        /* resolved: >= 1 */
+	int workers; /* resolved: >= 1 */
 	int backlog;
 
 	struct conf_upstream upstreams[CONF_MAX_UPSTREAMS];
@@ -92,7 +92,7 @@ struct conf {
 
 	/* headers */
 	char *strip_headers[CONF_MAX_NAMES]; /* identity headers, lower-case,
-						 compared in all _/- variants */
+	                                         compared in all _/- variants */
 	size_t n_strip_headers;
 	/* claim -> header, e.g. "email" -> "X-User-Email" */
 	char *claim_header_claim[CONF_MAX_NAMES];
@@ -101,15 +101,15 @@ struct conf {
 	bool trust_forwarded; /* keep and extend a client X-Forwarded-For */
 
 	/* limits */
-	size_t max_head_bytes;   /* default 16384 */
-	size_t max_header_fields; /* default 100 */
-	uint64_t max_body_bytes; /* default 100 MiB; 0 = unlimited */
+	size_t max_head_bytes;      /* default 16384 */
+	size_t max_header_fields;   /* default 100 */
+	uint64_t max_body_bytes;    /* default 100 MiB; 0 = unlimited */
 	size_t token_cache_entries; /* per worker; default 1024 */
 
 	/* timeouts, ms */
-	int head_timeout_ms; /* whole head must arrive; default 10000 */
-	int body_timeout_ms; /* between body reads; default 30000 */
-	int idle_timeout_ms; /* keep-alive idle; default 60000 */
+	int head_timeout_ms;  /* whole head must arrive; default 10000 */
+	int body_timeout_ms;  /* between body reads; default 30000 */
+	int idle_timeout_ms;  /* keep-alive idle; default 60000 */
 	int drain_timeout_ms; /* SIGTERM grace; default 10000 */
 
 	/* admin */

@@ -59,20 +59,22 @@ admin_handle(struct proxy_req *pr, const char *path, size_t len)
 	if (path_is(path, len, c->health_path)) {
 		pr->v.status = 200;
 		pr->v.body_type = "application/json";
-		snprintf(pr->v.body, sizeof(pr->v.body), "{\"status\":\"ok\"}\n");
+		snprintf(pr->v.body, sizeof(pr->v.body),
+		    "{\"status\":\"ok\"}\n");
 		return true;
 	}
 	if (path_is(path, len, c->ready_path)) {
 		if (atomic_load(&p->draining) || !atomic_load(&p->ready)) {
 			pr->v.status = 503;
-			pr->v.code = atomic_load(&p->draining) ? "draining" :
-			    "not_ready";
+			pr->v.code = atomic_load(&p->draining) ? "draining"
+			                                       : "not_ready";
 			pr->v.title = "Service Unavailable";
 			return true;
 		}
 		pr->v.status = 200;
 		pr->v.body_type = "application/json";
-		snprintf(pr->v.body, sizeof(pr->v.body), "{\"status\":\"ready\"}\n");
+		snprintf(pr->v.body, sizeof(pr->v.body),
+		    "{\"status\":\"ready\"}\n");
 		return true;
 	}
 	if (path_is(path, len, ADMIN_METRICS_PATH)) {

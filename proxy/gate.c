@@ -46,12 +46,18 @@ static const char *
 status_title(int status)
 {
 	switch (status) {
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 503: return "Service Unavailable";
-	default: return "Error";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Error";
 	}
 }
 
@@ -65,8 +71,8 @@ status_title(int status)
  * both names, are ambiguous: a planted cookie must never pick the identity.
  */
 static enum auth_status
-find_credential(struct proxy_req *pr, const struct conf_issuer *is,
-    char *out, size_t cap, size_t *out_len)
+find_credential(struct proxy_req *pr, const struct conf_issuer *is, char *out,
+    size_t cap, size_t *out_len)
 {
 	struct auth_view views[GATE_MAX_COOKIE_HEADERS];
 	char alt[AUTH_MAX_COOKIE_VALUE_LEN + 1];
@@ -116,8 +122,8 @@ find_credential(struct proxy_req *pr, const struct conf_issuer *is,
  */
 static enum auth_status
 verify_credential(struct proxy_req *pr, const struct conf_issuer *is,
-    const char *cred, size_t cred_len, int64_t now,
-    struct auth_claims *claims, char *fwd, size_t *fwd_len)
+    const char *cred, size_t cred_len, int64_t now, struct auth_claims *claims,
+    char *fwd, size_t *fwd_len)
 {
 	unsigned char key[AUTH_TCACHE_KEY_LEN];
 	const struct auth_tcache_entry *e;
@@ -155,7 +161,7 @@ verify_credential(struct proxy_req *pr, const struct conf_issuer *is,
 		int64_t margin;
 
 		if (auth_minter_mint(is->minter, claims, now, fwd,
-		    AUTH_MAX_FWD_LEN, fwd_len, &mexp) != 0)
+		        AUTH_MAX_FWD_LEN, fwd_len, &mexp) != 0)
 			return AUTH_INTERNAL;
 		/* Never hand out a cached minted token about to expire. */
 		margin = (mexp - now) / 2;
@@ -195,13 +201,11 @@ value_is_clean(const char *v, size_t len)
 
 /* The headers that never cross the proxy (RFC 9110 §7.6.1), plus the
  * framing and routing ones that we re-create ourselves. */
-static const char *const hop_by_hop[] = {
-	"connection", "keep-alive", "proxy-connection", "te", "trailer",
-	"transfer-encoding", "upgrade", "proxy-authorization",
-	"proxy-authenticate", "content-length", "host", "expect",
-	"authorization", "forwarded", "x-forwarded-for", "x-forwarded-proto",
-	"x-forwarded-host", NULL
-};
+static const char *const hop_by_hop[] = {"connection", "keep-alive",
+    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    "proxy-authorization", "proxy-authenticate", "content-length", "host",
+    "expect", "authorization", "forwarded", "x-forwarded-for",
+    "x-forwarded-proto", "x-forwarded-host", NULL};
 
 static bool
 is_dropped(const struct proxy_req *pr, const struct proxy_field *f,
@@ -236,8 +240,7 @@ is_dropped(const struct proxy_req *pr, const struct proxy_field *f,
 
 /* Collects every token named by the Connection headers (RFC 9110 §7.6.1). */
 static size_t
-connection_tokens(const struct proxy_req *pr, struct auth_view *out,
-    size_t cap)
+connection_tokens(const struct proxy_req *pr, struct auth_view *out, size_t cap)
 {
 	size_t n = 0, i;
 
@@ -251,8 +254,8 @@ connection_tokens(const struct proxy_req *pr, struct auth_view *out,
 		while (j < f->val_len && n < cap) {
 			size_t s, e;
 
-			while (j < f->val_len && (v[j] == ' ' || v[j] == '\t' ||
-			    v[j] == ','))
+			while (j < f->val_len &&
+			    (v[j] == ' ' || v[j] == '\t' || v[j] == ','))
 				j++;
 			s = j;
 			while (j < f->val_len && v[j] != ',')
@@ -277,7 +280,7 @@ field_find(const struct proxy_req *pr, const char *name)
 
 	for (i = 0; i < pr->n_fields; i++)
 		if (gate_name_eq(F_NAME(pr, &pr->fields[i]),
-		    pr->fields[i].name_len, name))
+		        pr->fields[i].name_len, name))
 			return &pr->fields[i];
 	return NULL;
 }
@@ -304,7 +307,7 @@ build_head(struct proxy_req *pr, const struct conf_route *rt,
 
 		if (pl > 0 && strncmp(path, rt->strip_prefix, pl) == 0 &&
 		    (path[pl] == '/' || path[pl] == '\0' ||
-		    rt->strip_prefix[pl - 1] == '/')) {
+		        rt->strip_prefix[pl - 1] == '/')) {
 			path += pl;
 			if (rt->strip_prefix[pl - 1] == '/')
 				path--;
@@ -337,7 +340,8 @@ build_head(struct proxy_req *pr, const struct conf_route *rt,
 				const struct proxy_field *g = &pr->fields[j];
 
 				if (!gate_name_eq(F_NAME(pr, g), g->name_len,
-				    "x-forwarded-for") || g->val_len == 0)
+				        "x-forwarded-for") ||
+				    g->val_len == 0)
 					continue;
 				evbuffer_add(b, F_VAL(pr, g), g->val_len);
 				evbuffer_add(b, ", ", 2);
@@ -367,7 +371,7 @@ build_head(struct proxy_req *pr, const struct conf_route *rt,
 				names[nn++] = sess_secure;
 			}
 			if (auth_cookie_strip(val, f->val_len, names, nn, out,
-			    sizeof(out), &out_len) != 0)
+			        sizeof(out), &out_len) != 0)
 				continue; /* over the limits: drop it whole */
 			if (out_len == 0)
 				continue;
@@ -406,11 +410,12 @@ build_head(struct proxy_req *pr, const struct conf_route *rt,
 			size_t vl;
 
 			if (auth_claims_get(claims, c->claim_header_claim[i], v,
-			    sizeof(v), &vl) != 0)
+			        sizeof(v), &vl) != 0)
 				continue;
 			if (!value_is_clean(v, vl)) {
 				log_debug("%s: claim %s has control bytes, not "
-				    "sent", __func__, c->claim_header_claim[i]);
+				          "sent",
+				    __func__, c->claim_header_claim[i]);
 				continue;
 			}
 			evbuffer_add_printf(b, "%s: %.*s\r\n",
@@ -505,8 +510,9 @@ gate_decide(struct proxy_req *pr, int64_t now)
 
 			reject(pr, hs, auth_status_str(st), status_title(hs));
 			if (hs == 401)
-				pr->v.www_auth = st == AUTH_NO_TOKEN ?
-				    "Bearer" : "Bearer error=\"invalid_token\"";
+				pr->v.www_auth = st == AUTH_NO_TOKEN
+				    ? "Bearer"
+				    : "Bearer error=\"invalid_token\"";
 			return -1;
 		}
 		/* optional: forwarded without identity */
@@ -519,8 +525,9 @@ gate_decide(struct proxy_req *pr, int64_t now)
 		if (pr->auth == AUTH_OK)
 			pr->auth = AUTH_NO_TOKEN;
 		reject(pr, 401, auth_status_str(pr->auth), status_title(401));
-		pr->v.www_auth = pr->auth == AUTH_NO_TOKEN ?
-		    "Bearer" : "Bearer error=\"invalid_token\"";
+		pr->v.www_auth = pr->auth == AUTH_NO_TOKEN
+		    ? "Bearer"
+		    : "Bearer error=\"invalid_token\"";
 		return -1;
 	}
 	if (have_id && (st = auth_route_check(&m, &claims)) != AUTH_OK) {
@@ -531,8 +538,8 @@ gate_decide(struct proxy_req *pr, int64_t now)
 	}
 
 	if (build_head(pr, rt, rt->mode != AUTH_MODE_NONE ? is : NULL, query,
-	    query_len, has_query, have_id ? fwd : NULL, fwd_len,
-	    have_id ? &claims : NULL) != 0) {
+	        query_len, has_query, have_id ? fwd : NULL, fwd_len,
+	        have_id ? &claims : NULL) != 0) {
 		reject(pr, 503, "internal", "Service Unavailable");
 		return -1;
 	}

@@ -19,9 +19,8 @@ log_init(bool verbose)
 
 /* One line per call: the whole line goes out in one write so that lines
  * from several workers never interleave. */
-static void
-log_vline(const char *level, const char *fmt, va_list ap, const char *suffix)
-    __attribute__((format(printf, 2, 0)));
+static void log_vline(const char *level, const char *fmt, va_list ap,
+    const char *suffix) __attribute__((format(printf, 2, 0)));
 
 static void
 log_vline(const char *level, const char *fmt, va_list ap, const char *suffix)
@@ -39,7 +38,8 @@ log_vline(const char *level, const char *fmt, va_list ap, const char *suffix)
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	if (suffix != NULL) {
-		m = snprintf(line + n, sizeof(line) - (size_t)n, ": %s", suffix);
+		m = snprintf(line + n, sizeof(line) - (size_t)n, ": %s",
+		    suffix);
 		if (m > 0)
 			n += m;
 		if ((size_t)n >= sizeof(line) - 1)
@@ -144,8 +144,7 @@ json_str(char *out, size_t cap, size_t n, const char *s)
 	return n;
 }
 
-static size_t
-json_add(char *out, size_t cap, size_t n, const char *fmt, ...)
+static size_t json_add(char *out, size_t cap, size_t n, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static size_t
@@ -178,8 +177,8 @@ log_access(const struct proxy_req *pr)
 	gmtime_r(&tv.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
 
-	n = json_add(line, sizeof(line), n, "{\"time\":\"%s.%03ldZ\"",
-	    ts, (long)(tv.tv_usec / 1000));
+	n = json_add(line, sizeof(line), n, "{\"time\":\"%s.%03ldZ\"", ts,
+	    (long)(tv.tv_usec / 1000));
 	n = json_add(line, sizeof(line), n, ",\"client\":\"");
 	n = json_str(line, sizeof(line), n, pr->client);
 	n = json_add(line, sizeof(line), n, "\",\"method\":\"");
@@ -201,9 +200,8 @@ log_access(const struct proxy_req *pr)
 		n = json_add(line, sizeof(line), n, "\"");
 	}
 	n = json_add(line, sizeof(line), n,
-	    ",\"route\":%d,\"upstream_ms\":%lld,\"bytes\":%llu}\n",
-	    pr->route, (long long)pr->up_ms,
-	    (unsigned long long)pr->bytes_out);
+	    ",\"route\":%d,\"upstream_ms\":%lld,\"bytes\":%llu}\n", pr->route,
+	    (long long)pr->up_ms, (unsigned long long)pr->bytes_out);
 	if (n > 0 && line[n - 1] != '\n') {
 		/* Truncated: still one valid-looking line. */
 		n = n < sizeof(line) - 1 ? n : sizeof(line) - 2;

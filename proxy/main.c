@@ -116,7 +116,7 @@ static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy *p = arg;
-	struct timeval now, tv = { 0, DRAIN_POLL_MS * 1000 };
+	struct timeval now, tv = {0, DRAIN_POLL_MS * 1000};
 
 	gettimeofday(&now, NULL);
 	if (atomic_load(&p->inflight) == 0 ||
@@ -134,7 +134,7 @@ static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct proxy *p = arg;
-	struct timeval tv = { 0, 0 }, now, d;
+	struct timeval tv = {0, 0}, now, d;
 	int ms;
 
 	switch (sig) {
@@ -198,8 +198,10 @@ main(int argc, char *argv[])
 
 	if ((c = load(path, true)) == NULL) {
 		if (!test)
-			fprintf(stderr, "bearerd: configuration %s has "
-			    "errors\n", path);
+			fprintf(stderr,
+			    "bearerd: configuration %s has "
+			    "errors\n",
+			    path);
 		return 1;
 	}
 	if (test) {

@@ -19,9 +19,9 @@
 #include "conf.h"
 #include "upstream.h"
 
-#define PROXY_MAX_FIELDS_HARD 1000   /* header fields, whatever conf says */
+#define PROXY_MAX_FIELDS_HARD 1000 /* header fields, whatever conf says */
 #define PROXY_CLIENT_HIGH_WM (256 * 1024) /* queued response bytes */
-#define PROXY_PROBLEM_MAX 512        /* a problem+json body */
+#define PROXY_PROBLEM_MAX 512             /* a problem+json body */
 #define PROXY_METHOD_MAX 8
 
 struct evhtp;
@@ -41,8 +41,8 @@ struct proxy_gen {
 
 /* The process. One instance, in main.c. */
 struct proxy {
-	struct event_base *base;  /* main thread: listener, signals */
-	struct evhtp *htp;        /* owned */
+	struct event_base *base; /* main thread: listener, signals */
+	struct evhtp *htp;       /* owned */
 	bool verbose;
 	const char *conf_path;
 
@@ -50,10 +50,10 @@ struct proxy {
 	struct proxy_gen *gen;    /* current; one ref held */
 	atomic_uint gen_id;       /* == gen->id; read lock-free by workers */
 
-	atomic_bool draining;     /* SIGTERM seen: refuse new work */
-	atomic_bool ready;        /* config and keys loaded */
-	atomic_int inflight;      /* requests alive, all workers */
-	struct event *drain_ev;   /* owned: drain poll timer */
+	atomic_bool draining;   /* SIGTERM seen: refuse new work */
+	atomic_bool ready;      /* config and keys loaded */
+	atomic_int inflight;    /* requests alive, all workers */
+	struct event *drain_ev; /* owned: drain poll timer */
 	struct timeval drain_deadline;
 
 	/* /metrics counters: status class 1xx..5xx, and auth outcomes */
@@ -69,38 +69,38 @@ extern struct proxy *proxy_g; /* the process; set once in main */
  * atomics: only its worker touches it).
  */
 struct proxy_wgen {
-	struct proxy_gen *gen;   /* one ref */
+	struct proxy_gen *gen;                     /* one ref */
 	struct up_pool *pools[CONF_MAX_UPSTREAMS]; /* owned */
-	struct auth_tcache *tcache; /* owned */
-	int refs;                /* the worker's current pointer + requests */
+	struct auth_tcache *tcache;                /* owned */
+	int refs; /* the worker's current pointer + requests */
 };
 
 /* One evhtp worker thread. */
 struct proxy_worker {
 	struct event_base *base;
-	struct evdns_base *dns;  /* owned */
-	struct proxy_wgen *wg;   /* current; one ref */
+	struct evdns_base *dns; /* owned */
+	struct proxy_wgen *wg;  /* current; one ref */
 	int index;
 	struct proxy_conn *conns; /* live connections, closed at exit */
 };
 
 /* Where a connection's head guard is. */
 enum conn_state {
-	CONN_IDLE = 0,  /* between requests, nothing of a head yet */
-	CONN_HEAD,      /* some head bytes, waiting for the rest */
-	CONN_BODY,      /* head passed to evhtp, request being read */
-	CONN_WAIT,      /* request complete, waiting for the response */
-	CONN_TUNNEL,    /* websocket splice */
-	CONN_CLOSING    /* flushing a last reply, then freed */
+	CONN_IDLE = 0, /* between requests, nothing of a head yet */
+	CONN_HEAD,     /* some head bytes, waiting for the rest */
+	CONN_BODY,     /* head passed to evhtp, request being read */
+	CONN_WAIT,     /* request complete, waiting for the response */
+	CONN_TUNNEL,   /* websocket splice */
+	CONN_CLOSING   /* flushing a last reply, then freed */
 };
 
 /* Where the chunked-body re-framer is (RFC 9112 §7.1). */
 enum chunk_state {
-	CH_OFF = 0,    /* not a chunked body */
-	CH_SIZE,       /* reading a chunk-size line */
-	CH_DATA,       /* chunk data */
-	CH_DATA_CRLF,  /* the CRLF after chunk data */
-	CH_TRAILER,    /* trailer section, dropped */
+	CH_OFF = 0,   /* not a chunked body */
+	CH_SIZE,      /* reading a chunk-size line */
+	CH_DATA,      /* chunk data */
+	CH_DATA_CRLF, /* the CRLF after chunk data */
+	CH_TRAILER,   /* trailer section, dropped */
 	CH_DONE
 };
 
@@ -117,30 +117,30 @@ struct proxy_conn {
 	struct evhtp_connection *evconn; /* not owned */
 	struct proxy_conn *next, *prev;  /* worker's list */
 	struct proxy_worker *w;
-	struct bufferevent *bev;   /* evhtp's; not owned */
+	struct bufferevent *bev; /* evhtp's; not owned */
 	/* evhtp's own bufferevent callbacks, called from our wrappers */
 	bufferevent_data_cb ev_readcb, ev_writecb;
 	bufferevent_event_cb ev_eventcb;
 	enum conn_state state;
-	struct event *timer;       /* owned: head/body/idle deadlines */
-	struct event *closed_ev;   /* owned: EV_CLOSED while paused */
-	struct event *close_ev;    /* owned: deferred free */
-	struct event *reguard_ev;  /* owned: deferred re-run of the guard */
-	struct event *finish_ev;   /* owned: deferred request finish */
-	struct event *flushed_ev;  /* owned: EV_WRITE off after a resume */
-	struct evbuffer *stash;    /* owned: pipelined bytes hidden from evhtp */
-	struct evbuffer *craw;     /* owned: raw chunked body not yet framed */
+	struct event *timer;      /* owned: head/body/idle deadlines */
+	struct event *closed_ev;  /* owned: EV_CLOSED while paused */
+	struct event *close_ev;   /* owned: deferred free */
+	struct event *reguard_ev; /* owned: deferred re-run of the guard */
+	struct event *finish_ev;  /* owned: deferred request finish */
+	struct event *flushed_ev; /* owned: EV_WRITE off after a resume */
+	struct evbuffer *stash;   /* owned: pipelined bytes hidden from evhtp */
+	struct evbuffer *craw;    /* owned: raw chunked body not yet framed */
 	enum chunk_state ch;
-	uint64_t ch_left;          /* data bytes left in this chunk */
-	size_t ch_trailer;         /* trailer bytes seen */
-	struct proxy_req *req;     /* the current request, not owned */
-	char client[64];           /* peer address, printable */
-	int busy;                  /* depth of our calls into evhtp */
-	bool dead;                 /* evhtp freed the connection meanwhile */
-	bool abort;                /* close without flushing or lingering */
-	bool lingering;            /* half-closed, draining input */
-	bool saw_bytes;            /* a head has started */
-	bool wd_on;                /* |timer| is the write-progress deadline */
+	uint64_t ch_left;      /* data bytes left in this chunk */
+	size_t ch_trailer;     /* trailer bytes seen */
+	struct proxy_req *req; /* the current request, not owned */
+	char client[64];       /* peer address, printable */
+	int busy;              /* depth of our calls into evhtp */
+	bool dead;             /* evhtp freed the connection meanwhile */
+	bool abort;            /* close without flushing or lingering */
+	bool lingering;        /* half-closed, draining input */
+	bool saw_bytes;        /* a head has started */
+	bool wd_on;            /* |timer| is the write-progress deadline */
 	/* Write progress toward the client without a callback per write:
 	 * out_in counts the response bytes we queued while relaying; at
 	 * arm time we note it and the output length, and when the timer
@@ -151,36 +151,36 @@ struct proxy_conn {
 	size_t wd_len;
 
 	/* The last head the guard passed, for on_headers to take. */
-	char *head;                /* owned until taken */
+	char *head; /* owned until taken */
 	size_t head_len;
 	struct proxy_field *fields; /* owned until taken */
 	size_t n_fields;
 	size_t target_off, target_len; /* request target in |head| */
 	char method[PROXY_METHOD_MAX];
-	int minor;                 /* HTTP/1.minor */
+	int minor; /* HTTP/1.minor */
 	enum up_body body_kind;
 	uint64_t body_len;
 };
 
 /* What the gate decided. */
 struct gate_verdict {
-	int status;              /* 0: forward; else a local reply */
-	const char *code;        /* stable problem code */
+	int status;       /* 0: forward; else a local reply */
+	const char *code; /* stable problem code */
 	const char *title;
-	const char *www_auth;    /* WWW-Authenticate value or NULL */
-	const char *body_type;   /* admin replies: content type, or NULL */
-	char body[4096];         /* admin replies: the body */
+	const char *www_auth;  /* WWW-Authenticate value or NULL */
+	const char *body_type; /* admin replies: content type, or NULL */
+	char body[4096];       /* admin replies: the body */
 };
 
 /* One request, owned by the request-fini hook (proxy_req_free). */
 struct proxy_req {
-	struct evhtp_request *req;  /* evhtp's; NULL once fini ran */
-	struct proxy_conn *cx;      /* NULL once the connection is gone */
+	struct evhtp_request *req; /* evhtp's; NULL once fini ran */
+	struct proxy_conn *cx;     /* NULL once the connection is gone */
 	struct proxy_worker *w;
-	struct proxy_wgen *wg;      /* one ref */
-	const struct conf *conf;    /* == wg->gen->conf */
+	struct proxy_wgen *wg;   /* one ref */
+	const struct conf *conf; /* == wg->gen->conf */
 
-	char *head;                 /* owned: the client's head copy */
+	char *head; /* owned: the client's head copy */
 	size_t head_len;
 	struct proxy_field *fields; /* owned */
 	size_t n_fields;
@@ -188,30 +188,30 @@ struct proxy_req {
 	char method[PROXY_METHOD_MAX];
 	int minor;
 	bool is_head;
-	bool is_ws;                 /* websocket upgrade requested */
+	bool is_ws; /* websocket upgrade requested */
 	bool expect_100;
 	enum up_body body_kind;
 	uint64_t body_len;
 	uint64_t body_seen;
 
-	char client[64];            /* peer address, for logs */
-	int route;                  /* matched route index or -1 */
+	char client[64]; /* peer address, for logs */
+	int route;       /* matched route index or -1 */
 	enum auth_status auth;
 	bool has_sub;
 
-	struct up_req *up;          /* in flight, or NULL */
-	struct evbuffer *up_head;   /* owned until started */
-	bool up_paused_body;        /* on_read returned PAUSE */
-	bool up_read_paused;        /* upstream reads paused for the client */
-	bool msg_complete;          /* evhtp's final callback ran */
+	struct up_req *up;        /* in flight, or NULL */
+	struct evbuffer *up_head; /* owned until started */
+	bool up_paused_body;      /* on_read returned PAUSE */
+	bool up_read_paused;      /* upstream reads paused for the client */
+	bool msg_complete;        /* evhtp's final callback ran */
 	bool up_done;
-	bool replied;               /* a response head went out */
-	bool finished;              /* reply_end done */
-	bool want_finish;           /* finish_ev scheduled */
-	bool uncounted;             /* left proxy->inflight */
-	bool early;                 /* replied before the body was read */
-	bool chunked_out;           /* we chunk the response body */
-	bool no_body_out;           /* HEAD/204/304 */
+	bool replied;     /* a response head went out */
+	bool finished;    /* reply_end done */
+	bool want_finish; /* finish_ev scheduled */
+	bool uncounted;   /* left proxy->inflight */
+	bool early;       /* replied before the body was read */
+	bool chunked_out; /* we chunk the response body */
+	bool no_body_out; /* HEAD/204/304 */
 	bool keepalive;
 	bool out_cb_set;
 	int status;
@@ -219,7 +219,7 @@ struct proxy_req {
 	struct timeval t_start;
 	struct timeval t_up_start;
 	int64_t up_ms;
-	struct bufferevent *tun;    /* owned: upstream side of a tunnel */
+	struct bufferevent *tun; /* owned: upstream side of a tunnel */
 
 	/* Large buffers last: proxy_req_new zeroes everything before
 	 * v.body and only the first byte of these strings. */

@@ -20,7 +20,10 @@
 #include "proxy.h"
 
 #define LINGER_MS 2000
-#define PROXY_MAX_TOKEN 8000 /* under evhtp's PARSER_STACK_MAX */ /* read and discard after a last reply (RFC 9112 §9.6) */
+#define PROXY_MAX_TOKEN                                                        \
+	8000 /* under evhtp's PARSER_STACK_MAX */ /* read and discard after a  \
+	                                             last reply (RFC 9112      \
+	                                             §9.6) */
 
 static void conn_closing(struct proxy_conn *cx);
 static void guard_run(struct proxy_conn *cx);
@@ -64,8 +67,8 @@ wgen_new(struct proxy_worker *w, struct proxy_gen *g)
 		if (wg->pools[i] == NULL)
 			goto fail;
 	}
-	wg->tcache = auth_tcache_new(c->token_cache_entries > 0 ?
-	    c->token_cache_entries : 1024);
+	wg->tcache = auth_tcache_new(
+	    c->token_cache_entries > 0 ? c->token_cache_entries : 1024);
 	if (wg->tcache == NULL)
 		goto fail;
 	return wg;
@@ -85,13 +88,12 @@ worker_refresh(struct proxy_worker *w)
 	struct proxy_gen *g;
 	struct proxy_wgen *wg;
 
-	if (w->wg != NULL &&
-	    w->wg->gen->id == atomic_load(&proxy_g->gen_id))
+	if (w->wg != NULL && w->wg->gen->id == atomic_load(&proxy_g->gen_id))
 		return;
 	g = proxy_gen_get();
 	if ((wg = wgen_new(w, g)) == NULL) {
-		log_warnx("%s: worker %d keeps the old configuration",
-		    __func__, w->index);
+		log_warnx("%s: worker %d keeps the old configuration", __func__,
+		    w->index);
 		proxy_gen_unref(g);
 		return;
 	}
@@ -149,56 +151,106 @@ reason_phrase(int status)
 {
 	/* evhtp's table says UNKNOWN for many codes; ours is RFC 9110 §15. */
 	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 203: return "Non-Authoritative Information";
-	case 204: return "No Content";
-	case 205: return "Reset Content";
-	case 206: return "Partial Content";
-	case 207: return "Multi-Status";
-	case 300: return "Multiple Choices";
-	case 301: return "Moved Permanently";
-	case 302: return "Found";
-	case 303: return "See Other";
-	case 304: return "Not Modified";
-	case 307: return "Temporary Redirect";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 402: return "Payment Required";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 406: return "Not Acceptable";
-	case 407: return "Proxy Authentication Required";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 411: return "Length Required";
-	case 412: return "Precondition Failed";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 417: return "Expectation Failed";
-	case 421: return "Misdirected Request";
-	case 422: return "Unprocessable Content";
-	case 425: return "Too Early";
-	case 426: return "Upgrade Required";
-	case 428: return "Precondition Required";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 451: return "Unavailable For Legal Reasons";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Status";
+	case 100:
+		return "Continue";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 203:
+		return "Non-Authoritative Information";
+	case 204:
+		return "No Content";
+	case 205:
+		return "Reset Content";
+	case 206:
+		return "Partial Content";
+	case 207:
+		return "Multi-Status";
+	case 300:
+		return "Multiple Choices";
+	case 301:
+		return "Moved Permanently";
+	case 302:
+		return "Found";
+	case 303:
+		return "See Other";
+	case 304:
+		return "Not Modified";
+	case 307:
+		return "Temporary Redirect";
+	case 308:
+		return "Permanent Redirect";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 406:
+		return "Not Acceptable";
+	case 407:
+		return "Proxy Authentication Required";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 411:
+		return "Length Required";
+	case 412:
+		return "Precondition Failed";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 415:
+		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
+	case 417:
+		return "Expectation Failed";
+	case 421:
+		return "Misdirected Request";
+	case 422:
+		return "Unprocessable Content";
+	case 425:
+		return "Too Early";
+	case 426:
+		return "Upgrade Required";
+	case 428:
+		return "Precondition Required";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 451:
+		return "Unavailable For Legal Reasons";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Status";
 	}
 }
 
@@ -278,8 +330,9 @@ problem_body(char *out, size_t cap, int status, const char *title,
 
 	n = snprintf(out, cap,
 	    "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,"
-	    "\"code\":\"%s\"}\n", title != NULL ? title : reason_phrase(status),
-	    status, code != NULL ? code : "error");
+	    "\"code\":\"%s\"}\n",
+	    title != NULL ? title : reason_phrase(status), status,
+	    code != NULL ? code : "error");
 	if (n < 0)
 		return 0;
 	return (size_t)n < cap ? (size_t)n : cap - 1;
@@ -297,7 +350,8 @@ conn_reply_raw(struct proxy_conn *cx, int status, const char *code)
 	evbuffer_add_printf(bufferevent_get_output(cx->bev),
 	    "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-	    "Connection: close\r\n\r\n", status, reason_phrase(status), n);
+	    "Connection: close\r\n\r\n",
+	    status, reason_phrase(status), n);
 	evbuffer_add(bufferevent_get_output(cx->bev), body, n);
 	if (cx_conf(cx)->access_log) {
 		/* the same access line as requests, without a request */
@@ -411,8 +465,8 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		log_debug("%s: client %s took no byte in %d ms with %zu "
-		    "queued: cut", __func__, cx->client,
-		    cx_conf(cx)->idle_timeout_ms, n);
+		          "queued: cut",
+		    __func__, cx->client, cx_conf(cx)->idle_timeout_ms, n);
 		if (pr != NULL && pr->up != NULL) {
 			up_req_cancel(pr->up);
 			pr->up = NULL;
@@ -420,7 +474,7 @@ timer_cb(evutil_socket_t fd, short what, void *arg)
 		/* Reset, not close: a close would leave the queued bytes to
 		 * the kernel, still pinned by the same client. */
 		if (cx->evconn->sock >= 0) {
-			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+			struct linger lg = {.l_onoff = 1, .l_linger = 0};
 
 			(void)setsockopt(cx->evconn->sock, SOL_SOCKET,
 			    SO_LINGER, &lg, sizeof(lg));
@@ -566,9 +620,8 @@ list_has_ci(const char *v, size_t len, const char *tok)
 	return false;
 }
 
-static const char *const methods[] = {
-	"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL
-};
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH",
+    "DELETE", "OPTIONS", NULL};
 
 /*
  * Validates one whole request head |h| (|len| bytes, ending in CRLFCRLF)
@@ -577,8 +630,7 @@ static const char *const methods[] = {
  * absolute-form target already reduced to origin-form.
  */
 static int
-guard_check(struct proxy_conn *cx, const char *h, size_t len,
-    const char **code)
+guard_check(struct proxy_conn *cx, const char *h, size_t len, const char **code)
 {
 	const struct conf *c = cx_conf(cx);
 	const char *p = h, *end = h + len, *sp1, *sp2, *eol, *t;
@@ -633,13 +685,14 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 			*code = "bad_method";
 			return 400;
 		}
-	if ((size_t)(eol - sp2 - 1) != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	if ((size_t)(eol - sp2 - 1) != 8 ||
+	    memcmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
 	    (sp2[8] != '0' && sp2[8] != '1')) {
 		const char *v = sp2 + 1;
 
 		if ((size_t)(eol - v) == 8 && memcmp(v, "HTTP/", 5) == 0 &&
-		    v[5] >= '0' && v[5] <= '9' && v[6] == '.' &&
-		    v[7] >= '0' && v[7] <= '9') {
+		    v[5] >= '0' && v[5] <= '9' && v[6] == '.' && v[7] >= '0' &&
+		    v[7] <= '9') {
 			*code = "version_not_supported";
 			return 505;
 		}
@@ -648,7 +701,8 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 	}
 	cx->minor = sp2[8] - '0';
 	for (i = 0; methods[i] != NULL; i++)
-		if (strlen(methods[i]) == mlen && memcmp(methods[i], p, mlen) == 0)
+		if (strlen(methods[i]) == mlen &&
+		    memcmp(methods[i], p, mlen) == 0)
 			break;
 	if (methods[i] == NULL) {
 		/* CONNECT included: we never open tunnels to arbitrary hosts */
@@ -675,7 +729,8 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 		}
 	}
 	if (t[0] != '/') {
-		/* absolute-form: reduce to origin-form before anyone reads it */
+		/* absolute-form: reduce to origin-form before anyone reads it
+		 */
 		size_t sl = 0;
 		const char *auth, *pth;
 
@@ -778,8 +833,8 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 			const char *d;
 
 			if (++n_cl > 1 || ve == vs || ve - vs > 19) {
-				*code = n_cl > 1 ? "duplicate_content_length" :
-				    "bad_content_length";
+				*code = n_cl > 1 ? "duplicate_content_length"
+				                 : "bad_content_length";
 				status = 400;
 				goto fail;
 			}
@@ -806,8 +861,8 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 			const char *d;
 
 			if (++n_host > 1 || ve == vs) {
-				*code = n_host > 1 ? "duplicate_host" :
-				    "bad_host";
+				*code =
+				    n_host > 1 ? "duplicate_host" : "bad_host";
 				status = 400;
 				goto fail;
 			}
@@ -852,8 +907,9 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len,
 		status = 413;
 		goto fail;
 	}
-	cx->body_kind = chunked ? UP_BODY_CHUNKED : (n_cl > 0 && cl > 0) ?
-	    UP_BODY_LENGTH : UP_BODY_NONE;
+	cx->body_kind = chunked    ? UP_BODY_CHUNKED
+	    : (n_cl > 0 && cl > 0) ? UP_BODY_LENGTH
+	                           : UP_BODY_NONE;
 	cx->body_len = cl;
 	free(cx->head);
 	free(cx->fields);
@@ -919,8 +975,8 @@ guard_run(struct proxy_conn *cx)
 
 			if ((ch == '\n' && (i == 0 || p[i - 1] != '\r')) ||
 			    ch == '\0') {
-				conn_reply_raw(cx, 400, ch ? "bare_lf" :
-				    "control_byte");
+				conn_reply_raw(cx, 400,
+				    ch ? "bare_lf" : "control_byte");
 				return;
 			}
 		}
@@ -955,9 +1011,9 @@ guard_run(struct proxy_conn *cx)
 
 /* ------------------------------------------------------ chunked bodies */
 
-#define CHUNK_LINE_MAX 4096     /* a chunk-size line with extensions */
-#define CHUNK_TRAILER_MAX 8192  /* the whole trailer section */
-#define CHUNK_SIZE_DIGITS 15    /* hex digits; evhtp overflows at 17 */
+#define CHUNK_LINE_MAX 4096    /* a chunk-size line with extensions */
+#define CHUNK_TRAILER_MAX 8192 /* the whole trailer section */
+#define CHUNK_SIZE_DIGITS 15   /* hex digits; evhtp overflows at 17 */
 
 /*
  * Re-frames a chunked request body from |cx|->craw into |out| for evhtp:
@@ -989,14 +1045,16 @@ chunk_reframe(struct proxy_conn *cx, struct evbuffer *out, const char **code)
 				n = evbuffer_get_length(in);
 				if ((cx->ch == CH_SIZE && n > CHUNK_LINE_MAX) ||
 				    (cx->ch == CH_TRAILER &&
-				    cx->ch_trailer + n > CHUNK_TRAILER_MAX)) {
+				        cx->ch_trailer + n >
+				            CHUNK_TRAILER_MAX)) {
 					*code = "bad_chunk";
 					return -1;
 				}
 				return 0;
 			}
 			n = (size_t)pos.pos;
-			line = (const char *)evbuffer_pullup(in, (ev_ssize_t)n + 1);
+			line = (const char *)evbuffer_pullup(in,
+			    (ev_ssize_t)n + 1);
 			if (n == 0 || line[n - 1] != '\r') {
 				*code = "bad_chunk";
 				return -1;
@@ -1156,8 +1214,8 @@ tunnel_pump(struct proxy_conn *cx)
 	if (evbuffer_get_length(cin) > 0)
 		bufferevent_write_buffer(pr->tun, cin);
 	if (evbuffer_get_length(bufferevent_get_input(pr->tun)) > 0) {
-		pr->bytes_out += evbuffer_get_length(
-		    bufferevent_get_input(pr->tun));
+		pr->bytes_out +=
+		    evbuffer_get_length(bufferevent_get_input(pr->tun));
 		bufferevent_write_buffer(cx->bev,
 		    bufferevent_get_input(pr->tun));
 	}
@@ -1230,7 +1288,8 @@ wrap_writecb(struct bufferevent *bev, void *arg)
 		 * connection ("no request associated"): never let it. */
 		if (cx->evconn->request == NULL) {
 			log_debug("%s: write callback in state %d without a "
-			    "request", __func__, (int)cx->state);
+			          "request",
+			    __func__, (int)cx->state);
 			return;
 		}
 		cx->busy++;
@@ -1365,7 +1424,8 @@ req_reply_local(struct proxy_req *pr, bool early)
 	if (!pr->keepalive)
 		evhtp_request_disable_flag(pr->req, EVHTP_REQ_FLAG_KEEPALIVE);
 	out_before = evbuffer_get_length(out);
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
+	evbuffer_add_printf(out,
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n",
 	    pr->v.status, reason_phrase(pr->v.status), type, n);
 	if (pr->v.www_auth != NULL)
@@ -1481,8 +1541,7 @@ flushed_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy_conn *cx = arg;
 
-	if (cx->state == CONN_TUNNEL || cx->state == CONN_CLOSING ||
-	    cx->dead)
+	if (cx->state == CONN_TUNNEL || cx->state == CONN_CLOSING || cx->dead)
 		return;
 	if (evbuffer_get_length(bufferevent_get_output(cx->bev)) == 0)
 		bufferevent_disable(cx->bev, EV_WRITE);
@@ -1516,11 +1575,10 @@ named_in_connection(const struct up_header *h, size_t n_h,
 	return false;
 }
 
-static const char *const resp_hop[] = {
-	"connection", "keep-alive", "proxy-connection", "te", "trailer",
-	"transfer-encoding", "upgrade", "content-length", NULL
-};
-static const size_t resp_hop_len[] = { 10, 10, 16, 2, 7, 17, 7, 14, 0 };
+static const char *const resp_hop[] = {"connection", "keep-alive",
+    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+    "content-length", NULL};
+static const size_t resp_hop_len[] = {10, 10, 16, 2, 7, 17, 7, 14, 0};
 
 /* A response head is built on the stack and added to the output in one
  * piece or a few: one evbuffer_add per byte run and a formatted print
@@ -1565,8 +1623,8 @@ hb_dec(struct head_buf *hb, long long v)
 {
 	char d[24];
 	size_t k = sizeof(d);
-	unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v :
-	    (unsigned long long)v;
+	unsigned long long u =
+	    v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
 
 	do {
 		d[--k] = (char)('0' + u % 10);
@@ -1630,12 +1688,13 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 
 		for (j = 0; resp_hop[j] != NULL && !drop; j++)
 			if (h[i].name_len == resp_hop_len[j] &&
-			    gate_name_eq(h[i].name, h[i].name_len, resp_hop[j]) &&
+			    gate_name_eq(h[i].name, h[i].name_len,
+			        resp_hop[j]) &&
 			    memchr(h[i].name, '_', h[i].name_len) == NULL)
 				drop = true;
-		if (drop && tunnel && (gate_name_eq(h[i].name, h[i].name_len,
-		    "upgrade") || gate_name_eq(h[i].name, h[i].name_len,
-		    "connection")))
+		if (drop && tunnel &&
+		    (gate_name_eq(h[i].name, h[i].name_len, "upgrade") ||
+		        gate_name_eq(h[i].name, h[i].name_len, "connection")))
 			drop = false;
 		if (!drop && !tunnel && has_conn &&
 		    named_in_connection(h, n_h, &h[i]))
@@ -1650,8 +1709,8 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	if (!tunnel) {
 		if (pr->chunked_out)
 			hb_str(&hb, "Transfer-Encoding: chunked\r\n");
-		else if (cl >= 0 && status != 204 && (status >= 200 ||
-		    status < 100)) {
+		else if (cl >= 0 && status != 204 &&
+		    (status >= 200 || status < 100)) {
 			hb_str(&hb, "Content-Length: ");
 			hb_dec(&hb, cl);
 			hb_add(&hb, "\r\n", 2);
@@ -1805,11 +1864,11 @@ up_on_drain(void *arg)
 }
 
 static const struct up_callbacks up_cbs = {
-	.on_head = up_on_head,
-	.on_body = up_on_body,
-	.on_done = up_on_done,
-	.on_error = up_on_error,
-	.on_drain = up_on_drain,
+    .on_head = up_on_head,
+    .on_body = up_on_body,
+    .on_done = up_on_done,
+    .on_error = up_on_error,
+    .on_drain = up_on_drain,
 };
 
 /* -------------------------------------------------------------- tunnel */
@@ -1918,8 +1977,10 @@ hook_request_fini(evhtp_request_t *req, void *arg)
 			event_del(cx->closed_ev);
 			cx->state = CONN_IDLE;
 			cx->saw_bytes = false;
-			timer_arm(cx, atomic_load(&proxy_g->draining) ? 1000 :
-			    cx_conf(cx)->idle_timeout_ms);
+			timer_arm(cx,
+			    atomic_load(&proxy_g->draining)
+			        ? 1000
+			        : cx_conf(cx)->idle_timeout_ms);
 			if (evbuffer_get_length(cx->stash) > 0)
 				event_active(cx->reguard_ev, EV_TIMEOUT, 1);
 		}
@@ -2032,13 +2093,14 @@ hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	if (gate_decide(pr, (int64_t)time(NULL)) != 0)
 		goto local;
 
-	idempotent = strcmp(pr->method, "POST") != 0 &&
-	    strcmp(pr->method, "PATCH") != 0;
+	idempotent =
+	    strcmp(pr->method, "POST") != 0 && strcmp(pr->method, "PATCH") != 0;
 	gettimeofday(&pr->t_up_start, NULL);
-	pr->up = up_req_start(pr->wg->pools[pr->conf->routes[pr->route]
-	    .upstream], pr->up_head, pr->body_kind, pr->body_len,
-	    idempotent && pr->body_kind == UP_BODY_NONE, pr->is_head,
-	    &up_cbs, pr);
+	pr->up =
+	    up_req_start(pr->wg->pools[pr->conf->routes[pr->route].upstream],
+	        pr->up_head, pr->body_kind, pr->body_len,
+	        idempotent && pr->body_kind == UP_BODY_NONE, pr->is_head,
+	        &up_cbs, pr);
 	if (pr->up == NULL) {
 		pr->v.status = 503;
 		pr->v.code = "internal";
@@ -2047,8 +2109,7 @@ hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	}
 	evbuffer_free(pr->up_head);
 	pr->up_head = NULL;
-	if (pr->expect_100 && pr->minor == 1 &&
-	    pr->body_kind != UP_BODY_NONE) {
+	if (pr->expect_100 && pr->minor == 1 && pr->body_kind != UP_BODY_NONE) {
 		/* RFC 9110 §10.1.1: invited only once auth passed */
 		evbuffer_add(bufferevent_get_output(cx->bev),
 		    "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -2150,27 +2211,31 @@ post_accept(evhtp_connection_t *conn, void *arg)
 	cx->stash = evbuffer_new();
 	cx->craw = evbuffer_new();
 	cx->timer = evtimer_new(w->base, timer_cb, cx);
-	cx->closed_ev = event_new(w->base, conn->sock, EV_CLOSED, closed_cb,
-	    cx);
+	cx->closed_ev =
+	    event_new(w->base, conn->sock, EV_CLOSED, closed_cb, cx);
 	cx->close_ev = event_new(w->base, -1, 0, close_cb, cx);
 	cx->reguard_ev = event_new(w->base, -1, 0, reguard_cb, cx);
 	cx->finish_ev = event_new(w->base, -1, 0, finish_cb, cx);
 	cx->flushed_ev = event_new(w->base, -1, 0, flushed_cb, cx);
-	if (cx->finish_ev == NULL || cx->flushed_ev == NULL || cx->craw == NULL || cx->stash == NULL || cx->timer == NULL || cx->closed_ev == NULL ||
-	    cx->close_ev == NULL || cx->reguard_ev == NULL) {
+	if (cx->finish_ev == NULL || cx->flushed_ev == NULL ||
+	    cx->craw == NULL || cx->stash == NULL || cx->timer == NULL ||
+	    cx->closed_ev == NULL || cx->close_ev == NULL ||
+	    cx->reguard_ev == NULL) {
 		cx_free(cx);
 		return EVHTP_RES_ERROR;
 	}
 	snprintf(cx->client, sizeof(cx->client), "unknown");
 	if (conn->saddr != NULL) {
 		if (conn->saddr->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)
-			    conn->saddr)->sin_addr, cx->client,
-			    sizeof(cx->client));
+			inet_ntop(AF_INET,
+			    &((struct sockaddr_in *)(void *)conn->saddr)
+			         ->sin_addr,
+			    cx->client, sizeof(cx->client));
 		else if (conn->saddr->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)
-			    conn->saddr)->sin6_addr, cx->client,
-			    sizeof(cx->client));
+			inet_ntop(AF_INET6,
+			    &((struct sockaddr_in6 *)(void *)conn->saddr)
+			         ->sin6_addr,
+			    cx->client, sizeof(cx->client));
 	}
 	bufferevent_getcb(cx->bev, &cx->ev_readcb, &cx->ev_writecb,
 	    &cx->ev_eventcb, &cbarg);
@@ -2211,7 +2276,7 @@ server_start(struct proxy *p)
 	evhtp_set_gencb(htp, handler, NULL);
 	evhtp_set_post_accept_cb(htp, post_accept, NULL);
 	if (evhtp_use_threads_wexit(htp, worker_init, worker_exit,
-	    c->workers > 0 ? c->workers : 1, p) != 0) {
+	        c->workers > 0 ? c->workers : 1, p) != 0) {
 		log_warnx("%s: cannot start %d workers", __func__, c->workers);
 		return -1;
 	}
@@ -2220,7 +2285,7 @@ server_start(struct proxy *p)
 	else
 		snprintf(addr, sizeof(addr), "ipv4:%s", c->listen_host);
 	if (evhtp_bind_socket(htp, addr, (uint16_t)atoi(c->listen_port),
-	    c->backlog > 0 ? c->backlog : 1024) != 0) {
+	        c->backlog > 0 ? c->backlog : 1024) != 0) {
 		log_warn("cannot listen on %s:%s", c->listen_host,
 		    c->listen_port);
 		return -1;

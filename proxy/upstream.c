@@ -974,8 +974,9 @@ step_head(struct up_req *r, struct evbuffer *in)
 	}
 	/* From the final head on, an idle read timeout between reads. */
 	if (!done && hi.status != 101)
-		bufferevent_set_timeouts(bev, r->pool->has_response_tv ?
-		    &r->pool->response_tv : NULL, NULL);
+		bufferevent_set_timeouts(bev,
+		    r->pool->has_response_tv ? &r->pool->response_tv : NULL,
+		    NULL);
 	req_enter(r);
 	r->cb.on_head(r->arg, hi.status, r->hdrs, hi.n, has_body, hi.cl,
 	    chunked);

@@ -15,9 +15,9 @@
 
 #include "conf.h"
 
-#define UP_MAX_HEAD_BYTES 16384  /* a response head */
-#define UP_MAX_HEADERS 100       /* response fields */
-#define UP_HIGH_WM (256 * 1024)  /* queued request body before pausing */
+#define UP_MAX_HEAD_BYTES 16384 /* a response head */
+#define UP_MAX_HEADERS 100      /* response fields */
+#define UP_HIGH_WM (256 * 1024) /* queued request body before pausing */
 
 /* One upstream's pool of idle connections, owned by one worker and used
  * only on that worker's event base. */
@@ -38,17 +38,17 @@ void up_pool_free(struct up_pool *p);
 size_t up_pool_idle(const struct up_pool *p);
 
 enum up_body {
-	UP_BODY_NONE = 0,  /* no request body */
-	UP_BODY_LENGTH,    /* Content-Length: body_len */
-	UP_BODY_CHUNKED    /* re-chunked by us as slices arrive */
+	UP_BODY_NONE = 0, /* no request body */
+	UP_BODY_LENGTH,   /* Content-Length: body_len */
+	UP_BODY_CHUNKED   /* re-chunked by us as slices arrive */
 };
 
 enum up_error {
 	UP_ERR_CONNECT = 1, /* refused, unreachable, resolve failed: 502 */
-	UP_ERR_TIMEOUT,     /* connect, or the final response head, too slow: 504 */
-	UP_ERR_PROTOCOL,    /* malformed response: 502 */
-	UP_ERR_CLOSED,      /* connection lost mid-response: 502 or abort */
-	UP_ERR_NOMEM        /* 503 */
+	UP_ERR_TIMEOUT, /* connect, or the final response head, too slow: 504 */
+	UP_ERR_PROTOCOL, /* malformed response: 502 */
+	UP_ERR_CLOSED,   /* connection lost mid-response: 502 or abort */
+	UP_ERR_NOMEM     /* 503 */
 };
 
 const char *up_error_str(enum up_error e);
@@ -103,8 +103,8 @@ struct up_callbacks {
  * synchronously from inside this function).
  */
 struct up_req *up_req_start(struct up_pool *p, struct evbuffer *head,
-    enum up_body body, uint64_t body_len, bool idempotent,
-    bool is_head_method, const struct up_callbacks *cb, void *arg);
+    enum up_body body, uint64_t body_len, bool idempotent, bool is_head_method,
+    const struct up_callbacks *cb, void *arg);
 
 /* Queues a slice of request body (moved out of |data|). Returns true when
  * the queued output is over UP_HIGH_WM: the caller should stop reading the

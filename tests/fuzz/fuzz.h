@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared by the fuzz targets: the libFuzzer entry point and invariant checks. */
+/* Shared by the fuzz targets: the libFuzzer entry point and invariant checks.
+ */
 #ifndef TESTS_FUZZ_FUZZ_H
 #define TESTS_FUZZ_FUZZ_H
 
@@ -18,13 +19,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * a violation prints where and aborts, which libFuzzer reports as a crash
  * and the replay runner as a failed test.
  */
-#define FUZZ_CHECK(cond)                                                     \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n",     \
-			    __FILE__, __LINE__, #cond);                      \
-			abort();                                             \
-		}                                                            \
+#define FUZZ_CHECK(cond)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			fprintf(stderr, "%s:%d: invariant failed: %s\n",       \
+			    __FILE__, __LINE__, #cond);                        \
+			abort();                                               \
+		}                                                              \
 	} while (0)
 
 /* The view [p, p + n) is empty or lies entirely inside [buf, buf + len). */

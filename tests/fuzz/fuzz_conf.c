@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzzes conf_load on hostile config files: clean failure or a consistent conf. */
+/* Fuzzes conf_load on hostile config files: clean failure or a consistent conf.
+ */
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,8 +17,13 @@ static int fd = -1;
 /* Key files the seeds name (pem_file = "rsa.pub.pem", ...), copied next
  * to the scratch config, since relative paths are read from its folder. */
 static const char *const data_files[] = {
-	"rsa.pub.pem", "rsa.pem", "ec.pub.pem", "ec.pem", "jwks.json",
-	"secret.txt", "short_secret.txt",
+    "rsa.pub.pem",
+    "rsa.pem",
+    "ec.pub.pem",
+    "ec.pem",
+    "jwks.json",
+    "secret.txt",
+    "short_secret.txt",
 };
 
 static void
@@ -53,7 +59,7 @@ cleanup(void)
 		close(fd);
 	unlink(path);
 	for (size_t i = 0; i < sizeof(data_files) / sizeof(data_files[0]);
-	    i++) {
+	     i++) {
 		snprintf(f, sizeof(f), "%s/%s", dir, data_files[i]);
 		unlink(f);
 	}
@@ -76,10 +82,12 @@ setup(void)
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	FUZZ_CHECK(fd >= 0);
 	atexit(cleanup);
-	setenv("BEARERD_TEST_SECRET", "fuzz-test-secret-0123456789abcdefghij", 1);
+	setenv("BEARERD_TEST_SECRET", "fuzz-test-secret-0123456789abcdefghij",
+	    1);
 	/* Secrets the seeds name, so ${VAR} expansion is exercised. */
 	setenv("AUTH_SECRET", "fuzz-secret-0123456789abcdefghijklmnop", 1);
-	setenv("BACKEND_JWT_SECRET", "fuzz-mint-0123456789abcdefghijklmnopq", 1);
+	setenv("BACKEND_JWT_SECRET", "fuzz-mint-0123456789abcdefghijklmnopq",
+	    1);
 	setenv("SHORT_SECRET", "short", 1);
 	setenv("EMPTY_VAR", "", 1);
 	unsetenv("UNSET_VAR");
@@ -112,16 +120,16 @@ check_conf(const struct conf *c)
 	for (size_t i = 0; i < c->n_upstreams; i++) {
 		FUZZ_CHECK(c->upstreams[i].name != NULL);
 		FUZZ_CHECK(c->upstreams[i].host != NULL);
-		FUZZ_CHECK(conf_upstream_find(c, c->upstreams[i].name) ==
-		    (int)i);
+		FUZZ_CHECK(
+		    conf_upstream_find(c, c->upstreams[i].name) == (int)i);
 	}
 	for (size_t i = 0; i < c->n_issuers; i++) {
 		const struct conf_issuer *is = &c->issuers[i];
 
 		FUZZ_CHECK(is->name != NULL && is->cookie != NULL);
 		FUZZ_CHECK(is->policy.keys == is->keys);
-		FUZZ_CHECK((is->forward == CONF_FORWARD_MINT) ==
-		    (is->minter != NULL));
+		FUZZ_CHECK(
+		    (is->forward == CONF_FORWARD_MINT) == (is->minter != NULL));
 		if (is->secret != NULL)
 			FUZZ_CHECK(is->secret_len >= AUTH_MIN_SECRET_LEN);
 		FUZZ_CHECK(is->policy.n_keep_claims <= AUTH_MAX_KEEP_CLAIMS);
@@ -133,8 +141,8 @@ check_conf(const struct conf *c)
 		FUZZ_CHECK(r->pattern != NULL && ar != NULL);
 		FUZZ_CHECK(ar->tag == (int)i);
 		FUZZ_CHECK(strcmp(ar->pattern, r->pattern) == 0);
-		FUZZ_CHECK(r->upstream >= 0 &&
-		    (size_t)r->upstream < c->n_upstreams);
+		FUZZ_CHECK(
+		    r->upstream >= 0 && (size_t)r->upstream < c->n_upstreams);
 		FUZZ_CHECK(r->issuer >= -1 &&
 		    (r->issuer < 0 || (size_t)r->issuer < c->n_issuers));
 		/* A route that looks at credentials has an issuer. */

@@ -8,9 +8,9 @@
 
 static const char cred[] = "better-auth.session_token";
 static const char *const strip_names[] = {
-	"better-auth.session_token",
-	"better-auth.session_data",
-	"__Secure-better-auth.session_token",
+    "better-auth.session_token",
+    "better-auth.session_data",
+    "__Secure-better-auth.session_token",
 };
 #define N_STRIP (sizeof(strip_names) / sizeof(strip_names[0]))
 
@@ -101,8 +101,7 @@ strip(const char *in, size_t in_len, size_t *out_len)
 }
 
 static enum auth_status
-find(const struct auth_view *h, size_t n, char *out, size_t cap,
-    size_t *len)
+find(const struct auth_view *h, size_t n, char *out, size_t cap, size_t *len)
 {
 	enum auth_status st;
 
@@ -136,18 +135,18 @@ static const char ba_secret[] = "OZ5Wu5BtzQo3XrHU25WknfyldueKJMHz4x_am8aLdFE";
 static void
 check_session(const char *v, size_t n)
 {
-	struct auth_view tok = { NULL, 0 };
+	struct auth_view tok = {NULL, 0};
 	struct auth_policy p;
 	struct auth_claims c;
 	enum auth_status st;
 
 	st = auth_ba_session_token_check((const unsigned char *)ba_secret,
 	    sizeof(ba_secret) - 1, v, n, &tok);
-	FUZZ_CHECK(st == AUTH_OK || st == AUTH_BAD_SIGNATURE ||
-	    st == AUTH_MALFORMED);
+	FUZZ_CHECK(
+	    st == AUTH_OK || st == AUTH_BAD_SIGNATURE || st == AUTH_MALFORMED);
 	if (st == AUTH_OK) {
-		FUZZ_CHECK(tok.len > 0 && fuzz_view_inside(tok.ptr, tok.len,
-		    v, n));
+		FUZZ_CHECK(
+		    tok.len > 0 && fuzz_view_inside(tok.ptr, tok.len, v, n));
 		FUZZ_CHECK(tok.len < n && v[tok.len] == '.');
 	}
 
@@ -170,7 +169,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct auth_view hv[MAX_HEADERS], sv[MAX_HEADERS];
-	char *hbuf[MAX_HEADERS] = { NULL }, *sbuf[MAX_HEADERS] = { NULL };
+	char *hbuf[MAX_HEADERS] = {NULL}, *sbuf[MAX_HEADERS] = {NULL};
 	size_t n = 0, i = 0, max_len = 0, len, len2;
 	char *out, *out2;
 	enum auth_status st, st2;
@@ -180,8 +179,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * block so ASan sees any over-read. */
 	while (n < MAX_HEADERS && (i < size || n == 0)) {
 		const uint8_t *nl = memchr(data + i, '\n', size - i);
-		size_t end = (nl && n + 1 < MAX_HEADERS) ?
-		    (size_t)(nl - data) : size;
+		size_t end =
+		    (nl && n + 1 < MAX_HEADERS) ? (size_t)(nl - data) : size;
 
 		hbuf[n] = fuzz_dup(data + i, end - i);
 		hv[n].ptr = hbuf[n];
@@ -221,7 +220,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The session_data cookie, found the same way. */
 	if (auth_cookie_find(hv, n, "better-auth.session_data", out2,
-	    AUTH_MAX_COOKIE_VALUE_LEN + 1, &len2) == AUTH_OK) {
+	        AUTH_MAX_COOKIE_VALUE_LEN + 1, &len2) == AUTH_OK) {
 		char *exact = fuzz_dup((const uint8_t *)out2, len2);
 
 		check_session(exact, len2);

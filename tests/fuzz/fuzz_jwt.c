@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzzes the whole JWS verifier (and JWKS loading) with a fixed keyset and clock. */
+/* Fuzzes the whole JWS verifier (and JWKS loading) with a fixed keyset and
+ * clock. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -34,7 +35,9 @@ enum { P_EDDSA, P_ES256, P_HS256, N_POLICIES };
 static struct auth_keyset *keys[N_POLICIES];
 static struct auth_policy pol[N_POLICIES];
 static const enum auth_alg pol_alg[N_POLICIES] = {
-	AUTH_ALG_EDDSA, AUTH_ALG_ES256, AUTH_ALG_HS256,
+    AUTH_ALG_EDDSA,
+    AUTH_ALG_ES256,
+    AUTH_ALG_HS256,
 };
 
 static void
@@ -54,16 +57,16 @@ setup(void)
 		pol[i].n_keep_claims = 3;
 	}
 	FUZZ_CHECK(auth_keyset_add_jwks(keys[P_EDDSA], jwks_eddsa,
-	    strlen(jwks_eddsa), err, sizeof(err)) == 0);
+	               strlen(jwks_eddsa), err, sizeof(err)) == 0);
 	pol[P_EDDSA].issuer = iss_eddsa;
 	pol[P_EDDSA].audience = iss_eddsa;
 	FUZZ_CHECK(auth_keyset_add_jwks(keys[P_ES256], jwks_es256,
-	    strlen(jwks_es256), err, sizeof(err)) == 0);
+	               strlen(jwks_es256), err, sizeof(err)) == 0);
 	pol[P_ES256].issuer = iss_es256;
 	pol[P_ES256].audience = iss_es256;
 	FUZZ_CHECK(auth_keyset_add_secret(keys[P_HS256], NULL, AUTH_ALG_HS256,
-	    (const unsigned char *)secret, strlen(secret), err,
-	    sizeof(err)) == 0);
+	               (const unsigned char *)secret, strlen(secret), err,
+	               sizeof(err)) == 0);
 	/* Better Auth's session_data (jwt): no sub, iss or aud. */
 	pol[P_HS256].subject_path = "session.userId";
 }
@@ -76,8 +79,7 @@ b64url_char(unsigned char c)
 }
 
 static void
-check_ok_claims(int i, const char *tok, size_t n,
-    const struct auth_claims *c)
+check_ok_claims(int i, const char *tok, size_t n, const struct auth_claims *c)
 {
 	size_t dots = 0;
 
@@ -85,7 +87,7 @@ check_ok_claims(int i, const char *tok, size_t n,
 	FUZZ_CHECK(c->sub[c->sub_len] == '\0');
 	FUZZ_CHECK(strlen(c->sub) == c->sub_len); /* no NUL inside */
 	FUZZ_CHECK(c->alg == pol_alg[i]);         /* pinned by the key */
-	FUZZ_CHECK(c->exp > NOW - LEEWAY); /* RFC 7519 §4.1.4 */
+	FUZZ_CHECK(c->exp > NOW - LEEWAY);        /* RFC 7519 §4.1.4 */
 	FUZZ_CHECK(c->iat <= NOW + LEEWAY);
 	FUZZ_CHECK(c->extra_len >= 2 && c->extra_len < AUTH_MAX_EXTRA_LEN);
 	FUZZ_CHECK(c->extra[c->extra_len] == '\0');

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzzes auth_path_canon: output is canonical, safe, a fixed point, same meaning. */
+/* Fuzzes auth_path_canon: output is canonical, safe, a fixed point, same
+ * meaning. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -36,8 +37,10 @@ decode_all(const char *in, size_t n, unsigned char *out)
 			if (n - i < 3 || hexval((unsigned char)in[i + 1]) < 0 ||
 			    hexval((unsigned char)in[i + 2]) < 0)
 				return (size_t)-1;
-			out[o++] = (unsigned char)(hexval((unsigned char)in[i + 1])
-			    << 4 | hexval((unsigned char)in[i + 2]));
+			out[o++] =
+			    (unsigned char)(hexval((unsigned char)in[i + 1])
+			            << 4 |
+			        hexval((unsigned char)in[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = (unsigned char)in[i];
@@ -54,8 +57,8 @@ dot_like(const char *s, size_t n)
 
 	if (semi != NULL)
 		n = (size_t)(semi - s);
-	return (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' &&
-	    s[1] == '.');
+	return (n == 1 && s[0] == '.') ||
+	    (n == 2 && s[0] == '.' && s[1] == '.');
 }
 
 static void
@@ -116,8 +119,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	st = auth_path_canon(in, size, out, cap, &len);
 	FUZZ_CHECK(fuzz_status_valid(st));
-	FUZZ_CHECK(st == AUTH_OK || st == AUTH_PATH_INVALID ||
-	    st == AUTH_TOO_LARGE);
+	FUZZ_CHECK(
+	    st == AUTH_OK || st == AUTH_PATH_INVALID || st == AUTH_TOO_LARGE);
 	if (size > AUTH_MAX_PATH_LEN)
 		FUZZ_CHECK(st == AUTH_TOO_LARGE);
 	if (size == 0 || data[0] != '/')

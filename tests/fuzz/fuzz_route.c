@@ -16,20 +16,19 @@ struct spec {
 };
 
 static const struct spec specs[] = {
-	{ "/api/{user_id}/**", AUTH_MODE_REQUIRED, "user_id == sub" },
-	{ "/orgs/{org}/items/{item}", AUTH_MODE_REQUIRED,
-	    "org == claim.org_id" },
-	{ "/admin/**", AUTH_MODE_REQUIRED, "claim.role == \"admin\"" },
-	{ "/public/**", AUTH_MODE_NONE, NULL },
-	{ "/users/{user_id}/profile", AUTH_MODE_OPTIONAL, "user_id == sub" },
-	{ "/healthz", AUTH_MODE_NONE, NULL },
-	{ "/a:b/{x}", AUTH_MODE_OPTIONAL, NULL },
-	{ "/files/{a}/{b}/**", AUTH_MODE_REQUIRED, "a == sub" },
+    {"/api/{user_id}/**", AUTH_MODE_REQUIRED, "user_id == sub"},
+    {"/orgs/{org}/items/{item}", AUTH_MODE_REQUIRED, "org == claim.org_id"},
+    {"/admin/**", AUTH_MODE_REQUIRED, "claim.role == \"admin\""},
+    {"/public/**", AUTH_MODE_NONE, NULL},
+    {"/users/{user_id}/profile", AUTH_MODE_OPTIONAL, "user_id == sub"},
+    {"/healthz", AUTH_MODE_NONE, NULL},
+    {"/a:b/{x}", AUTH_MODE_OPTIONAL, NULL},
+    {"/files/{a}/{b}/**", AUTH_MODE_REQUIRED, "a == sub"},
 };
 #define N_SPECS (sizeof(specs) / sizeof(specs[0]))
 
-static struct auth_route_table *table;            /* every route, in order */
-static struct auth_route_table *single[N_SPECS];  /* one route each */
+static struct auth_route_table *table;           /* every route, in order */
+static struct auth_route_table *single[N_SPECS]; /* one route each */
 
 static void
 setup(void)
@@ -47,14 +46,14 @@ setup(void)
 		r.tag = (int)i;
 		if (specs[i].rule != NULL) {
 			FUZZ_CHECK(auth_rule_parse(specs[i].rule, &r.rules[0],
-			    err, sizeof(err)) == 0);
+			               err, sizeof(err)) == 0);
 			r.n_rules = 1;
 		}
 		FUZZ_CHECK(auth_route_add(table, &r, err, sizeof(err)) == 0);
 		single[i] = auth_route_table_new();
 		FUZZ_CHECK(single[i] != NULL);
-		FUZZ_CHECK(auth_route_add(single[i], &r, err, sizeof(err)) ==
-		    0);
+		FUZZ_CHECK(
+		    auth_route_add(single[i], &r, err, sizeof(err)) == 0);
 	}
 	FUZZ_CHECK(auth_route_count(table) == N_SPECS);
 }
@@ -85,8 +84,9 @@ decodes_to(const char *s, size_t n, const char *want, size_t want_len)
 			if (n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
 			    hexval((unsigned char)s[i + 2]) < 0)
 				return false;
-			c = (unsigned char)(hexval((unsigned char)s[i + 1]) <<
-			    4 | hexval((unsigned char)s[i + 2]));
+			c = (unsigned char)(hexval((unsigned char)s[i + 1])
+			        << 4 |
+			    hexval((unsigned char)s[i + 2]));
 			i += 2;
 		}
 		if (o >= want_len || (unsigned char)want[o] != c)
@@ -122,8 +122,8 @@ check_match(const char *path, size_t len, const struct auth_claims *c,
 	 * does. */
 	for (size_t j = 0; j < N_SPECS; j++) {
 		struct auth_match sm;
-		enum auth_status s1 = auth_route_match(single[j], path, len,
-		    &sm);
+		enum auth_status s1 =
+		    auth_route_match(single[j], path, len, &sm);
 
 		FUZZ_CHECK(s1 == AUTH_OK || s1 == AUTH_NO_ROUTE);
 		if (st == AUTH_NO_ROUTE || j < m.index)
@@ -167,8 +167,8 @@ check_match(const char *path, size_t len, const struct auth_claims *c,
 	case 1:
 		v = var(&m, "org");
 		FUZZ_CHECK(v != NULL && var(&m, "item") != NULL);
-		FUZZ_CHECK((ck == AUTH_OK) == decodes_to(v->ptr, v->len,
-		    "acme", 4));
+		FUZZ_CHECK(
+		    (ck == AUTH_OK) == decodes_to(v->ptr, v->len, "acme", 4));
 		break;
 	case 2:
 		FUZZ_CHECK(ck == AUTH_OK); /* role is "admin" */
@@ -203,7 +203,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&c, 0, sizeof(c));
 	memcpy(c.sub, "user123", 8);
 	c.sub_len = 7;
-	if (nl != NULL && nl > data && (size_t)(nl - data) <= AUTH_MAX_SUB_LEN &&
+	if (nl != NULL && nl > data &&
+	    (size_t)(nl - data) <= AUTH_MAX_SUB_LEN &&
 	    memchr(data, '\0', (size_t)(nl - data)) == NULL) {
 		c.sub_len = (size_t)(nl - data);
 		memcpy(c.sub, data, c.sub_len);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Runs a fuzz target over corpus files without libFuzzer, printing TAP (one line per file). */
+/* Runs a fuzz target over corpus files without libFuzzer, printing TAP (one
+ * line per file). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
@@ -109,8 +110,8 @@ run_dir(const char *dir)
 		if (e->d_name[0] == '.')
 			continue;
 		if (n == cap) {
-			char **nn = realloc(names, (cap ? cap * 2 : 64) *
-			    sizeof(*names));
+			char **nn = realloc(names,
+			    (cap ? cap * 2 : 64) * sizeof(*names));
 
 			if (nn == NULL)
 				abort();

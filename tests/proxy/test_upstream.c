@@ -936,10 +936,31 @@ test_errors(void)
 	static const struct step s_mute_close[] = {
 	    {0, A_CLOSE, NULL, 0},
 	};
-#define S102 {50, A_WRITE, "HTTP/1.1 102 Processing\r\n\r\n", 0}
+#define S102                                                                   \
+	{                                                                      \
+		50, A_WRITE, "HTTP/1.1 102 Processing\r\n\r\n", 0              \
+	}
 	static const struct step s_trickle_1xx[] = {
-	    S102, S102, S102, S102, S102, S102, S102, S102, S102, S102,
-	    S102, S102, S102, S102, S102, S102, S102, S102, S102, S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
+	    S102,
 	    {50, A_WRITE, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0},
 	};
 #undef S102
@@ -954,8 +975,7 @@ test_errors(void)
 	};
 	static const struct step s_1xx_then_slow[] = {
 	    {0, A_WRITE, "HTTP/1.1 102 Processing\r\n\r\n", 0},
-	    {100, A_WRITE, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n",
-	        0},
+	    {100, A_WRITE, "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n", 0},
 	    {200, A_WRITE, "ab", 0},
 	    {200, A_WRITE, "cd", 0},
 	    {200, A_WRITE, "ef", 0},
@@ -1023,8 +1043,8 @@ test_errors(void)
 
 	/* Interim 102s every 50 ms: the final head is still due within the
 	 * response timeout of the request being sent (RFC 9110 §15.2). */
-	srv_init(&s, s_trickle_1xx, sizeof(s_trickle_1xx) /
-	    sizeof(s_trickle_1xx[0]));
+	srv_init(&s, s_trickle_1xx,
+	    sizeof(s_trickle_1xx) / sizeof(s_trickle_1xx[0]));
 	p = pool_for(&s, 1, 300, 5000);
 	cli_init(&c, &s);
 	t0 = now_ms();
@@ -1033,8 +1053,10 @@ test_errors(void)
 	dt = now_ms() - t0;
 	is_int(c.err, UP_ERR_TIMEOUT, "1xx trickle: UP_ERR_TIMEOUT");
 	is_int(c.n_head, 0, "1xx trickle: no on_head");
-	ok(s.steps_played >= 3, "1xx trickle: interim responses were sent "
-	    "(%d)", s.steps_played);
+	ok(s.steps_played >= 3,
+	    "1xx trickle: interim responses were sent "
+	    "(%d)",
+	    s.steps_played);
 	ok(dt >= 250 && dt < 800,
 	    "1xx trickle: cut at the 300 ms response timeout (%ld ms)", dt);
 	cli_cleanup(&c);
@@ -1042,8 +1064,8 @@ test_errors(void)
 	srv_free(&s);
 
 	/* The final head itself trickled a few bytes at a time. */
-	srv_init(&s, s_trickle_head, sizeof(s_trickle_head) /
-	    sizeof(s_trickle_head[0]));
+	srv_init(&s, s_trickle_head,
+	    sizeof(s_trickle_head) / sizeof(s_trickle_head[0]));
 	p = pool_for(&s, 1, 300, 5000);
 	cli_init(&c, &s);
 	t0 = now_ms();
@@ -1061,8 +1083,8 @@ test_errors(void)
 	/* 1xx then the final head in time, then a body whose slices are
 	 * each within the timeout but together take longer: after the
 	 * final head only the idle timeout between reads applies. */
-	srv_init(&s, s_1xx_then_slow, sizeof(s_1xx_then_slow) /
-	    sizeof(s_1xx_then_slow[0]));
+	srv_init(&s, s_1xx_then_slow,
+	    sizeof(s_1xx_then_slow) / sizeof(s_1xx_then_slow[0]));
 	p = pool_for(&s, 1, 300, 5000);
 	cli_init(&c, &s);
 	t0 = now_ms();
@@ -1072,8 +1094,10 @@ test_errors(void)
 	ok(c.n_done == 1 && c.n_err == 0 && c.status == 200,
 	    "1xx then slow body: on_done, 200");
 	ok(body_is(&c, "abcdef"), "1xx then slow body: whole body");
-	ok(dt >= 550, "1xx then slow body: longer than the response timeout "
-	    "(%ld ms)", dt);
+	ok(dt >= 550,
+	    "1xx then slow body: longer than the response timeout "
+	    "(%ld ms)",
+	    dt);
 	cli_cleanup(&c);
 	up_pool_free(p);
 	srv_free(&s);

@@ -127,12 +127,12 @@ tu_b64url(const unsigned char *in, size_t len)
 
 /* How tu_jws signs. */
 struct tu_signer {
-	const char *alg;       /* what to sign with: "HS256", ..., "EdDSA" */
-	EVP_PKEY *pk;          /* private key, or NULL for HS */
+	const char *alg; /* what to sign with: "HS256", ..., "EdDSA" */
+	EVP_PKEY *pk;    /* private key, or NULL for HS */
 	const unsigned char *secret;
 	size_t secret_len;
-	int pss_salt;          /* PS: salt length; 0 means the digest length */
-	int es_der;            /* ES: leave the signature DER-encoded */
+	int pss_salt; /* PS: salt length; 0 means the digest length */
+	int es_der;   /* ES: leave the signature DER-encoded */
 };
 
 static inline const char *
@@ -177,15 +177,16 @@ tu_sign(const struct tu_signer *s, const char *msg, size_t msg_len,
 		    s->pss_salt ? s->pss_salt : RSA_PSS_SALTLEN_DIGEST);
 	}
 	if (EVP_DigestSign(ctx, sig, &len, (const unsigned char *)msg,
-	    msg_len) != 1) {
+	        msg_len) != 1) {
 		printf("Bail out! DigestSign %s\n", s->alg);
 		exit(1);
 	}
 	EVP_MD_CTX_free(ctx);
 	if (s->alg[0] == 'E' && s->alg[1] == 'S' && !s->es_der) {
 		/* DER -> r||s (RFC 7518 §3.4). */
-		size_t coord = strstr(s->alg, "256") ? 32 :
-		    strstr(s->alg, "384") ? 48 : 66;
+		size_t coord = strstr(s->alg, "256") ? 32
+		    : strstr(s->alg, "384")          ? 48
+		                                     : 66;
 		const unsigned char *p = sig;
 		ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
 		const BIGNUM *r, *ss;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A countdown allocator for OOM-loop tests: fails the Nth allocation made
- * through OpenSSL (CRYPTO_set_mem_functions) or jansson (json_set_alloc_funcs). */
+ * through OpenSSL (CRYPTO_set_mem_functions) or jansson (json_set_alloc_funcs).
+ */
 #ifndef TESTS_FAILALLOC_H
 #define TESTS_FAILALLOC_H
 

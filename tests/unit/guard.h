@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Parser inputs placed flush against a PROT_NONE page, so any over-read faults (picohttpparser's test.c). */
+/* Parser inputs placed flush against a PROT_NONE page, so any over-read faults
+ * (picohttpparser's test.c). */
 #ifndef TESTS_GUARD_H
 #define TESTS_GUARD_H
 

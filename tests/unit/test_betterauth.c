@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Verifies real Better Auth 1.7.25 tokens and cookies (tests/data/betterauth). */
+/* Verifies real Better Auth 1.7.25 tokens and cookies (tests/data/betterauth).
+ */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +19,11 @@
 #define LEEWAY 60
 
 static const char *const fixtures[] = {
-	"eddsa", "es256", "es512", "rs256", "ps256",
+    "eddsa",
+    "es256",
+    "es512",
+    "rs256",
+    "ps256",
 };
 #define N_FIXTURES (sizeof(fixtures) / sizeof(fixtures[0]))
 
@@ -281,8 +286,8 @@ pct_decode(const char *in, char *out)
 	for (size_t i = 0; in[i] != '\0'; i++) {
 		if (in[i] == '%' && hexval(in[i + 1]) >= 0 &&
 		    hexval(in[i + 2]) >= 0) {
-			out[o++] = (char)(hexval(in[i + 1]) * 16 +
-			    hexval(in[i + 2]));
+			out[o++] =
+			    (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = in[i];
@@ -336,8 +341,8 @@ test_jwt(const struct fixture *f, struct auth_keyset *const *all)
 	if (ks == NULL)
 		return;
 	is_int(auth_keyset_add_jwks(ks, f->jwks, strlen(f->jwks), err,
-	    sizeof(err)), 0, "%s: JWKS from /api/auth/jwks loads (%s)",
-	    f->name, err);
+	           sizeof(err)),
+	    0, "%s: JWKS from /api/auth/jwks loads (%s)", f->name, err);
 	is_int(auth_keyset_count(ks), 1, "%s: one key", f->name);
 	policy_init(&p, ks, f->iss, f->aud);
 	p.keep_claims[0] = "email";
@@ -361,18 +366,21 @@ test_jwt(const struct fixture *f, struct auth_keyset *const *all)
 		const char *p2 = strchr(p1, '.');
 		unsigned char raw[4096];
 		size_t n = b64u_dec(p1, (size_t)(p2 - p1), raw);
-		json_t *pl = n == (size_t)-1 ? NULL :
-		    json_loadb((const char *)raw, n, 0, NULL);
+		json_t *pl = n == (size_t)-1
+		    ? NULL
+		    : json_loadb((const char *)raw, n, 0, NULL);
 
 		if (pl != NULL)
-			payload_email = json_incref(json_object_get(pl,
-			    "email"));
+			payload_email =
+			    json_incref(json_object_get(pl, "email"));
 		json_decref(pl);
 	}
-	ok(st == AUTH_OK && auth_claims_get(&c, "email", email, sizeof(email),
-	    &email_len) == 0 && payload_email != NULL &&
-	    email_len == strlen(json_string_value(payload_email)) &&
-	    memcmp(email, json_string_value(payload_email), email_len) == 0,
+	ok(st == AUTH_OK &&
+	        auth_claims_get(&c, "email", email, sizeof(email),
+	            &email_len) == 0 &&
+	        payload_email != NULL &&
+	        email_len == strlen(json_string_value(payload_email)) &&
+	        memcmp(email, json_string_value(payload_email), email_len) == 0,
 	    "%s: kept claim email matches the payload", f->name);
 	json_decref(payload_email);
 
@@ -436,7 +444,7 @@ test_session_token(const struct fixture *f)
 	char *hdr = malloc(n + 64);
 	char found[AUTH_MAX_COOKIE_VALUE_LEN + 1];
 	size_t found_len = 0, dec_len, secret_len = strlen(f->secret);
-	struct auth_view tok = { NULL, 0 }, hv;
+	struct auth_view tok = {NULL, 0}, hv;
 	enum auth_status st;
 	char *dot;
 
@@ -457,7 +465,7 @@ test_session_token(const struct fixture *f)
 	    sizeof(found), &found_len);
 	is_int(st, AUTH_OK, "%s: auth_cookie_find finds the cookie", f->name);
 	ok(st == AUTH_OK && found_len == dec_len &&
-	    memcmp(found, dec, dec_len) == 0,
+	        memcmp(found, dec, dec_len) == 0,
 	    "%s: auth_cookie_find percent-decodes like decodeURIComponent",
 	    f->name);
 
@@ -466,13 +474,13 @@ test_session_token(const struct fixture *f)
 	is_int(st, AUTH_OK, "%s: session_token HMAC verifies (%s)", f->name,
 	    auth_status_str(st));
 	ok(st == AUTH_OK && view_inside(tok, dec, dec_len) &&
-	    tok.len == strlen(f->session_token) &&
-	    memcmp(tok.ptr, f->session_token, tok.len) == 0,
+	        tok.len == strlen(f->session_token) &&
+	        memcmp(tok.ptr, f->session_token, tok.len) == 0,
 	    "%s: token view is the raw session token, inside the value",
 	    f->name);
 
-	st = auth_ba_session_token_check((const unsigned char *)"wrong",
-	    5, dec, dec_len, &tok);
+	st = auth_ba_session_token_check((const unsigned char *)"wrong", 5, dec,
+	    dec_len, &tok);
 	/* A secret under AUTH_MIN_SECRET_LEN is the caller's error: any
 	 * status but AUTH_OK (session.c answers AUTH_INTERNAL). */
 	ok(st != AUTH_OK && st < AUTH_STATUS_MAX,
@@ -519,8 +527,9 @@ test_session_data_jwt(const struct fixture *f)
 	if (ks == NULL)
 		return;
 	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_HS256,
-	    (const unsigned char *)f->secret, strlen(f->secret), err,
-	    sizeof(err)), 0, "%s: raw secret as HS256 key (%s)", f->name, err);
+	           (const unsigned char *)f->secret, strlen(f->secret), err,
+	           sizeof(err)),
+	    0, "%s: raw secret as HS256 key (%s)", f->name, err);
 	policy_init(&p, ks, NULL, NULL);
 	p.subject_path = "session.userId";
 
@@ -573,8 +582,8 @@ test_session_data_compact(const struct fixture *f)
 
 	policy_init(&p, NULL, NULL, NULL);
 	memset(&c, 0, sizeof(c));
-	st = auth_ba_compact_verify(&p, sec, sec_len, v, v_len, exp_s - 200,
-	    &c);
+	st =
+	    auth_ba_compact_verify(&p, sec, sec_len, v, v_len, exp_s - 200, &c);
 	is_int(st, AUTH_OK, "%s: compact session_data verifies (%s)", f->name,
 	    auth_status_str(st));
 	is_str(c.sub, f->sd_compact_sub, "%s: compact subject is the user id",
@@ -616,8 +625,9 @@ main(void)
 
 		fixture_load(&fx[i], fixtures[i]);
 		all[i] = auth_keyset_new();
-		if (all[i] != NULL && auth_keyset_add_jwks(all[i], fx[i].jwks,
-		    strlen(fx[i].jwks), err, sizeof(err)) != 0) {
+		if (all[i] != NULL &&
+		    auth_keyset_add_jwks(all[i], fx[i].jwks, strlen(fx[i].jwks),
+		        err, sizeof(err)) != 0) {
 			auth_keyset_free(all[i]);
 			all[i] = NULL;
 		}

@@ -21,145 +21,141 @@ struct ccase {
  * while now < exp (+ leeway), and from nbf (- leeway) on. */
 #define EXP_AT "\"sub\":\"u\",\"exp\":1795694643"
 static const struct ccase time_cases[] = {
-	{ "exp, leeway 0, now = exp - 1", "{" EXP_AT "}", NOW - 1, 0, AUTH_OK },
-	{ "exp, leeway 0, now = exp", "{" EXP_AT "}", NOW, 0, AUTH_EXPIRED },
-	{ "exp, leeway 0, now = exp + 1", "{" EXP_AT "}", NOW + 1, 0,
-	    AUTH_EXPIRED },
-	{ "exp, leeway 30, now = exp + L - 1", "{" EXP_AT "}", NOW + L - 1, L,
-	    AUTH_OK },
-	{ "exp, leeway 30, now = exp + L", "{" EXP_AT "}", NOW + L, L,
-	    AUTH_EXPIRED },
-	{ "exp, leeway 30, now = exp + L + 1", "{" EXP_AT "}", NOW + L + 1, L,
-	    AUTH_EXPIRED },
-	{ "exp, leeway 30, now well before", "{" EXP_AT "}", NOW - 900, L,
-	    AUTH_OK },
-	{ "nbf, leeway 0, now = nbf - 1",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW - 1, 0,
-	    AUTH_NOT_YET_VALID },
-	{ "nbf, leeway 0, now = nbf",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW, 0,
-	    AUTH_OK },
-	{ "nbf, leeway 0, now = nbf + 1",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW + 1, 0,
-	    AUTH_OK },
-	{ "nbf, leeway 30, now = nbf - L - 1",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}",
-	    NOW - L - 1, L, AUTH_NOT_YET_VALID },
-	{ "nbf, leeway 30, now = nbf - L",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW - L,
-	    L, AUTH_OK },
-	{ "nbf, leeway 30, now = nbf - L + 1",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}",
-	    NOW - L + 1, L, AUTH_OK },
-	{ "iat, leeway 30, now = iat - L - 1",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":1795694643}",
-	    NOW - L - 1, L, AUTH_NOT_YET_VALID },
-	{ "iat, leeway 30, now = iat - L",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":1795694643}", NOW - L,
-	    L, AUTH_OK },
-	{ "iat, leeway 30, now = iat - L + 1",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":1795694643}",
-	    NOW - L + 1, L, AUTH_OK },
-	{ "negative leeway acts as 0", "{" EXP_AT "}", NOW, -100,
-	    AUTH_EXPIRED },
-	{ "exp = -1", "{\"sub\":\"u\",\"exp\":-1}", NOW, L, AUTH_EXPIRED },
-	{ "exp = 0", "{\"sub\":\"u\",\"exp\":0}", NOW, L, AUTH_EXPIRED },
-	{ "exp = 1e30", "{\"sub\":\"u\",\"exp\":1e30}", NOW, L,
-	    AUTH_CLAIM_INVALID },
-	{ "exp as float 4102444800.0", "{\"sub\":\"u\",\"exp\":4102444800.0}",
-	    NOW, L, AUTH_CLAIM_INVALID },
-	{ "exp as float 4.1e9", "{\"sub\":\"u\",\"exp\":4.1e9}", NOW, L,
-	    AUTH_CLAIM_INVALID },
-	{ "exp as string", "{\"sub\":\"u\",\"exp\":\"4102444800\"}", NOW, L,
-	    AUTH_CLAIM_INVALID },
-	{ "exp as bool", "{\"sub\":\"u\",\"exp\":true}", NOW, L,
-	    AUTH_CLAIM_INVALID },
-	{ "exp null", "{\"sub\":\"u\",\"exp\":null}", NOW, L,
-	    AUTH_CLAIM_INVALID },
-	{ "exp = INT64_MAX", "{\"sub\":\"u\",\"exp\":9223372036854775807}",
-	    NOW, L, AUTH_OK },
-	{ "exp = INT64_MIN",
-	    "{\"sub\":\"u\",\"exp\":-9223372036854775808}", NOW, L,
-	    AUTH_EXPIRED },
-	{ "exp missing", "{\"sub\":\"u\"}", NOW, L, AUTH_CLAIM_MISSING },
-	{ "nbf as float",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1.5}", NOW, L,
-	    AUTH_CLAIM_INVALID },
-	{ "iat as string",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":\"1\"}", NOW, L,
-	    AUTH_CLAIM_INVALID },
-	{ "nbf = INT64_MAX",
-	    "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":9223372036854775807}",
-	    NOW, L, AUTH_NOT_YET_VALID },
+    {"exp, leeway 0, now = exp - 1", "{" EXP_AT "}", NOW - 1, 0, AUTH_OK},
+    {"exp, leeway 0, now = exp", "{" EXP_AT "}", NOW, 0, AUTH_EXPIRED},
+    {"exp, leeway 0, now = exp + 1", "{" EXP_AT "}", NOW + 1, 0, AUTH_EXPIRED},
+    {"exp, leeway 30, now = exp + L - 1", "{" EXP_AT "}", NOW + L - 1, L,
+        AUTH_OK},
+    {"exp, leeway 30, now = exp + L", "{" EXP_AT "}", NOW + L, L, AUTH_EXPIRED},
+    {"exp, leeway 30, now = exp + L + 1", "{" EXP_AT "}", NOW + L + 1, L,
+        AUTH_EXPIRED},
+    {"exp, leeway 30, now well before", "{" EXP_AT "}", NOW - 900, L, AUTH_OK},
+    {"nbf, leeway 0, now = nbf - 1",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW - 1, 0,
+        AUTH_NOT_YET_VALID},
+    {"nbf, leeway 0, now = nbf",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW, 0,
+        AUTH_OK},
+    {"nbf, leeway 0, now = nbf + 1",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW + 1, 0,
+        AUTH_OK},
+    {"nbf, leeway 30, now = nbf - L - 1",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW - L - 1, L,
+        AUTH_NOT_YET_VALID},
+    {"nbf, leeway 30, now = nbf - L",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW - L, L,
+        AUTH_OK},
+    {"nbf, leeway 30, now = nbf - L + 1",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1795694643}", NOW - L + 1, L,
+        AUTH_OK},
+    {"iat, leeway 30, now = iat - L - 1",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":1795694643}", NOW - L - 1, L,
+        AUTH_NOT_YET_VALID},
+    {"iat, leeway 30, now = iat - L",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":1795694643}", NOW - L, L,
+        AUTH_OK},
+    {"iat, leeway 30, now = iat - L + 1",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":1795694643}", NOW - L + 1, L,
+        AUTH_OK},
+    {"negative leeway acts as 0", "{" EXP_AT "}", NOW, -100, AUTH_EXPIRED},
+    {"exp = -1", "{\"sub\":\"u\",\"exp\":-1}", NOW, L, AUTH_EXPIRED},
+    {"exp = 0", "{\"sub\":\"u\",\"exp\":0}", NOW, L, AUTH_EXPIRED},
+    {"exp = 1e30", "{\"sub\":\"u\",\"exp\":1e30}", NOW, L, AUTH_CLAIM_INVALID},
+    {"exp as float 4102444800.0", "{\"sub\":\"u\",\"exp\":4102444800.0}", NOW,
+        L, AUTH_CLAIM_INVALID},
+    {"exp as float 4.1e9", "{\"sub\":\"u\",\"exp\":4.1e9}", NOW, L,
+        AUTH_CLAIM_INVALID},
+    {"exp as string", "{\"sub\":\"u\",\"exp\":\"4102444800\"}", NOW, L,
+        AUTH_CLAIM_INVALID},
+    {"exp as bool", "{\"sub\":\"u\",\"exp\":true}", NOW, L, AUTH_CLAIM_INVALID},
+    {"exp null", "{\"sub\":\"u\",\"exp\":null}", NOW, L, AUTH_CLAIM_INVALID},
+    {"exp = INT64_MAX", "{\"sub\":\"u\",\"exp\":9223372036854775807}", NOW, L,
+        AUTH_OK},
+    {"exp = INT64_MIN", "{\"sub\":\"u\",\"exp\":-9223372036854775808}", NOW, L,
+        AUTH_EXPIRED},
+    {"exp missing", "{\"sub\":\"u\"}", NOW, L, AUTH_CLAIM_MISSING},
+    {"nbf as float", "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":1.5}", NOW, L,
+        AUTH_CLAIM_INVALID},
+    {"iat as string", "{\"sub\":\"u\",\"exp\":4102444800,\"iat\":\"1\"}", NOW,
+        L, AUTH_CLAIM_INVALID},
+    {"nbf = INT64_MAX",
+        "{\"sub\":\"u\",\"exp\":4102444800,\"nbf\":9223372036854775807}", NOW,
+        L, AUTH_NOT_YET_VALID},
 };
 
 /* Policy checks: iss "https://iss.test", aud "api". */
 #define T "\"exp\":4102444800"
 static const struct ccase policy_cases[] = {
-	{ "iss and aud match",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_OK },
-	{ "wrong iss",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://evil.test\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "iss differs in case",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://ISS.test\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "iss with trailing slash",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test/\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "iss prefix",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.tes\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "iss missing", "{\"sub\":\"u\"," T ",\"aud\":\"api\"}", NOW, L,
-	    AUTH_CLAIM_MISSING },
-	{ "iss not a string",
-	    "{\"sub\":\"u\"," T ",\"iss\":[\"https://iss.test\"],\"aud\":\"api\"}",
-	    NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "wrong aud string",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\",\"aud\":\"apix\"}",
-	    NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud array containing ours",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":[\"other\",\"api\"]}", NOW, L, AUTH_OK },
-	{ "aud array without ours",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":[\"other\",\"API\"]}", NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud empty array",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\",\"aud\":[]}",
-	    NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud array with a number",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":[\"api\",1]}", NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud object",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":{\"api\":1}}", NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud missing",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\"}", NOW, L,
-	    AUTH_CLAIM_MISSING },
-	{ "sub number",
-	    "{\"sub\":12," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_NO_SUBJECT },
-	{ "sub empty",
-	    "{\"sub\":\"\"," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_NO_SUBJECT },
-	{ "sub null",
-	    "{\"sub\":null," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}",
-	    NOW, L, AUTH_NO_SUBJECT },
-	{ "sub missing",
-	    "{" T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}", NOW, L,
-	    AUTH_NO_SUBJECT },
-	{ "sub with newline",
-	    "{\"sub\":\"a\\nb\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":\"api\"}", NOW, L, AUTH_NO_SUBJECT },
-	{ "sub with DEL",
-	    "{\"sub\":\"a\\u007fb\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":\"api\"}", NOW, L, AUTH_NO_SUBJECT },
-	{ "sub UTF-8", "{\"sub\":\"J\\u00fcrgen\"," T ",\"iss\":"
-	    "\"https://iss.test\",\"aud\":\"api\"}", NOW, L, AUTH_OK },
-	{ "expired beats iss mismatch",
-	    "{\"sub\":\"u\",\"exp\":1,\"iss\":\"x\",\"aud\":\"api\"}", NOW, L,
-	    AUTH_EXPIRED },
+    {"iss and aud match",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}",
+        NOW, L, AUTH_OK},
+    {"wrong iss",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://evil.test\",\"aud\":\"api\"}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"iss differs in case",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://ISS.test\",\"aud\":\"api\"}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"iss with trailing slash",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test/\",\"aud\":\"api\"}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"iss prefix",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.tes\",\"aud\":\"api\"}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"iss missing", "{\"sub\":\"u\"," T ",\"aud\":\"api\"}", NOW, L,
+        AUTH_CLAIM_MISSING},
+    {"iss not a string",
+        "{\"sub\":\"u\"," T ",\"iss\":[\"https://iss.test\"],\"aud\":\"api\"}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"wrong aud string",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\",\"aud\":\"apix\"}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"aud array containing ours",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":[\"other\",\"api\"]}",
+        NOW, L, AUTH_OK},
+    {"aud array without ours",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":[\"other\",\"API\"]}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"aud empty array",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\",\"aud\":[]}", NOW, L,
+        AUTH_CLAIM_MISMATCH},
+    {"aud array with a number",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":[\"api\",1]}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"aud object",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":{\"api\":1}}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"aud missing", "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\"}", NOW,
+        L, AUTH_CLAIM_MISSING},
+    {"sub number",
+        "{\"sub\":12," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}", NOW,
+        L, AUTH_NO_SUBJECT},
+    {"sub empty",
+        "{\"sub\":\"\"," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}",
+        NOW, L, AUTH_NO_SUBJECT},
+    {"sub null",
+        "{\"sub\":null," T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}",
+        NOW, L, AUTH_NO_SUBJECT},
+    {"sub missing", "{" T ",\"iss\":\"https://iss.test\",\"aud\":\"api\"}", NOW,
+        L, AUTH_NO_SUBJECT},
+    {"sub with newline",
+        "{\"sub\":\"a\\nb\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":\"api\"}",
+        NOW, L, AUTH_NO_SUBJECT},
+    {"sub with DEL",
+        "{\"sub\":\"a\\u007fb\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":\"api\"}",
+        NOW, L, AUTH_NO_SUBJECT},
+    {"sub UTF-8",
+        "{\"sub\":\"J\\u00fcrgen\"," T ",\"iss\":"
+        "\"https://iss.test\",\"aud\":\"api\"}",
+        NOW, L, AUTH_OK},
+    {"expired beats iss mismatch",
+        "{\"sub\":\"u\",\"exp\":1,\"iss\":\"x\",\"aud\":\"api\"}", NOW, L,
+        AUTH_EXPIRED},
 };
 
 /*
@@ -170,21 +166,24 @@ static const struct ccase policy_cases[] = {
  * Auth's "better-auth:session-cache" JWT) as a credential here.
  */
 static const struct ccase noaud_cases[] = {
-	{ "no aud, none configured",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\"}", NOW, L,
-	    AUTH_OK },
-	{ "aud string, none configured",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":\"other-client\"}", NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud array, none configured",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":[\"api\"]}", NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud empty array, none configured",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":[]}", NOW, L, AUTH_CLAIM_MISMATCH },
-	{ "aud null, none configured",
-	    "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
-	    "\"aud\":null}", NOW, L, AUTH_CLAIM_MISMATCH },
+    {"no aud, none configured",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\"}", NOW, L, AUTH_OK},
+    {"aud string, none configured",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":\"other-client\"}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"aud array, none configured",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":[\"api\"]}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"aud empty array, none configured",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":[]}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
+    {"aud null, none configured",
+        "{\"sub\":\"u\"," T ",\"iss\":\"https://iss.test\","
+        "\"aud\":null}",
+        NOW, L, AUTH_CLAIM_MISMATCH},
 };
 
 static struct auth_policy
@@ -217,8 +216,8 @@ run(const struct auth_policy *p, const char *text, int64_t now,
 }
 
 static void
-test_table(const char *kind, const struct ccase *c, size_t n,
-    const char *iss, const char *aud)
+test_table(const char *kind, const struct ccase *c, size_t n, const char *iss,
+    const char *aud)
 {
 	struct auth_claims out;
 	size_t i;
@@ -246,8 +245,9 @@ test_subject(void)
 	struct auth_claims c;
 	char sub[AUTH_MAX_SUB_LEN + 2], text[1024];
 
-	is_int(run(&p, "{\"sub\":\"abc\",\"exp\":4102444800,\"iat\":17}",
-	    NOW, true, &c), AUTH_OK, "plain sub");
+	is_int(run(&p, "{\"sub\":\"abc\",\"exp\":4102444800,\"iat\":17}", NOW,
+	           true, &c),
+	    AUTH_OK, "plain sub");
 	is_str(c.sub, "abc", "sub copied");
 	is_int(c.sub_len, 3, "sub_len");
 	is_int(c.exp, 4102444800, "exp copied");
@@ -270,28 +270,37 @@ test_subject(void)
 	    "sub of 256 bytes");
 
 	p.subject_path = "session.userId";
-	is_int(run(&p, "{\"session\":{\"userId\":\"U1\"},\"sub\":\"S\","
-	    "\"exp\":4102444800}", NOW, true, &c), AUTH_OK, "subject path");
+	is_int(run(&p,
+	           "{\"session\":{\"userId\":\"U1\"},\"sub\":\"S\","
+	           "\"exp\":4102444800}",
+	           NOW, true, &c),
+	    AUTH_OK, "subject path");
 	is_str(c.sub, "U1", "subject from session.userId");
 	is_int(run(&p, "{\"session\":{\"id\":\"U1\"},\"exp\":4102444800}", NOW,
-	    true, &c), AUTH_NO_SUBJECT, "subject path missing leaf");
+	           true, &c),
+	    AUTH_NO_SUBJECT, "subject path missing leaf");
 	is_int(run(&p, "{\"session\":\"U1\",\"exp\":4102444800}", NOW, true,
-	    &c), AUTH_NO_SUBJECT, "subject path through a string");
+	           &c),
+	    AUTH_NO_SUBJECT, "subject path through a string");
 	is_int(run(&p, "{\"session\":{\"userId\":7},\"exp\":4102444800}", NOW,
-	    true, &c), AUTH_NO_SUBJECT, "subject path to a number");
+	           true, &c),
+	    AUTH_NO_SUBJECT, "subject path to a number");
 	is_int(run(&p, "{\"session.userId\":\"U1\",\"exp\":4102444800}", NOW,
-	    true, &c), AUTH_NO_SUBJECT, "dotted key is not a path");
+	           true, &c),
+	    AUTH_NO_SUBJECT, "dotted key is not a path");
 	p.subject_path = "session..userId";
 	is_int(run(&p, "{\"session\":{\"userId\":\"U1\"},\"exp\":4102444800}",
-	    NOW, true, &c), AUTH_NO_SUBJECT, "empty path segment");
+	           NOW, true, &c),
+	    AUTH_NO_SUBJECT, "empty path segment");
 	p.subject_path = "user.id";
 	is_int(run(&p, "{\"user\":{\"id\":\"U2\"},\"exp\":4102444800}", NOW,
-	    true, &c), AUTH_OK, "path user.id");
+	           true, &c),
+	    AUTH_OK, "path user.id");
 	is_str(c.sub, "U2", "subject from user.id");
 
 	/* Duplicate "sub" never reaches claims: the parser refuses it. */
-	ok(auth_json_parse_object("{\"sub\":\"a\",\"sub\":\"b\"}", 21) ==
-	    NULL, "duplicate sub refused by the parser");
+	ok(auth_json_parse_object("{\"sub\":\"a\",\"sub\":\"b\"}", 21) == NULL,
+	    "duplicate sub refused by the parser");
 }
 
 static void
@@ -333,22 +342,30 @@ test_keep(void)
 	p.keep_claims[5] = "groups";
 	p.keep_claims[6] = "f";
 	p.n_keep_claims = 7;
-	is_int(run(&p, "{\"sub\":\"u\",\"exp\":4102444800,\"org\":\"o1\","
-	    "\"role\":\"ad\\\"min\",\"n\":42,\"admin\":true,\"groups\":[\"a\","
-	    "\"b\"],\"f\":1.5,\"secret\":\"x\"}", NOW, true, &c), AUTH_OK,
-	    "kept claims");
-	is_str(c.extra, "{\"admin\":true,\"f\":1.5,\"groups\":[\"a\",\"b\"],"
+	is_int(
+	    run(&p,
+	        "{\"sub\":\"u\",\"exp\":4102444800,\"org\":\"o1\","
+	        "\"role\":\"ad\\\"min\",\"n\":42,\"admin\":true,\"groups\":[\"a\","
+	        "\"b\"],\"f\":1.5,\"secret\":\"x\"}",
+	        NOW, true, &c),
+	    AUTH_OK, "kept claims");
+	is_str(c.extra,
+	    "{\"admin\":true,\"f\":1.5,\"groups\":[\"a\",\"b\"],"
 	    "\"n\":42,\"org\":\"o1\",\"role\":\"ad\\\"min\"}",
 	    "extra is compact, sorted, only kept names");
 	is_int(c.extra_len, strlen(c.extra), "extra_len");
-	ok(auth_claims_get(&c, "role", v, sizeof(v), &n) == 0 &&
-	    n == 6 && strcmp(v, "ad\"min") == 0, "get string claim");
+	ok(auth_claims_get(&c, "role", v, sizeof(v), &n) == 0 && n == 6 &&
+	        strcmp(v, "ad\"min") == 0,
+	    "get string claim");
 	ok(auth_claims_get(&c, "n", v, sizeof(v), &n) == 0 &&
-	    strcmp(v, "42") == 0 && n == 2, "get integer claim as text");
+	        strcmp(v, "42") == 0 && n == 2,
+	    "get integer claim as text");
 	ok(auth_claims_get(&c, "admin", v, sizeof(v), &n) == 0 &&
-	    strcmp(v, "true") == 0, "get boolean claim as text");
+	        strcmp(v, "true") == 0,
+	    "get boolean claim as text");
 	ok(auth_claims_get(&c, "f", v, sizeof(v), &n) == 0 &&
-	    strcmp(v, "1.5") == 0, "get real claim as text");
+	        strcmp(v, "1.5") == 0,
+	    "get real claim as text");
 	is_int(auth_claims_get(&c, "groups", v, sizeof(v), &n), -1,
 	    "array claim is not a scalar");
 	is_int(auth_claims_get(&c, "absent", v, sizeof(v), &n), -1,
@@ -365,8 +382,10 @@ test_keep(void)
 	{
 		char text[4200];
 
-		snprintf(text, sizeof(text), "{\"sub\":\"u\",\"exp\":4102444800,"
-		    "\"org\":\"%s\"}", big);
+		snprintf(text, sizeof(text),
+		    "{\"sub\":\"u\",\"exp\":4102444800,"
+		    "\"org\":\"%s\"}",
+		    big);
 		is_int(run(&p, text, NOW, true, &c), AUTH_TOO_LARGE,
 		    "kept claims too large");
 	}

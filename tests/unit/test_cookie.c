@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests for auth/cookie.c: finding one cookie across Cookie headers, and stripping ours. */
+/* Tests for auth/cookie.c: finding one cookie across Cookie headers, and
+ * stripping ours. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,118 +22,115 @@ struct find_case {
 };
 
 static const struct find_case find_cases[] = {
-	{ "only pair", { "session=abc", NULL }, "session", AUTH_OK, "abc" },
-	{ "first of three", { "session=abc; a=1; b=2", NULL }, "session",
-	    AUTH_OK, "abc" },
-	{ "middle", { "a=1; session=abc; b=2", NULL }, "session", AUTH_OK,
-	    "abc" },
-	{ "last", { "a=1; b=2; session=abc", NULL }, "session", AUTH_OK,
-	    "abc" },
-	{ "no space after ;", { "a=1;session=abc;b=2", NULL }, "session",
-	    AUTH_OK, "abc" },
-	{ "whitespace around name and value",
-	    { "a=1 ;  session = abc \t; b=2", NULL }, "session", AUTH_OK,
-	    "abc" },
-	{ "trailing ;", { "session=abc;", NULL }, "session", AUTH_OK, "abc" },
-	{ "value holds =", { "session=a=b==", NULL }, "session", AUTH_OK,
-	    "a=b==" },
-	{ "quoted", { "session=\"abc\"", NULL }, "session", AUTH_OK, "abc" },
-	{ "quoted, spaces outside", { "a=1;  session=\"abc\"  ", NULL },
-	    "session", AUTH_OK, "abc" },
-	{ "one quote is data", { "session=\"abc", NULL }, "session", AUTH_OK,
-	    "\"abc" },
-	{ "only one pair of quotes removed", { "session=\"\"abc\"\"", NULL },
-	    "session", AUTH_OK, "\"abc\"" },
-	{ "percent-encoded (Better Auth session_token)",
-	    { "better-auth.session_token=XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S."
-	      "Kiz2Zwvjrv4y24nXamHeBs2zPFHOnEaW%2BZiI0gBg30U%3D", NULL },
-	    "better-auth.session_token", AUTH_OK,
-	    "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S."
-	    "Kiz2Zwvjrv4y24nXamHeBs2zPFHOnEaW+ZiI0gBg30U=" },
-	{ "lower-case escapes", { "session=%2b%2f%3d%41", NULL }, "session",
-	    AUTH_OK, "+/=A" },
-	{ "raw + / = kept (decodeURIComponent)", { "session=a+b/c=", NULL },
-	    "session", AUTH_OK, "a+b/c=" },
-	{ "quoted and encoded", { "session=\"a%20b\"", NULL }, "session",
-	    AUTH_OK, "a b" },
-	{ "escaped UTF-8 passes as bytes", { "session=%C3%A9", NULL },
-	    "session", AUTH_OK, "\xc3\xa9" },
+    {"only pair", {"session=abc", NULL}, "session", AUTH_OK, "abc"},
+    {"first of three", {"session=abc; a=1; b=2", NULL}, "session", AUTH_OK,
+        "abc"},
+    {"middle", {"a=1; session=abc; b=2", NULL}, "session", AUTH_OK, "abc"},
+    {"last", {"a=1; b=2; session=abc", NULL}, "session", AUTH_OK, "abc"},
+    {"no space after ;", {"a=1;session=abc;b=2", NULL}, "session", AUTH_OK,
+        "abc"},
+    {"whitespace around name and value", {"a=1 ;  session = abc \t; b=2", NULL},
+        "session", AUTH_OK, "abc"},
+    {"trailing ;", {"session=abc;", NULL}, "session", AUTH_OK, "abc"},
+    {"value holds =", {"session=a=b==", NULL}, "session", AUTH_OK, "a=b=="},
+    {"quoted", {"session=\"abc\"", NULL}, "session", AUTH_OK, "abc"},
+    {"quoted, spaces outside", {"a=1;  session=\"abc\"  ", NULL}, "session",
+        AUTH_OK, "abc"},
+    {"one quote is data", {"session=\"abc", NULL}, "session", AUTH_OK, "\"abc"},
+    {"only one pair of quotes removed", {"session=\"\"abc\"\"", NULL},
+        "session", AUTH_OK, "\"abc\""},
+    {"percent-encoded (Better Auth session_token)",
+        {"better-auth.session_token=XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S."
+         "Kiz2Zwvjrv4y24nXamHeBs2zPFHOnEaW%2BZiI0gBg30U%3D",
+            NULL},
+        "better-auth.session_token", AUTH_OK,
+        "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S."
+        "Kiz2Zwvjrv4y24nXamHeBs2zPFHOnEaW+ZiI0gBg30U="},
+    {"lower-case escapes", {"session=%2b%2f%3d%41", NULL}, "session", AUTH_OK,
+        "+/=A"},
+    {"raw + / = kept (decodeURIComponent)", {"session=a+b/c=", NULL}, "session",
+        AUTH_OK, "a+b/c="},
+    {"quoted and encoded", {"session=\"a%20b\"", NULL}, "session", AUTH_OK,
+        "a b"},
+    {"escaped UTF-8 passes as bytes", {"session=%C3%A9", NULL}, "session",
+        AUTH_OK, "\xc3\xa9"},
 
-	{ "absent", { "a=1; b=2", NULL }, "session", AUTH_NO_TOKEN, NULL },
-	{ "no headers", { NULL }, "session", AUTH_NO_TOKEN, NULL },
-	{ "empty header", { "", NULL }, "session", AUTH_NO_TOKEN, NULL },
-	{ "empty value", { "session=", NULL }, "session", AUTH_NO_TOKEN,
-	    NULL },
-	{ "empty quoted value", { "session=\"\"", NULL }, "session",
-	    AUTH_NO_TOKEN, NULL },
-	{ "name is case-sensitive", { "Session=abc; SESSION=abc", NULL },
-	    "session", AUTH_NO_TOKEN, NULL },
-	{ "longer name", { "xsession=abc; session_x=abc", NULL }, "session",
-	    AUTH_NO_TOKEN, NULL },
-	{ "pair without =", { "session; a=1", NULL }, "session",
-	    AUTH_NO_TOKEN, NULL },
-	{ "name only in a value", { "a=session=abc", NULL }, "session",
-	    AUTH_NO_TOKEN, NULL },
+    {"absent", {"a=1; b=2", NULL}, "session", AUTH_NO_TOKEN, NULL},
+    {"no headers", {NULL}, "session", AUTH_NO_TOKEN, NULL},
+    {"empty header", {"", NULL}, "session", AUTH_NO_TOKEN, NULL},
+    {"empty value", {"session=", NULL}, "session", AUTH_NO_TOKEN, NULL},
+    {"empty quoted value", {"session=\"\"", NULL}, "session", AUTH_NO_TOKEN,
+        NULL},
+    {"name is case-sensitive", {"Session=abc; SESSION=abc", NULL}, "session",
+        AUTH_NO_TOKEN, NULL},
+    {"longer name", {"xsession=abc; session_x=abc", NULL}, "session",
+        AUTH_NO_TOKEN, NULL},
+    {"pair without =", {"session; a=1", NULL}, "session", AUTH_NO_TOKEN, NULL},
+    {"name only in a value", {"a=session=abc", NULL}, "session", AUTH_NO_TOKEN,
+        NULL},
 
-	{ "bad escape: lone %", { "session=abc%", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "bad escape: one digit", { "session=abc%4", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "bad escape: non-hex", { "session=%zz", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "bad escape: half hex", { "session=a%G1", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "encoded NUL", { "session=abc%00def", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "encoded LF", { "session=abc%0Adef", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "encoded DEL", { "session=abc%7f", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "raw control byte", { "session=ab\x01" "c", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "raw tab inside", { "session=ab\tc", NULL }, "session",
-	    AUTH_MALFORMED, NULL },
-	{ "value trimmed of SP and HTAB only", { "session= \tab\xa0 ", NULL },
-	    "session", AUTH_OK, "ab\xa0" },
-	{ "bad escape elsewhere is not ours", { "a=%zz; session=abc", NULL },
-	    "session", AUTH_OK, "abc" },
+    {"bad escape: lone %", {"session=abc%", NULL}, "session", AUTH_MALFORMED,
+        NULL},
+    {"bad escape: one digit", {"session=abc%4", NULL}, "session",
+        AUTH_MALFORMED, NULL},
+    {"bad escape: non-hex", {"session=%zz", NULL}, "session", AUTH_MALFORMED,
+        NULL},
+    {"bad escape: half hex", {"session=a%G1", NULL}, "session", AUTH_MALFORMED,
+        NULL},
+    {"encoded NUL", {"session=abc%00def", NULL}, "session", AUTH_MALFORMED,
+        NULL},
+    {"encoded LF", {"session=abc%0Adef", NULL}, "session", AUTH_MALFORMED,
+        NULL},
+    {"encoded DEL", {"session=abc%7f", NULL}, "session", AUTH_MALFORMED, NULL},
+    {"raw control byte",
+        {"session=ab\x01"
+         "c",
+            NULL},
+        "session", AUTH_MALFORMED, NULL},
+    {"raw tab inside", {"session=ab\tc", NULL}, "session", AUTH_MALFORMED,
+        NULL},
+    {"value trimmed of SP and HTAB only", {"session= \tab\xa0 ", NULL},
+        "session", AUTH_OK, "ab\xa0"},
+    {"bad escape elsewhere is not ours", {"a=%zz; session=abc", NULL},
+        "session", AUTH_OK, "abc"},
 
-	{ "duplicate, same value", { "session=abc; session=abc", NULL },
-	    "session", AUTH_OK, "abc" },
-	{ "duplicate, same after decoding", { "session=a%2Bb; session=a+b",
-	    NULL }, "session", AUTH_OK, "a+b" },
-	{ "duplicate, same after unquoting", { "session=abc; session=\"abc\"",
-	    NULL }, "session", AUTH_OK, "abc" },
-	{ "duplicate, different value", { "session=abc; session=abd", NULL },
-	    "session", AUTH_AMBIGUOUS, NULL },
-	{ "duplicate, planted first", { "session=evil; a=1; session=abc",
-	    NULL }, "session", AUTH_AMBIGUOUS, NULL },
-	{ "duplicate, longer second", { "session=abc; session=abcd", NULL },
-	    "session", AUTH_AMBIGUOUS, NULL },
-	{ "duplicate, shorter second", { "session=abcd; session=abc", NULL },
-	    "session", AUTH_AMBIGUOUS, NULL },
-	{ "duplicate, empty first", { "session=; session=abc", NULL },
-	    "session", AUTH_AMBIGUOUS, NULL },
-	{ "duplicate, empty second", { "session=abc; session=", NULL },
-	    "session", AUTH_AMBIGUOUS, NULL },
-	{ "duplicate, both empty", { "session=; session=\"\"", NULL },
-	    "session", AUTH_NO_TOKEN, NULL },
-	{ "duplicate, second malformed", { "session=abc; session=ab%zz",
-	    NULL }, "session", AUTH_MALFORMED, NULL },
-	{ "duplicate behind NBSP (Python strips it)",
-	    { "session=abc; \xa0session=evil", NULL }, "session",
-	    AUTH_AMBIGUOUS, NULL },
+    {"duplicate, same value", {"session=abc; session=abc", NULL}, "session",
+        AUTH_OK, "abc"},
+    {"duplicate, same after decoding", {"session=a%2Bb; session=a+b", NULL},
+        "session", AUTH_OK, "a+b"},
+    {"duplicate, same after unquoting", {"session=abc; session=\"abc\"", NULL},
+        "session", AUTH_OK, "abc"},
+    {"duplicate, different value", {"session=abc; session=abd", NULL},
+        "session", AUTH_AMBIGUOUS, NULL},
+    {"duplicate, planted first", {"session=evil; a=1; session=abc", NULL},
+        "session", AUTH_AMBIGUOUS, NULL},
+    {"duplicate, longer second", {"session=abc; session=abcd", NULL}, "session",
+        AUTH_AMBIGUOUS, NULL},
+    {"duplicate, shorter second", {"session=abcd; session=abc", NULL},
+        "session", AUTH_AMBIGUOUS, NULL},
+    {"duplicate, empty first", {"session=; session=abc", NULL}, "session",
+        AUTH_AMBIGUOUS, NULL},
+    {"duplicate, empty second", {"session=abc; session=", NULL}, "session",
+        AUTH_AMBIGUOUS, NULL},
+    {"duplicate, both empty", {"session=; session=\"\"", NULL}, "session",
+        AUTH_NO_TOKEN, NULL},
+    {"duplicate, second malformed", {"session=abc; session=ab%zz", NULL},
+        "session", AUTH_MALFORMED, NULL},
+    {"duplicate behind NBSP (Python strips it)",
+        {"session=abc; \xa0session=evil", NULL}, "session", AUTH_AMBIGUOUS,
+        NULL},
 
-	{ "several headers, second has it", { "a=1", "b=2; session=abc",
-	    NULL }, "session", AUTH_OK, "abc" },
-	{ "several headers, third has it", { "a=1", "b=2", "session=abc",
-	    NULL }, "session", AUTH_OK, "abc" },
-	{ "several headers, same copy", { "session=abc", "a=1; session=abc",
-	    NULL }, "session", AUTH_OK, "abc" },
-	{ "several headers, different copy", { "session=abc",
-	    "a=1; session=evil", NULL }, "session", AUTH_AMBIGUOUS, NULL },
-	{ "several headers, empty one", { "", "session=abc", NULL },
-	    "session", AUTH_OK, "abc" },
+    {"several headers, second has it", {"a=1", "b=2; session=abc", NULL},
+        "session", AUTH_OK, "abc"},
+    {"several headers, third has it", {"a=1", "b=2", "session=abc", NULL},
+        "session", AUTH_OK, "abc"},
+    {"several headers, same copy", {"session=abc", "a=1; session=abc", NULL},
+        "session", AUTH_OK, "abc"},
+    {"several headers, different copy",
+        {"session=abc", "a=1; session=evil", NULL}, "session", AUTH_AMBIGUOUS,
+        NULL},
+    {"several headers, empty one", {"", "session=abc", NULL}, "session",
+        AUTH_OK, "abc"},
 };
 
 static void
@@ -227,7 +225,8 @@ test_find_limits(void)
 			memcpy(e + 8 + 3 * k, "%41", 3);
 		e[8 + 3 * n] = '\0';
 		is_int(find1(e, strlen(e), "session", out, sizeof(out),
-		    &out_len), AUTH_OK, "4000 escapes decode to 4000 bytes");
+		           &out_len),
+		    AUTH_OK, "4000 escapes decode to 4000 bytes");
 		is_int(out_len, n, "4000 escapes: length");
 		ok(out[0] == 'A' && out[n - 1] == 'A' && out[n] == '\0',
 		    "4000 escapes: bytes");
@@ -237,8 +236,8 @@ test_find_limits(void)
 	/* The caller's buffer is a limit too. */
 	is_int(find1("session=abcd", 12, "session", out, 4, &out_len),
 	    AUTH_TOO_LARGE, "value longer than out_cap - 1");
-	is_int(find1("session=abc", 11, "session", out, 4, &out_len),
-	    AUTH_OK, "value exactly out_cap - 1");
+	is_int(find1("session=abc", 11, "session", out, 4, &out_len), AUTH_OK,
+	    "value exactly out_cap - 1");
 	is_str(out, "abc", "value exactly out_cap - 1: bytes");
 
 	/* One header: the limit exactly, then one over, cookie absent. */
@@ -280,8 +279,8 @@ test_find_limits(void)
 	    AUTH_INTERNAL, "empty name");
 	is_int(find1("session=abc", 11, NULL, out, sizeof(out), &out_len),
 	    AUTH_INTERNAL, "NULL name");
-	is_int(auth_cookie_find(NULL, 1, "session", out, sizeof(out),
-	    &out_len), AUTH_INTERNAL, "NULL headers");
+	is_int(auth_cookie_find(NULL, 1, "session", out, sizeof(out), &out_len),
+	    AUTH_INTERNAL, "NULL headers");
 }
 
 struct strip_case {
@@ -292,37 +291,34 @@ struct strip_case {
 };
 
 static const struct strip_case strip_cases[] = {
-	{ "drop the middle", "a=1; session=abc; b=2", { "session" },
-	    "a=1; b=2" },
-	{ "drop the first", "session=abc; a=1", { "session" }, "a=1" },
-	{ "drop the last", "a=1; session=abc", { "session" }, "a=1" },
-	{ "drop all: empty", "session=abc", { "session" }, "" },
-	{ "drop every copy", "session=1; a=1; session=2; session=\"3\"",
-	    { "session" }, "a=1" },
-	{ "two names", "x=0; better-auth.session_token=t; "
-	    "better-auth.session_data=d; y=1",
-	    { "better-auth.session_token", "better-auth.session_data" },
-	    "x=0; y=1" },
-	{ "rejoined with \"; \"", "a=1;b=2;  c=3", { "session" },
-	    "a=1; b=2; c=3" },
-	{ "pairs kept byte for byte", " a=\"q w\" ;b=%zz;  c==", { "s" },
-	    "a=\"q w\"; b=%zz; c==" },
-	{ "empty segments dropped", ";;a=1;; ;b=2;", { "s" }, "a=1; b=2" },
-	{ "case-sensitive", "Session=1; session=2", { "session" },
-	    "Session=1" },
-	{ "whitespace around the name", "a=1;  session =2", { "session" },
-	    "a=1" },
-	{ "NBSP before the name (Python strips it)", "\xa0session=2; a=1",
-	    { "session" }, "a=1" },
-	{ "pair without = kept", "session; a=1", { "session" },
-	    "session; a=1" },
-	{ "longer name kept", "sessionx=1; session_=2", { "session" },
-	    "sessionx=1; session_=2" },
-	{ "empty header", "", { "session" }, "" },
-	{ "nothing to strip", "a=1", { NULL }, "a=1" },
-	{ "neighbour's UTF-8 value kept whole", "a=x\xc3\xa0; session=1; "
-	    "b=\xc2\x85", { "session" }, "a=x\xc3\xa0; b=\xc2\x85" },
-	{ "tab around pairs", "\ta=1\t;\tsession=1", { "session" }, "a=1" },
+    {"drop the middle", "a=1; session=abc; b=2", {"session"}, "a=1; b=2"},
+    {"drop the first", "session=abc; a=1", {"session"}, "a=1"},
+    {"drop the last", "a=1; session=abc", {"session"}, "a=1"},
+    {"drop all: empty", "session=abc", {"session"}, ""},
+    {"drop every copy", "session=1; a=1; session=2; session=\"3\"", {"session"},
+        "a=1"},
+    {"two names",
+        "x=0; better-auth.session_token=t; "
+        "better-auth.session_data=d; y=1",
+        {"better-auth.session_token", "better-auth.session_data"}, "x=0; y=1"},
+    {"rejoined with \"; \"", "a=1;b=2;  c=3", {"session"}, "a=1; b=2; c=3"},
+    {"pairs kept byte for byte", " a=\"q w\" ;b=%zz;  c==", {"s"},
+        "a=\"q w\"; b=%zz; c=="},
+    {"empty segments dropped", ";;a=1;; ;b=2;", {"s"}, "a=1; b=2"},
+    {"case-sensitive", "Session=1; session=2", {"session"}, "Session=1"},
+    {"whitespace around the name", "a=1;  session =2", {"session"}, "a=1"},
+    {"NBSP before the name (Python strips it)", "\xa0session=2; a=1",
+        {"session"}, "a=1"},
+    {"pair without = kept", "session; a=1", {"session"}, "session; a=1"},
+    {"longer name kept", "sessionx=1; session_=2", {"session"},
+        "sessionx=1; session_=2"},
+    {"empty header", "", {"session"}, ""},
+    {"nothing to strip", "a=1", {NULL}, "a=1"},
+    {"neighbour's UTF-8 value kept whole",
+        "a=x\xc3\xa0; session=1; "
+        "b=\xc2\x85",
+        {"session"}, "a=x\xc3\xa0; b=\xc2\x85"},
+    {"tab around pairs", "\ta=1\t;\tsession=1", {"session"}, "a=1"},
 };
 
 static void
@@ -351,26 +347,28 @@ test_strip(void)
 
 	/* |out| exactly big enough (with the NUL), then one short. */
 	{
-		const char *names[] = { "session" };
+		const char *names[] = {"session"};
 		const char *in = "a=1; session=x; b=2";
 
 		is_int(auth_cookie_strip(in, strlen(in), names, 1, out, 9,
-		    &out_len), 0, "strip: exact out_cap");
+		           &out_len),
+		    0, "strip: exact out_cap");
 		is_str(out, "a=1; b=2", "strip: exact out_cap: header");
 		is_int(auth_cookie_strip(in, strlen(in), names, 1, out, 8,
-		    &out_len), -1, "strip: out_cap one short");
+		           &out_len),
+		    -1, "strip: out_cap one short");
 	}
 
 	/* Over the limits: refused. */
 	{
-		const char *names[] = { "session" };
+		const char *names[] = {"session"};
 		size_t plen = 0;
 
 		big = malloc(AUTH_MAX_COOKIE_HEADER_LEN + 64);
 		s = make_cookie("a=", AUTH_MAX_COOKIE_HEADER_LEN - 1, 'x', "");
 		is_int(auth_cookie_strip(s, strlen(s), names, 1, big,
-		    AUTH_MAX_COOKIE_HEADER_LEN + 64, &out_len), -1,
-		    "strip: header over the limit");
+		           AUTH_MAX_COOKIE_HEADER_LEN + 64, &out_len),
+		    -1, "strip: header over the limit");
 		free(s);
 		s = malloc(AUTH_MAX_COOKIES * 16);
 		if (s == NULL || big == NULL)
@@ -378,8 +376,8 @@ test_strip(void)
 		for (i = 0; i <= AUTH_MAX_COOKIES; i++)
 			plen += (size_t)sprintf(s + plen, "c%zu=1; ", i);
 		is_int(auth_cookie_strip(s, plen, names, 1, big,
-		    AUTH_MAX_COOKIE_HEADER_LEN + 64, &out_len), -1,
-		    "strip: %d pairs", AUTH_MAX_COOKIES + 1);
+		           AUTH_MAX_COOKIE_HEADER_LEN + 64, &out_len),
+		    -1, "strip: %d pairs", AUTH_MAX_COOKIES + 1);
 		free(s);
 		free(big);
 	}

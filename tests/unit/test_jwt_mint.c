@@ -16,14 +16,14 @@ struct mcase {
 };
 
 static const struct mcase good[] = {
-	{ "HS256", AUTH_ALG_HS256, NULL, NULL },
-	{ "HS384", AUTH_ALG_HS384, NULL, NULL },
-	{ "HS512", AUTH_ALG_HS512, NULL, NULL },
-	{ "RS256", AUTH_ALG_RS256, "keys/rsa2048.pem", "keys/rsa2048.pub.pem" },
-	{ "RS512", AUTH_ALG_RS512, "keys/rsa2048.pem", "keys/rsa2048.pub.pem" },
-	{ "ES256", AUTH_ALG_ES256, "keys/ec256.pem", "keys/ec256.pub.pem" },
-	{ "ES384", AUTH_ALG_ES384, "keys/ec384.pem", "keys/ec384.pub.pem" },
-	{ "ES512", AUTH_ALG_ES512, "keys/ec521.pem", "keys/ec521.pub.pem" },
+    {"HS256", AUTH_ALG_HS256, NULL, NULL},
+    {"HS384", AUTH_ALG_HS384, NULL, NULL},
+    {"HS512", AUTH_ALG_HS512, NULL, NULL},
+    {"RS256", AUTH_ALG_RS256, "keys/rsa2048.pem", "keys/rsa2048.pub.pem"},
+    {"RS512", AUTH_ALG_RS512, "keys/rsa2048.pem", "keys/rsa2048.pub.pem"},
+    {"ES256", AUTH_ALG_ES256, "keys/ec256.pem", "keys/ec256.pub.pem"},
+    {"ES384", AUTH_ALG_ES384, "keys/ec384.pem", "keys/ec384.pub.pem"},
+    {"ES512", AUTH_ALG_ES512, "keys/ec521.pem", "keys/ec521.pub.pem"},
 };
 
 struct bad_case {
@@ -34,19 +34,16 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	{ "HS256 secret of 31 bytes", AUTH_ALG_HS256, NULL, 300 },
-	{ "PS256 (not in libjwt 1.10)", AUTH_ALG_PS256, "keys/rsa2048.pem",
-	    300 },
-	{ "EdDSA (not in libjwt 1.10)", AUTH_ALG_EDDSA, "keys/ed25519.pem",
-	    300 },
-	{ "alg invalid", AUTH_ALG_INVALID, "keys/hs.secret", 300 },
-	{ "RS256 with an EC key", AUTH_ALG_RS256, "keys/ec256.pem", 300 },
-	{ "ES256 with a P-384 key", AUTH_ALG_ES256, "keys/ec384.pem", 300 },
-	{ "ES256 with an RSA key", AUTH_ALG_ES256, "keys/rsa2048.pem", 300 },
-	{ "RS256 with a public key", AUTH_ALG_RS256, "keys/rsa2048.pub.pem",
-	    300 },
-	{ "ttl 0", AUTH_ALG_HS256, "keys/hs.secret", 0 },
-	{ "ttl negative", AUTH_ALG_HS256, "keys/hs.secret", -5 },
+    {"HS256 secret of 31 bytes", AUTH_ALG_HS256, NULL, 300},
+    {"PS256 (not in libjwt 1.10)", AUTH_ALG_PS256, "keys/rsa2048.pem", 300},
+    {"EdDSA (not in libjwt 1.10)", AUTH_ALG_EDDSA, "keys/ed25519.pem", 300},
+    {"alg invalid", AUTH_ALG_INVALID, "keys/hs.secret", 300},
+    {"RS256 with an EC key", AUTH_ALG_RS256, "keys/ec256.pem", 300},
+    {"ES256 with a P-384 key", AUTH_ALG_ES256, "keys/ec384.pem", 300},
+    {"ES256 with an RSA key", AUTH_ALG_ES256, "keys/rsa2048.pem", 300},
+    {"RS256 with a public key", AUTH_ALG_RS256, "keys/rsa2048.pub.pem", 300},
+    {"ttl 0", AUTH_ALG_HS256, "keys/hs.secret", 0},
+    {"ttl negative", AUTH_ALG_HS256, "keys/hs.secret", -5},
 };
 
 static void
@@ -81,9 +78,9 @@ test_good(void)
 		if (m->priv == NULL)
 			key_len = secret_len;
 		err[0] = '\0';
-		mt = auth_minter_new(m->alg, (const unsigned char *)key,
-		    key_len, "mint-1", "bearerd", "upstream", 300, err,
-		    sizeof(err));
+		mt =
+		    auth_minter_new(m->alg, (const unsigned char *)key, key_len,
+		        "mint-1", "bearerd", "upstream", 300, err, sizeof(err));
 		ok(mt != NULL, "%s minter%s%s", m->name, mt ? "" : ": ", err);
 		if (m->pub) {
 			char *pub = tu_read(m->pub, &key_len);
@@ -107,11 +104,14 @@ test_good(void)
 		p.n_keep_claims = 4;
 
 		/* Kept claims named like a reserved one never win. */
-		claims_init(&c, "user-1", NOW + 900, "{\"aud\":\"evil\","
+		claims_init(&c, "user-1", NOW + 900,
+		    "{\"aud\":\"evil\","
 		    "\"exp\":9999999999,\"iss\":\"evil\",\"n\":7,\"org\":\"o1\","
 		    "\"role\":\"admin\",\"sub\":\"admin\"}");
-		ok(mt && auth_minter_mint(mt, &c, NOW, tok, sizeof(tok),
-		    &tok_len, &exp) == 0, "%s mint", m->name);
+		ok(mt &&
+		        auth_minter_mint(mt, &c, NOW, tok, sizeof(tok),
+		            &tok_len, &exp) == 0,
+		    "%s mint", m->name);
 		is_int(exp, NOW + 300, "%s exp = now + ttl", m->name);
 		is_int(tok_len, strlen(tok), "%s token length", m->name);
 		st = auth_jwt_verify(&p, tok, tok_len, NOW, &out);
@@ -122,26 +122,32 @@ test_good(void)
 		is_int(out.iat, NOW, "%s iat", m->name);
 		is_int(out.alg, m->alg, "%s alg", m->name);
 		ok(auth_claims_get(&out, "org", v, sizeof(v), &key_len) == 0 &&
-		    strcmp(v, "o1") == 0, "%s org carried", m->name);
+		        strcmp(v, "o1") == 0,
+		    "%s org carried", m->name);
 		ok(auth_claims_get(&out, "n", v, sizeof(v), &key_len) == 0 &&
-		    strcmp(v, "7") == 0, "%s number carried", m->name);
+		        strcmp(v, "7") == 0,
+		    "%s number carried", m->name);
 		ok(auth_claims_get(&out, "exp", v, sizeof(v), &key_len) == 0 &&
-		    strcmp(v, "1795694943") == 0, "%s extra exp did not win",
-		    m->name);
+		        strcmp(v, "1795694943") == 0,
+		    "%s extra exp did not win", m->name);
 		is_int(auth_jwt_verify(&p, tok, tok_len, NOW + 300, &out),
 		    AUTH_EXPIRED, "%s expired at exp", m->name);
 
 		/* Never outlive the identity. */
 		claims_init(&c, "user-2", NOW + 100, "{}");
-		ok(mt && auth_minter_mint(mt, &c, NOW, tok, sizeof(tok),
-		    &tok_len, &exp) == 0 && exp == NOW + 100,
+		ok(mt &&
+		        auth_minter_mint(mt, &c, NOW, tok, sizeof(tok),
+		            &tok_len, &exp) == 0 &&
+		        exp == NOW + 100,
 		    "%s exp capped by the identity's exp", m->name);
 		is_int(auth_jwt_verify(&p, tok, tok_len, NOW, &out), AUTH_OK,
 		    "%s capped token verifies", m->name);
 		is_str(out.sub, "user-2", "%s sub 2", m->name);
 		/* Too small an output buffer. */
-		is_int(mt ? auth_minter_mint(mt, &c, NOW, tok, tok_len, &tok_len,
-		    &exp) : 0, -1, "%s buffer one byte short", m->name);
+		is_int(mt ? auth_minter_mint(mt, &c, NOW, tok, tok_len,
+		                &tok_len, &exp)
+		          : 0,
+		    -1, "%s buffer one byte short", m->name);
 		auth_minter_free(mt);
 		auth_keyset_free(ks);
 		if (m->priv)
@@ -171,20 +177,22 @@ test_wrong_key(void)
 	memset(&p, 0, sizeof(p));
 	p.keys = ks;
 	claims_init(&c, "user-1", INT64_MAX, "{}");
-	ok(mt && auth_minter_mint(mt, &c, NOW, tok, sizeof(tok), &tok_len,
-	    &exp) == 0, "mint with another secret");
-	is_int(auth_jwt_verify(&p, tok, tok_len, NOW, &out),
-	    AUTH_BAD_SIGNATURE, "a token minted with the wrong key fails");
+	ok(mt &&
+	        auth_minter_mint(mt, &c, NOW, tok, sizeof(tok), &tok_len,
+	            &exp) == 0,
+	    "mint with another secret");
+	is_int(auth_jwt_verify(&p, tok, tok_len, NOW, &out), AUTH_BAD_SIGNATURE,
+	    "a token minted with the wrong key fails");
 	/* No kid configured: the header has none; typ JWT from libjwt. */
 	ok(b64url_decode(tok, (size_t)(strchr(tok, '.') - tok),
-	    (unsigned char *)hdr, sizeof(hdr) - 1, &hlen) == 0,
+	       (unsigned char *)hdr, sizeof(hdr) - 1, &hlen) == 0,
 	    "header decodes");
 	hdr[hlen] = '\0';
 	ok(strstr(hdr, "\"kid\"") == NULL && strstr(hdr, "\"HS256\""),
 	    "header without kid: %s", hdr);
 	claims_init(&c, "", INT64_MAX, "{}");
-	is_int(auth_minter_mint(mt, &c, NOW, tok, sizeof(tok), &tok_len,
-	    &exp), -1, "empty subject refused");
+	is_int(auth_minter_mint(mt, &c, NOW, tok, sizeof(tok), &tok_len, &exp),
+	    -1, "empty subject refused");
 	auth_minter_free(mt);
 	auth_minter_free(NULL);
 	auth_keyset_free(ks);
@@ -200,14 +208,15 @@ test_bad(void)
 	char err[256];
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		char *key = bad[i].key_file ? tu_read(bad[i].key_file, &len) :
-		    NULL;
+		char *key =
+		    bad[i].key_file ? tu_read(bad[i].key_file, &len) : NULL;
 		struct auth_minter *mt;
 
 		err[0] = '\0';
-		mt = auth_minter_new(bad[i].alg, key ? (unsigned char *)key :
-		    short_secret, key ? len : sizeof(short_secret) - 1, NULL,
-		    NULL, NULL, bad[i].ttl, err, sizeof(err));
+		mt = auth_minter_new(bad[i].alg,
+		    key ? (unsigned char *)key : short_secret,
+		    key ? len : sizeof(short_secret) - 1, NULL, NULL, NULL,
+		    bad[i].ttl, err, sizeof(err));
 		ok(mt == NULL && err[0] != '\0', "refused: %s (%s)",
 		    bad[i].name, err);
 		auth_minter_free(mt);

@@ -4,17 +4,19 @@
 #include "internal.h"
 #include "tap.h"
 
-static const char *const alg_names[] = { NULL, "HS256", "HS384", "HS512",
-	"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
-	"ES512", "EdDSA" };
+static const char *const alg_names[] = {NULL, "HS256", "HS384", "HS512",
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+    "ES512", "EdDSA"};
 
 static const unsigned char secret32[] = "0123456789abcdef0123456789abcdef";
 
 /* Better Auth 1.7.25 JWKS as served by /api/auth/jwks (better-auth.md §7). */
-static const char ba_eddsa_jwks[] = "{\"keys\":[{\"alg\":\"EdDSA\",\"crv\":"
+static const char ba_eddsa_jwks[] =
+    "{\"keys\":[{\"alg\":\"EdDSA\",\"crv\":"
     "\"Ed25519\",\"x\":\"AcnPY416yUKrsTbsq20Eh3BohrVvpjBsAtwZMjT8atA\","
     "\"kty\":\"OKP\",\"kid\":\"Ze3kiQ2Fsk7nMU0sguMaOlpyJGYjvy4T\"}]}";
-static const char ba_es256_jwks[] = "{\"keys\":[{\"alg\":\"ES256\",\"crv\":"
+static const char ba_es256_jwks[] =
+    "{\"keys\":[{\"alg\":\"ES256\",\"crv\":"
     "\"P-256\",\"kty\":\"EC\",\"x\":\"ZLN4j3X9NSpQeLUsop3y7ni6P_dAC8hSmvz7"
     "ucekFrQ\",\"y\":\"sNY8W3U6prcNqjtV0aDE8jib73YQx0nW8Yu5Pq8_ew4\",\"kid\""
     ":\"ORnNUdwhuxn0IB65AWThdTCEax2KLmF6\"}]}";
@@ -27,31 +29,29 @@ struct pem_case {
 };
 
 static const struct pem_case pem_cases[] = {
-	{ "RSA SPKI RS256", "keys/rsa2048.pub.pem", AUTH_ALG_RS256, 0 },
-	{ "RSA SPKI RS512", "keys/rsa2048.pub.pem", AUTH_ALG_RS512, 0 },
-	{ "RSA SPKI PS256", "keys/rsa2048.pub.pem", AUTH_ALG_PS256, 0 },
-	{ "RSA PKCS#1 RS256", "keys/rsa2048.pkcs1.pub.pem", AUTH_ALG_RS256, 0 },
-	{ "P-256 ES256", "keys/ec256.pub.pem", AUTH_ALG_ES256, 0 },
-	{ "P-384 ES384", "keys/ec384.pub.pem", AUTH_ALG_ES384, 0 },
-	{ "P-521 ES512", "keys/ec521.pub.pem", AUTH_ALG_ES512, 0 },
-	{ "Ed25519 EdDSA", "keys/ed25519.pub.pem", AUTH_ALG_EDDSA, 0 },
-	{ "RSA 1024 refused", "keys/rsa1024.pub.pem", AUTH_ALG_RS256, -1 },
-	{ "RSA private key refused", "keys/rsa2048.pem", AUTH_ALG_RS256, -1 },
-	{ "EC private key refused", "keys/ec256.pem", AUTH_ALG_ES256, -1 },
-	{ "Ed25519 private key refused", "keys/ed25519.pem", AUTH_ALG_EDDSA,
-	    -1 },
-	{ "certificate refused", "keys/rsa2048.cert.pem", AUTH_ALG_RS256, -1 },
-	{ "P-256 for ES384 refused", "keys/ec256.pub.pem", AUTH_ALG_ES384, -1 },
-	{ "P-384 for ES256 refused", "keys/ec384.pub.pem", AUTH_ALG_ES256, -1 },
-	{ "RSA for ES256 refused", "keys/rsa2048.pub.pem", AUTH_ALG_ES256, -1 },
-	{ "EC for RS256 refused", "keys/ec256.pub.pem", AUTH_ALG_RS256, -1 },
-	{ "Ed25519 for RS256 refused", "keys/ed25519.pub.pem", AUTH_ALG_RS256,
-	    -1 },
-	{ "RSA for EdDSA refused", "keys/rsa2048.pub.pem", AUTH_ALG_EDDSA, -1 },
-	{ "PEM for HS256 refused", "keys/rsa2048.pub.pem", AUTH_ALG_HS256, -1 },
-	{ "PEM for invalid alg refused", "keys/rsa2048.pub.pem",
-	    AUTH_ALG_INVALID, -1 },
-	{ "JWKS file is not a PEM", "keys/jwks.json", AUTH_ALG_RS256, -1 },
+    {"RSA SPKI RS256", "keys/rsa2048.pub.pem", AUTH_ALG_RS256, 0},
+    {"RSA SPKI RS512", "keys/rsa2048.pub.pem", AUTH_ALG_RS512, 0},
+    {"RSA SPKI PS256", "keys/rsa2048.pub.pem", AUTH_ALG_PS256, 0},
+    {"RSA PKCS#1 RS256", "keys/rsa2048.pkcs1.pub.pem", AUTH_ALG_RS256, 0},
+    {"P-256 ES256", "keys/ec256.pub.pem", AUTH_ALG_ES256, 0},
+    {"P-384 ES384", "keys/ec384.pub.pem", AUTH_ALG_ES384, 0},
+    {"P-521 ES512", "keys/ec521.pub.pem", AUTH_ALG_ES512, 0},
+    {"Ed25519 EdDSA", "keys/ed25519.pub.pem", AUTH_ALG_EDDSA, 0},
+    {"RSA 1024 refused", "keys/rsa1024.pub.pem", AUTH_ALG_RS256, -1},
+    {"RSA private key refused", "keys/rsa2048.pem", AUTH_ALG_RS256, -1},
+    {"EC private key refused", "keys/ec256.pem", AUTH_ALG_ES256, -1},
+    {"Ed25519 private key refused", "keys/ed25519.pem", AUTH_ALG_EDDSA, -1},
+    {"certificate refused", "keys/rsa2048.cert.pem", AUTH_ALG_RS256, -1},
+    {"P-256 for ES384 refused", "keys/ec256.pub.pem", AUTH_ALG_ES384, -1},
+    {"P-384 for ES256 refused", "keys/ec384.pub.pem", AUTH_ALG_ES256, -1},
+    {"RSA for ES256 refused", "keys/rsa2048.pub.pem", AUTH_ALG_ES256, -1},
+    {"EC for RS256 refused", "keys/ec256.pub.pem", AUTH_ALG_RS256, -1},
+    {"Ed25519 for RS256 refused", "keys/ed25519.pub.pem", AUTH_ALG_RS256, -1},
+    {"RSA for EdDSA refused", "keys/rsa2048.pub.pem", AUTH_ALG_EDDSA, -1},
+    {"PEM for HS256 refused", "keys/rsa2048.pub.pem", AUTH_ALG_HS256, -1},
+    {"PEM for invalid alg refused", "keys/rsa2048.pub.pem", AUTH_ALG_INVALID,
+        -1},
+    {"JWKS file is not a PEM", "keys/jwks.json", AUTH_ALG_RS256, -1},
 };
 
 static void
@@ -90,23 +90,31 @@ test_secrets(void)
 	ok(ks != NULL, "keyset_new");
 	is_int(auth_keyset_count(ks), 0, "empty keyset");
 	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_HS256, secret32, 31,
-	    err, sizeof(err)), -1, "31-byte secret refused");
+	           err, sizeof(err)),
+	    -1, "31-byte secret refused");
 	ok(strstr(err, "32") != NULL, "error names the minimum: %s", err);
 	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_RS256, secret32, 32,
-	    err, sizeof(err)), -1, "secret for RS256 refused");
+	           err, sizeof(err)),
+	    -1, "secret for RS256 refused");
 	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_INVALID, secret32, 32,
-	    err, sizeof(err)), -1, "secret for alg none refused");
-	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_HS256, NULL, 32,
-	    err, sizeof(err)), -1, "NULL secret refused");
+	           err, sizeof(err)),
+	    -1, "secret for alg none refused");
+	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_HS256, NULL, 32, err,
+	           sizeof(err)),
+	    -1, "NULL secret refused");
 	is_int(auth_keyset_count(ks), 0, "failures add nothing");
 	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_HS256, secret32, 32,
-	    err, sizeof(err)), 0, "32-byte secret accepted");
+	           err, sizeof(err)),
+	    0, "32-byte secret accepted");
 	is_int(auth_keyset_add_secret(ks, NULL, AUTH_ALG_HS384, secret32, 32,
-	    err, sizeof(err)), -1, "a second key without kid refused");
+	           err, sizeof(err)),
+	    -1, "a second key without kid refused");
 	is_int(auth_keyset_add_secret(ks, "a", AUTH_ALG_HS384, secret32, 32,
-	    err, sizeof(err)), 0, "kid a accepted");
+	           err, sizeof(err)),
+	    0, "kid a accepted");
 	is_int(auth_keyset_add_secret(ks, "a", AUTH_ALG_HS512, secret32, 32,
-	    err, sizeof(err)), -1, "duplicate kid a refused");
+	           err, sizeof(err)),
+	    -1, "duplicate kid a refused");
 	ok(strstr(err, "duplicate") != NULL, "error says duplicate: %s", err);
 	{
 		char long_kid[AUTH_MAX_KID_LEN + 2];
@@ -114,10 +122,12 @@ test_secrets(void)
 		memset(long_kid, 'k', sizeof(long_kid) - 1);
 		long_kid[sizeof(long_kid) - 1] = '\0';
 		is_int(auth_keyset_add_secret(ks, long_kid, AUTH_ALG_HS512,
-		    secret32, 32, err, sizeof(err)), -1, "kid too long");
+		           secret32, 32, err, sizeof(err)),
+		    -1, "kid too long");
 		long_kid[AUTH_MAX_KID_LEN] = '\0';
 		is_int(auth_keyset_add_secret(ks, long_kid, AUTH_ALG_HS512,
-		    secret32, 32, err, sizeof(err)), 0, "kid at the limit");
+		           secret32, 32, err, sizeof(err)),
+		    0, "kid at the limit");
 	}
 	is_int(auth_keyset_count(ks), 3, "three keys");
 	auth_keyset_free(ks);
@@ -159,16 +169,20 @@ test_pems(void)
 
 		snprintf(both, both_len, "%s%s", a, b);
 		is_int(auth_keyset_add_pem(ks, NULL, AUTH_ALG_RS256, both,
-		    strlen(both), err, sizeof(err)), -1, "two PEM blocks");
+		           strlen(both), err, sizeof(err)),
+		    -1, "two PEM blocks");
 		is_int(auth_keyset_add_pem(ks, NULL, AUTH_ALG_RS256, a,
-		    strlen(a) - 40, err, sizeof(err)), -1, "truncated PEM");
+		           strlen(a) - 40, err, sizeof(err)),
+		    -1, "truncated PEM");
 		is_int(auth_keyset_add_pem(ks, NULL, AUTH_ALG_RS256, a, 0, err,
-		    sizeof(err)), -1, "empty PEM");
+		           sizeof(err)),
+		    -1, "empty PEM");
 		is_int(auth_keyset_add_pem(ks, NULL, AUTH_ALG_RS256, a,
-		    strlen(a), err, sizeof(err)), 0, "PEM once");
+		           strlen(a), err, sizeof(err)),
+		    0, "PEM once");
 		is_int(auth_keyset_add_pem(ks, NULL, AUTH_ALG_RS384, a,
-		    strlen(a), err, sizeof(err)), -1,
-		    "same PEM without kid twice");
+		           strlen(a), err, sizeof(err)),
+		    -1, "same PEM without kid twice");
 		free(a);
 		free(b);
 		free(both);
@@ -190,83 +204,106 @@ struct jwks_case {
 #define ED_X "\"x\":\"AcnPY416yUKrsTbsq20Eh3BohrVvpjBsAtwZMjT8atA\""
 
 static const struct jwks_case jwks_cases[] = {
-	{ "Better Auth EdDSA", ba_eddsa_jwks, 0, 1 },
-	{ "Better Auth ES256", ba_es256_jwks, 0, 1 },
-	{ "EC without alg: from crv",
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X "," P256_Y
-	    ",\"kid\":\"a\"}]}", 0, 1 },
-	{ "use sig kept",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
-	    ",\"use\":\"sig\",\"kid\":\"a\"}]}", 0, 1 },
-	{ "use enc skipped, sig kept",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
-	    ",\"use\":\"enc\",\"kid\":\"a\"},{\"kty\":\"OKP\",\"crv\":"
-	    "\"Ed25519\"," ED_X ",\"kid\":\"b\"}]}", 0, 1 },
-	{ "only enc keys", "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
-	    ED_X ",\"use\":\"enc\",\"kid\":\"a\"}]}", -1, 0 },
-	{ "no keys", "{\"keys\":[]}", -1, 0 },
-	{ "keys not an array", "{\"keys\":{}}", -1, 0 },
-	{ "not an object", "[]", -1, 0 },
-	{ "not JSON", "{\"keys\":[", -1, 0 },
-	{ "duplicate kids",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
-	    ",\"kid\":\"a\"},{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X ","
-	    P256_Y ",\"kid\":\"a\"}]}", -1, 0 },
-	{ "duplicate member", "{\"keys\":[],\"keys\":[]}", -1, 0 },
-	{ "oct refused", "{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\","
-	    "\"kid\":\"a\"}]}", -1, 0 },
-	{ "private d refused",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
-	    ",\"d\":\"AAAA\",\"kid\":\"a\"}]}", -1, 0 },
-	{ "unknown kty skipped",
-	    "{\"keys\":[{\"kty\":\"AKP\",\"kid\":\"z\"},{\"kty\":\"OKP\","
-	    "\"crv\":\"Ed25519\"," ED_X ",\"kid\":\"a\"}]}", 0, 1 },
-	{ "unknown alg skipped",
-	    "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP\"," RSA_N_SMALL
-	    ",\"e\":\"AQAB\",\"kid\":\"z\"},{\"kty\":\"OKP\",\"crv\":"
-	    "\"Ed25519\"," ED_X ",\"kid\":\"a\"}]}", 0, 1 },
-	{ "Ed448 skipped", "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed448\","
-	    ED_X ",\"kid\":\"z\"}]}", -1, 0 },
-	{ "alg does not suit kty",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"ES256\","
-	    ED_X ",\"kid\":\"a\"}]}", -1, 0 },
-	{ "alg does not suit crv",
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES384\","
-	    P256_X "," P256_Y ",\"kid\":\"a\"}]}", -1, 0 },
-	{ "HS alg on RSA key",
-	    "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"HS256\"," RSA_N_SMALL
-	    ",\"e\":\"AQAB\",\"kid\":\"a\"}]}", -1, 0 },
-	{ "EC point not on curve",
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X ","
-	    P256_Y_BAD ",\"kid\":\"a\"}]}", -1, 0 },
-	{ "EC coordinate too short",
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\","
-	    P256_Y ",\"kid\":\"a\"}]}", -1, 0 },
-	{ "EC y missing",
-	    "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X
-	    ",\"kid\":\"a\"}]}", -1, 0 },
-	{ "Ed25519 x short", "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
-	    "\"x\":\"AAAA\",\"kid\":\"a\"}]}", -1, 0 },
-	{ "x padded base64",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":"
-	    "\"AcnPY416yUKrsTbsq20Eh3BohrVvpjBsAtwZMjT8atA=\",\"kid\":\"a\"}]}",
-	    -1, 0 },
-	{ "RSA modulus too small",
-	    "{\"keys\":[{\"kty\":\"RSA\"," RSA_N_SMALL ",\"e\":\"AQAB\","
-	    "\"kid\":\"a\"}]}", -1, 0 },
-	{ "kid not a string",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
-	    ",\"kid\":7}]}", -1, 0 },
-	{ "kid empty",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
-	    ",\"kid\":\"\"}]}", -1, 0 },
-	{ "no kid, single key",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X "}]}", 0,
-	    1 },
-	{ "use not a string",
-	    "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
-	    ",\"use\":1,\"kid\":\"a\"}]}", -1, 0 },
-	{ "key not an object", "{\"keys\":[1]}", -1, 0 },
+    {"Better Auth EdDSA", ba_eddsa_jwks, 0, 1},
+    {"Better Auth ES256", ba_es256_jwks, 0, 1},
+    {"EC without alg: from crv",
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X "," P256_Y
+        ",\"kid\":\"a\"}]}",
+        0, 1},
+    {"use sig kept",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
+        ",\"use\":\"sig\",\"kid\":\"a\"}]}",
+        0, 1},
+    {"use enc skipped, sig kept",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
+        ",\"use\":\"enc\",\"kid\":\"a\"},{\"kty\":\"OKP\",\"crv\":"
+        "\"Ed25519\"," ED_X ",\"kid\":\"b\"}]}",
+        0, 1},
+    {"only enc keys",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
+        ",\"use\":\"enc\",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"no keys", "{\"keys\":[]}", -1, 0},
+    {"keys not an array", "{\"keys\":{}}", -1, 0},
+    {"not an object", "[]", -1, 0},
+    {"not JSON", "{\"keys\":[", -1, 0},
+    {"duplicate kids",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
+        ",\"kid\":\"a\"},{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X "," P256_Y
+        ",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"duplicate member", "{\"keys\":[],\"keys\":[]}", -1, 0},
+    {"oct refused",
+        "{\"keys\":[{\"kty\":\"oct\",\"k\":\"AAAA\","
+        "\"kid\":\"a\"}]}",
+        -1, 0},
+    {"private d refused",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
+        ",\"d\":\"AAAA\",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"unknown kty skipped",
+        "{\"keys\":[{\"kty\":\"AKP\",\"kid\":\"z\"},{\"kty\":\"OKP\","
+        "\"crv\":\"Ed25519\"," ED_X ",\"kid\":\"a\"}]}",
+        0, 1},
+    {"unknown alg skipped",
+        "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"RSA-OAEP\"," RSA_N_SMALL
+        ",\"e\":\"AQAB\",\"kid\":\"z\"},{\"kty\":\"OKP\",\"crv\":"
+        "\"Ed25519\"," ED_X ",\"kid\":\"a\"}]}",
+        0, 1},
+    {"Ed448 skipped",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed448\"," ED_X
+        ",\"kid\":\"z\"}]}",
+        -1, 0},
+    {"alg does not suit kty",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"alg\":\"ES256\"," ED_X
+        ",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"alg does not suit crv",
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ES384\"," P256_X
+        "," P256_Y ",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"HS alg on RSA key",
+        "{\"keys\":[{\"kty\":\"RSA\",\"alg\":\"HS256\"," RSA_N_SMALL
+        ",\"e\":\"AQAB\",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"EC point not on curve",
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X "," P256_Y_BAD
+        ",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"EC coordinate too short",
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"AAAA\"," P256_Y
+        ",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"EC y missing",
+        "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\"," P256_X
+        ",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"Ed25519 x short",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\","
+        "\"x\":\"AAAA\",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"x padded base64",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"x\":"
+        "\"AcnPY416yUKrsTbsq20Eh3BohrVvpjBsAtwZMjT8atA=\",\"kid\":\"a\"}]}",
+        -1, 0},
+    {"RSA modulus too small",
+        "{\"keys\":[{\"kty\":\"RSA\"," RSA_N_SMALL ",\"e\":\"AQAB\","
+        "\"kid\":\"a\"}]}",
+        -1, 0},
+    {"kid not a string",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X ",\"kid\":7}]}",
+        -1, 0},
+    {"kid empty",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
+        ",\"kid\":\"\"}]}",
+        -1, 0},
+    {"no kid, single key",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X "}]}", 0, 1},
+    {"use not a string",
+        "{\"keys\":[{\"kty\":\"OKP\",\"crv\":\"Ed25519\"," ED_X
+        ",\"use\":1,\"kid\":\"a\"}]}",
+        -1, 0},
+    {"key not an object", "{\"keys\":[1]}", -1, 0},
 };
 
 static void
@@ -305,7 +342,8 @@ test_jwks(void)
 	    "second load: duplicate kids");
 	is_int(auth_keyset_count(ks), 10, "keyset unchanged after failure");
 	is_int(auth_keyset_add_jwks(ks, ba_eddsa_jwks, strlen(ba_eddsa_jwks),
-	    err, sizeof(err)), 0, "another JWKS adds to the set");
+	           err, sizeof(err)),
+	    0, "another JWKS adds to the set");
 	is_int(auth_keyset_count(ks), 11, "11 keys");
 
 	/* kid selection. */
@@ -313,22 +351,30 @@ test_jwks(void)
 		const struct auth_key *k = NULL;
 
 		is_int(auth_keyset_select(ks, AUTH_ALG_PS256, "ps256", 5, true,
-		    &k), AUTH_OK, "select ps256");
+		           &k),
+		    AUTH_OK, "select ps256");
 		ok(k != NULL && k->alg == AUTH_ALG_PS256 && k->sig_len == 256,
 		    "selected key is PS256 with 256-byte signatures");
 		is_int(auth_keyset_select(ks, AUTH_ALG_RS256, "ps256", 5, true,
-		    &k), AUTH_ALG_REJECTED, "kid of a key pinned to PS256");
+		           &k),
+		    AUTH_ALG_REJECTED, "kid of a key pinned to PS256");
 		is_int(auth_keyset_select(ks, AUTH_ALG_ES256, "nope", 4, true,
-		    &k), AUTH_KEY_UNKNOWN, "unknown kid");
+		           &k),
+		    AUTH_KEY_UNKNOWN, "unknown kid");
 		is_int(auth_keyset_select(ks, AUTH_ALG_ES256, "es25", 4, true,
-		    &k), AUTH_KEY_UNKNOWN, "kid prefix is not the kid");
+		           &k),
+		    AUTH_KEY_UNKNOWN, "kid prefix is not the kid");
 		is_int(auth_keyset_select(ks, AUTH_ALG_ES256, NULL, 0, false,
-		    &k), AUTH_KEY_UNKNOWN, "no kid with many keys");
+		           &k),
+		    AUTH_KEY_UNKNOWN, "no kid with many keys");
 		is_int(auth_keyset_select(ks, AUTH_ALG_INVALID, "es256", 5,
-		    true, &k), AUTH_ALG_REJECTED, "alg none");
+		           true, &k),
+		    AUTH_ALG_REJECTED, "alg none");
 		is_int(auth_keyset_select(ks, AUTH_ALG_ES512, "es512", 5, true,
-		    &k), AUTH_OK, "select es512");
-		ok(k != NULL && k->sig_len == 132, "ES512 signatures are 132 "
+		           &k),
+		    AUTH_OK, "select es512");
+		ok(k != NULL && k->sig_len == 132,
+		    "ES512 signatures are 132 "
 		    "bytes");
 	}
 	auth_keyset_free(ks);
@@ -342,11 +388,13 @@ test_jwks(void)
 		const struct auth_key *k = NULL;
 
 		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, NULL, 0, false,
-		    &k), AUTH_OK, "single key, no kid");
+		           &k),
+		    AUTH_OK, "single key, no kid");
 		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, "x", 1, true, &k),
 		    AUTH_OK, "single key without kid, token kid");
 		is_int(auth_keyset_select(ks, AUTH_ALG_HS384, NULL, 0, false,
-		    &k), AUTH_ALG_REJECTED, "single key, other alg");
+		           &k),
+		    AUTH_ALG_REJECTED, "single key, other alg");
 	}
 	auth_keyset_free(ks);
 	/* A single key with a kid: the kid must match. */
@@ -357,9 +405,11 @@ test_jwks(void)
 		const struct auth_key *k = NULL;
 
 		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, "k2", 2, true,
-		    &k), AUTH_KEY_UNKNOWN, "single key with kid, other kid");
+		           &k),
+		    AUTH_KEY_UNKNOWN, "single key with kid, other kid");
 		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, NULL, 0, false,
-		    &k), AUTH_OK, "single key with kid, no token kid");
+		           &k),
+		    AUTH_OK, "single key with kid, no token kid");
 	}
 	auth_keyset_free(ks);
 	/* Empty set. */
@@ -368,7 +418,8 @@ test_jwks(void)
 		const struct auth_key *k = NULL;
 
 		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, NULL, 0, false,
-		    &k), AUTH_KEY_UNKNOWN, "empty keyset");
+		           &k),
+		    AUTH_KEY_UNKNOWN, "empty keyset");
 	}
 	auth_keyset_free(ks);
 }

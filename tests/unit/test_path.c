@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests for auth/path.c: the canonical path, and every refused spelling (DESIGN.md §5). */
+/* Tests for auth/path.c: the canonical path, and every refused spelling
+ * (DESIGN.md §5). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,156 +17,162 @@ struct path_case {
 	const char *canon; /* for AUTH_OK */
 };
 
-#define OK(in, canon) { in, 0, AUTH_OK, canon }
-#define BAD(in) { in, 0, AUTH_PATH_INVALID, NULL }
+#define OK(in, canon)                                                          \
+	{                                                                      \
+		in, 0, AUTH_OK, canon                                          \
+	}
+#define BAD(in)                                                                \
+	{                                                                      \
+		in, 0, AUTH_PATH_INVALID, NULL                                 \
+	}
 
 static const struct path_case cases[] = {
-	/* Valid paths and their canonical form. */
-	OK("/", "/"),
-	OK("/a", "/a"),
-	OK("/a/b/c", "/a/b/c"),
-	OK("/a/b/", "/a/b/"),
-	OK("/api/users/42", "/api/users/42"),
-	OK("/%61%62%63", "/abc"),
-	OK("/%41%5a%30%39", "/AZ09"),
-	OK("/a%2Db%2Ec%5Fd%7Ee", "/a-b.c_d~e"),
-	OK("/a%2db%2ec%5fd%7ee", "/a-b.c_d~e"),
-	OK("/a%20b", "/a%20b"),
-	OK("/a%3ab%3Ac", "/a%3Ab%3Ac"),
-	OK("/q%3f%23%25", "/q%3F%23%25"),
-	OK("/a%2bb", "/a%2Bb"),
-	OK("/a:b@c!$&'()*+,;=", "/a:b@c!$&'()*+,;="),
-	OK("/caf%c3%a9", "/caf%C3%A9"),
-	OK("/%E2%82%AC", "/%E2%82%AC"),
-	OK("/%F0%9F%98%80", "/%F0%9F%98%80"),
-	OK("/%F4%8F%BF%BF", "/%F4%8F%BF%BF"),
-	OK("/%ED%9F%BF", "/%ED%9F%BF"),
-	OK("/%C2%80", "/%C2%80"),
-	OK("/...", "/..."),
-	OK("/.a", "/.a"),
-	OK("/a.", "/a."),
-	OK("/..a/b..", "/..a/b.."),
-	OK("/.well-known/jwks", "/.well-known/jwks"),
-	OK("/a;b", "/a;b"),
-	OK("/a{b}", "/a%7Bb%7D"),
-	OK("/a|b^c`d", "/a%7Cb%5Ec%60d"),
-	OK("/\"<>[]", "/%22%3C%3E%5B%5D"),
+    /* Valid paths and their canonical form. */
+    OK("/", "/"),
+    OK("/a", "/a"),
+    OK("/a/b/c", "/a/b/c"),
+    OK("/a/b/", "/a/b/"),
+    OK("/api/users/42", "/api/users/42"),
+    OK("/%61%62%63", "/abc"),
+    OK("/%41%5a%30%39", "/AZ09"),
+    OK("/a%2Db%2Ec%5Fd%7Ee", "/a-b.c_d~e"),
+    OK("/a%2db%2ec%5fd%7ee", "/a-b.c_d~e"),
+    OK("/a%20b", "/a%20b"),
+    OK("/a%3ab%3Ac", "/a%3Ab%3Ac"),
+    OK("/q%3f%23%25", "/q%3F%23%25"),
+    OK("/a%2bb", "/a%2Bb"),
+    OK("/a:b@c!$&'()*+,;=", "/a:b@c!$&'()*+,;="),
+    OK("/caf%c3%a9", "/caf%C3%A9"),
+    OK("/%E2%82%AC", "/%E2%82%AC"),
+    OK("/%F0%9F%98%80", "/%F0%9F%98%80"),
+    OK("/%F4%8F%BF%BF", "/%F4%8F%BF%BF"),
+    OK("/%ED%9F%BF", "/%ED%9F%BF"),
+    OK("/%C2%80", "/%C2%80"),
+    OK("/...", "/..."),
+    OK("/.a", "/.a"),
+    OK("/a.", "/a."),
+    OK("/..a/b..", "/..a/b.."),
+    OK("/.well-known/jwks", "/.well-known/jwks"),
+    OK("/a;b", "/a;b"),
+    OK("/a{b}", "/a%7Bb%7D"),
+    OK("/a|b^c`d", "/a%7Cb%5Ec%60d"),
+    OK("/\"<>[]", "/%22%3C%3E%5B%5D"),
 
-	/* Must start with '/'. */
-	{ "", 0, AUTH_PATH_INVALID, NULL },
-	BAD("a/b"),
-	BAD("*"),
-	BAD("http://x/"),
-	BAD("%2Fa"),
+    /* Must start with '/'. */
+    {"", 0, AUTH_PATH_INVALID, NULL},
+    BAD("a/b"),
+    BAD("*"),
+    BAD("http://x/"),
+    BAD("%2Fa"),
 
-	/* Encoded '/' and '\', raw '\'. */
-	BAD("/a%2Fb"),
-	BAD("/a%2fb"),
-	BAD("/a%5Cb"),
-	BAD("/a%5cb"),
-	BAD("/a\\b"),
-	BAD("/..\\x"),
+    /* Encoded '/' and '\', raw '\'. */
+    BAD("/a%2Fb"),
+    BAD("/a%2fb"),
+    BAD("/a%5Cb"),
+    BAD("/a%5cb"),
+    BAD("/a\\b"),
+    BAD("/..\\x"),
 
-	/* Control bytes, encoded and raw; space; non-ASCII raw. */
-	BAD("/a%00"),
-	{ "/a\0b", 4, AUTH_PATH_INVALID, NULL },
-	BAD("/a%01"),
-	BAD("/a%0A"),
-	BAD("/a%0d%0aX:1"),
-	BAD("/a%1F"),
-	BAD("/a%1f"),
-	BAD("/a%7F"),
-	BAD("/a\x01"),
-	BAD("/a\tb"),
-	BAD("/a\nb"),
-	BAD("/a\x7f"),
-	BAD("/a b"),
-	BAD("/caf\xc3\xa9"),
-	BAD("/\x80"),
-	BAD("/\xff"),
-	BAD("/a?b"),
-	BAD("/a#b"),
+    /* Control bytes, encoded and raw; space; non-ASCII raw. */
+    BAD("/a%00"),
+    {"/a\0b", 4, AUTH_PATH_INVALID, NULL},
+    BAD("/a%01"),
+    BAD("/a%0A"),
+    BAD("/a%0d%0aX:1"),
+    BAD("/a%1F"),
+    BAD("/a%1f"),
+    BAD("/a%7F"),
+    BAD("/a\x01"),
+    BAD("/a\tb"),
+    BAD("/a\nb"),
+    BAD("/a\x7f"),
+    BAD("/a b"),
+    BAD("/caf\xc3\xa9"),
+    BAD("/\x80"),
+    BAD("/\xff"),
+    BAD("/a?b"),
+    BAD("/a#b"),
 
-	/* Invalid percent-encoding. */
-	BAD("/%"),
-	BAD("/a%"),
-	BAD("/%4"),
-	BAD("/a%4"),
-	BAD("/%zz"),
-	BAD("/%g0"),
-	BAD("/%0g"),
-	BAD("/%%41"),
-	BAD("/% 41"),
+    /* Invalid percent-encoding. */
+    BAD("/%"),
+    BAD("/a%"),
+    BAD("/%4"),
+    BAD("/a%4"),
+    BAD("/%zz"),
+    BAD("/%g0"),
+    BAD("/%0g"),
+    BAD("/%%41"),
+    BAD("/% 41"),
 
-	/* Invalid or overlong UTF-8 inside escapes. */
-	BAD("/%C0%AE"),
-	BAD("/%C0%AE%C0%AE"),
-	BAD("/%C1%BF"),
-	BAD("/%E0%80%AE"),
-	BAD("/%E0%9F%BF"),
-	BAD("/%F0%80%80%AE"),
-	BAD("/%F0%8F%BF%BF"),
-	BAD("/%ED%A0%80"),
-	BAD("/%ED%BF%BF"),
-	BAD("/%F4%90%80%80"),
-	BAD("/%F5%80%80%80"),
-	BAD("/%FF"),
-	BAD("/%80"),
-	BAD("/%BF"),
-	BAD("/%C3"),
-	BAD("/%C3/"),
-	BAD("/%C3a"),
-	BAD("/%C3%41"),
-	BAD("/%C3%C3%A9"),
-	BAD("/%E2%82"),
-	BAD("/%E2%82%41"),
-	BAD("/%F0%9F%98"),
-	BAD("/%C3%A9%A9"),
+    /* Invalid or overlong UTF-8 inside escapes. */
+    BAD("/%C0%AE"),
+    BAD("/%C0%AE%C0%AE"),
+    BAD("/%C1%BF"),
+    BAD("/%E0%80%AE"),
+    BAD("/%E0%9F%BF"),
+    BAD("/%F0%80%80%AE"),
+    BAD("/%F0%8F%BF%BF"),
+    BAD("/%ED%A0%80"),
+    BAD("/%ED%BF%BF"),
+    BAD("/%F4%90%80%80"),
+    BAD("/%F5%80%80%80"),
+    BAD("/%FF"),
+    BAD("/%80"),
+    BAD("/%BF"),
+    BAD("/%C3"),
+    BAD("/%C3/"),
+    BAD("/%C3a"),
+    BAD("/%C3%41"),
+    BAD("/%C3%C3%A9"),
+    BAD("/%E2%82"),
+    BAD("/%E2%82%41"),
+    BAD("/%F0%9F%98"),
+    BAD("/%C3%A9%A9"),
 
-	/* Empty segments. */
-	BAD("//"),
-	BAD("//a"),
-	BAD("/a//b"),
-	BAD("/a//"),
-	BAD("/a///b"),
+    /* Empty segments. */
+    BAD("//"),
+    BAD("//a"),
+    BAD("/a//b"),
+    BAD("/a//"),
+    BAD("/a///b"),
 
-	/* Dot segments in every spelling and place. */
-	BAD("/."),
-	BAD("/.."),
-	BAD("/./"),
-	BAD("/../"),
-	BAD("/./a"),
-	BAD("/../a"),
-	BAD("/a/."),
-	BAD("/a/.."),
-	BAD("/a/./"),
-	BAD("/a/../"),
-	BAD("/a/./b"),
-	BAD("/a/../b"),
-	BAD("/a/b/../../etc/passwd"),
-	BAD("/%2e"),
-	BAD("/%2E"),
-	BAD("/%2e%2e"),
-	BAD("/%2E%2E"),
-	BAD("/%2E%2e"),
-	BAD("/%2e%2E"),
-	BAD("/.%2e"),
-	BAD("/%2e."),
-	BAD("/.%2E/"),
-	BAD("/a/%2e%2e/b"),
-	BAD("/a/%2e/b"),
-	BAD("/a/%2E%2E"),
-	BAD("/a/.%2e"),
-	BAD("/a/%2e./"),
-	BAD("/%2e%2e/%2e%2e/etc"),
-	BAD("/a/..;/b"),
-	BAD("/a/..;x=1/b"),
-	BAD("/a/.;/b"),
-	BAD("/a/..%3B/b"),
-	BAD("/a/%2e%2e%3bx/b"),
-	BAD("/..%2Fetc"),
-	BAD("/%2e%2e%2fetc"),
-	BAD("/%2e%2e%5cetc"),
+    /* Dot segments in every spelling and place. */
+    BAD("/."),
+    BAD("/.."),
+    BAD("/./"),
+    BAD("/../"),
+    BAD("/./a"),
+    BAD("/../a"),
+    BAD("/a/."),
+    BAD("/a/.."),
+    BAD("/a/./"),
+    BAD("/a/../"),
+    BAD("/a/./b"),
+    BAD("/a/../b"),
+    BAD("/a/b/../../etc/passwd"),
+    BAD("/%2e"),
+    BAD("/%2E"),
+    BAD("/%2e%2e"),
+    BAD("/%2E%2E"),
+    BAD("/%2E%2e"),
+    BAD("/%2e%2E"),
+    BAD("/.%2e"),
+    BAD("/%2e."),
+    BAD("/.%2E/"),
+    BAD("/a/%2e%2e/b"),
+    BAD("/a/%2e/b"),
+    BAD("/a/%2E%2E"),
+    BAD("/a/.%2e"),
+    BAD("/a/%2e./"),
+    BAD("/%2e%2e/%2e%2e/etc"),
+    BAD("/a/..;/b"),
+    BAD("/a/..;x=1/b"),
+    BAD("/a/.;/b"),
+    BAD("/a/..%3B/b"),
+    BAD("/a/%2e%2e%3bx/b"),
+    BAD("/..%2Fetc"),
+    BAD("/%2e%2e%2fetc"),
+    BAD("/%2e%2e%5cetc"),
 };
 
 /* |s| with bytes outside printable ASCII as \xHH, for TAP lines. */
@@ -231,14 +238,15 @@ test_idempotent(void)
 
 		if (cases[i].want != AUTH_OK)
 			continue;
-		if (auth_path_canon(cases[i].in, len, out, sizeof(out),
-		    &ol) != AUTH_OK) {
+		if (auth_path_canon(cases[i].in, len, out, sizeof(out), &ol) !=
+		    AUTH_OK) {
 			bad++;
 			continue;
 		}
 		in = guard_put(&g, out, ol);
 		if (auth_path_canon(in, ol, out2, sizeof(out2), &ol2) !=
-		    AUTH_OK || ol2 != ol || memcmp(out, out2, ol) != 0)
+		        AUTH_OK ||
+		    ol2 != ol || memcmp(out, out2, ol) != 0)
 			bad++;
 	}
 	is_int(bad, 0, "every canonical path canonicalises to itself");
@@ -259,22 +267,23 @@ test_limits(void)
 	memset(s + 1, 'a', AUTH_MAX_PATH_LEN + 1);
 	in = guard_put(&g, s, AUTH_MAX_PATH_LEN - 1);
 	is_int(auth_path_canon(in, AUTH_MAX_PATH_LEN - 1, out,
-	    AUTH_MAX_PATH_LEN + 8, &ol), AUTH_OK, "path of limit - 1 bytes");
+	           AUTH_MAX_PATH_LEN + 8, &ol),
+	    AUTH_OK, "path of limit - 1 bytes");
 	is_int(ol, AUTH_MAX_PATH_LEN - 1, "path of limit - 1 bytes: length");
 	in = guard_put(&g, s, AUTH_MAX_PATH_LEN);
 	is_int(auth_path_canon(in, AUTH_MAX_PATH_LEN, out,
-	    AUTH_MAX_PATH_LEN + 8, &ol), AUTH_TOO_LARGE,
-	    "path of limit bytes (no room for the NUL)");
+	           AUTH_MAX_PATH_LEN + 8, &ol),
+	    AUTH_TOO_LARGE, "path of limit bytes (no room for the NUL)");
 	in = guard_put(&g, s, AUTH_MAX_PATH_LEN + 1);
 	is_int(auth_path_canon(in, AUTH_MAX_PATH_LEN + 1, out,
-	    AUTH_MAX_PATH_LEN + 8, &ol), AUTH_TOO_LARGE,
-	    "path over the limit");
+	           AUTH_MAX_PATH_LEN + 8, &ol),
+	    AUTH_TOO_LARGE, "path over the limit");
 	/* Too large is decided before anything else. */
 	s[AUTH_MAX_PATH_LEN] = '\\';
 	in = guard_put(&g, s, AUTH_MAX_PATH_LEN + 1);
 	is_int(auth_path_canon(in, AUTH_MAX_PATH_LEN + 1, out,
-	    AUTH_MAX_PATH_LEN + 8, &ol), AUTH_TOO_LARGE,
-	    "oversize wins over an invalid byte");
+	           AUTH_MAX_PATH_LEN + 8, &ol),
+	    AUTH_TOO_LARGE, "oversize wins over an invalid byte");
 
 	/* Encoding raw '{' grows the path: the output limit holds too. */
 	memset(s + 1, '{', AUTH_MAX_PATH_LEN);
@@ -313,7 +322,7 @@ test_all_bytes(void)
 	int c, bad = 0;
 
 	for (c = 0; c < 256; c++) {
-		char in[3] = { '/', 'a', (char)c }, out[16];
+		char in[3] = {'/', 'a', (char)c}, out[16];
 		size_t ol;
 		enum auth_status st;
 		const char *p = guard_put(&g, in, 3);

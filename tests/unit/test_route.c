@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests for auth/route.c: patterns, first-match order, {name} and **, rules and bindings. */
+/* Tests for auth/route.c: patterns, first-match order, {name} and **, rules and
+ * bindings. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ add(struct auth_route_table *t, const char *pattern, enum auth_mode mode,
     size_t err_len)
 {
 	struct auth_route r;
-	const char *rules[3] = { r1, r2, r3 };
+	const char *rules[3] = {r1, r2, r3};
 	size_t i;
 
 	memset(&r, 0, sizeof(r));
@@ -44,7 +45,7 @@ add(struct auth_route_table *t, const char *pattern, enum auth_mode mode,
 	r.tag = tag;
 	for (i = 0; i < 3 && rules[i] != NULL; i++) {
 		if (auth_rule_parse(rules[i], &r.rules[r.n_rules++], err,
-		    err_len) != 0)
+		        err_len) != 0)
 			return -2;
 	}
 	return auth_route_add(t, &r, err, err_len);
@@ -84,51 +85,49 @@ struct rule_case {
 };
 
 static const struct rule_case rule_cases[] = {
-	{ "user_id == sub", 1, AUTH_RULE_VAR_SUB, "user_id", "", "" },
-	{ "user_id==sub", 1, AUTH_RULE_VAR_SUB, "user_id", "", "" },
-	{ " \tuser_id \t== \tsub \t", 1, AUTH_RULE_VAR_SUB, "user_id", "", "" },
-	{ "_x9 == sub", 1, AUTH_RULE_VAR_SUB, "_x9", "", "" },
-	{ "org == claim.org_id", 1, AUTH_RULE_VAR_CLAIM, "org", "org_id", "" },
-	{ "org==claim.x-tenant", 1, AUTH_RULE_VAR_CLAIM, "org", "x-tenant",
-	    "" },
-	{ "claim.role == \"admin\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role",
-	    "admin" },
-	{ "claim.role==\"a b\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role", "a b" },
-	{ "claim.role == \"\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role", "" },
-	{ "claim.q == \"a\\\"b\\\\c\"", 1, AUTH_RULE_CLAIM_VALUE, "", "q",
-	    "a\"b\\c" },
-	{ "claim.role == \"caf\xc3\xa9\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role",
-	    "caf\xc3\xa9" },
+    {"user_id == sub", 1, AUTH_RULE_VAR_SUB, "user_id", "", ""},
+    {"user_id==sub", 1, AUTH_RULE_VAR_SUB, "user_id", "", ""},
+    {" \tuser_id \t== \tsub \t", 1, AUTH_RULE_VAR_SUB, "user_id", "", ""},
+    {"_x9 == sub", 1, AUTH_RULE_VAR_SUB, "_x9", "", ""},
+    {"org == claim.org_id", 1, AUTH_RULE_VAR_CLAIM, "org", "org_id", ""},
+    {"org==claim.x-tenant", 1, AUTH_RULE_VAR_CLAIM, "org", "x-tenant", ""},
+    {"claim.role == \"admin\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role", "admin"},
+    {"claim.role==\"a b\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role", "a b"},
+    {"claim.role == \"\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role", ""},
+    {"claim.q == \"a\\\"b\\\\c\"", 1, AUTH_RULE_CLAIM_VALUE, "", "q",
+        "a\"b\\c"},
+    {"claim.role == \"caf\xc3\xa9\"", 1, AUTH_RULE_CLAIM_VALUE, "", "role",
+        "caf\xc3\xa9"},
 
-	{ "", 0, 0, NULL, NULL, NULL },
-	{ "   ", 0, 0, NULL, NULL, NULL },
-	{ "user_id", 0, 0, NULL, NULL, NULL },
-	{ "user_id ==", 0, 0, NULL, NULL, NULL },
-	{ "user_id = sub", 0, 0, NULL, NULL, NULL },
-	{ "user_id != sub", 0, 0, NULL, NULL, NULL },
-	{ "user_id === sub", 0, 0, NULL, NULL, NULL },
-	{ "user_id == subx", 0, 0, NULL, NULL, NULL },
-	{ "user_id == sub x", 0, 0, NULL, NULL, NULL },
-	{ "user_id == sub;", 0, 0, NULL, NULL, NULL },
-	{ "user_id == SUB", 0, 0, NULL, NULL, NULL },
-	{ "user_id == \"u1\"", 0, 0, NULL, NULL, NULL },
-	{ "user_id == claim.", 0, 0, NULL, NULL, NULL },
-	{ "user_id == claim.1x", 0, 0, NULL, NULL, NULL },
-	{ "user_id == claim.a.b", 0, 0, NULL, NULL, NULL },
-	{ "user_id == other_var", 0, 0, NULL, NULL, NULL },
-	{ "1x == sub", 0, 0, NULL, NULL, NULL },
-	{ "user-id == sub", 0, 0, NULL, NULL, NULL },
-	{ "{user_id} == sub", 0, 0, NULL, NULL, NULL },
-	{ "claim.role == admin", 0, 0, NULL, NULL, NULL },
-	{ "claim.role == \"admin", 0, 0, NULL, NULL, NULL },
-	{ "claim.role == \"admin\" x", 0, 0, NULL, NULL, NULL },
-	{ "claim.role == sub", 0, 0, NULL, NULL, NULL },
-	{ "claim.role == claim.x", 0, 0, NULL, NULL, NULL },
-	{ "claim. == \"x\"", 0, 0, NULL, NULL, NULL },
-	{ "claim.role == \"a\\nb\"", 0, 0, NULL, NULL, NULL },
-	{ "claim.role == \"a\tb\"", 0, 0, NULL, NULL, NULL },
-	{ "\"admin\" == claim.role", 0, 0, NULL, NULL, NULL },
-	{ "sub == user_id", 0, 0, NULL, NULL, NULL },
+    {"", 0, 0, NULL, NULL, NULL},
+    {"   ", 0, 0, NULL, NULL, NULL},
+    {"user_id", 0, 0, NULL, NULL, NULL},
+    {"user_id ==", 0, 0, NULL, NULL, NULL},
+    {"user_id = sub", 0, 0, NULL, NULL, NULL},
+    {"user_id != sub", 0, 0, NULL, NULL, NULL},
+    {"user_id === sub", 0, 0, NULL, NULL, NULL},
+    {"user_id == subx", 0, 0, NULL, NULL, NULL},
+    {"user_id == sub x", 0, 0, NULL, NULL, NULL},
+    {"user_id == sub;", 0, 0, NULL, NULL, NULL},
+    {"user_id == SUB", 0, 0, NULL, NULL, NULL},
+    {"user_id == \"u1\"", 0, 0, NULL, NULL, NULL},
+    {"user_id == claim.", 0, 0, NULL, NULL, NULL},
+    {"user_id == claim.1x", 0, 0, NULL, NULL, NULL},
+    {"user_id == claim.a.b", 0, 0, NULL, NULL, NULL},
+    {"user_id == other_var", 0, 0, NULL, NULL, NULL},
+    {"1x == sub", 0, 0, NULL, NULL, NULL},
+    {"user-id == sub", 0, 0, NULL, NULL, NULL},
+    {"{user_id} == sub", 0, 0, NULL, NULL, NULL},
+    {"claim.role == admin", 0, 0, NULL, NULL, NULL},
+    {"claim.role == \"admin", 0, 0, NULL, NULL, NULL},
+    {"claim.role == \"admin\" x", 0, 0, NULL, NULL, NULL},
+    {"claim.role == sub", 0, 0, NULL, NULL, NULL},
+    {"claim.role == claim.x", 0, 0, NULL, NULL, NULL},
+    {"claim. == \"x\"", 0, 0, NULL, NULL, NULL},
+    {"claim.role == \"a\\nb\"", 0, 0, NULL, NULL, NULL},
+    {"claim.role == \"a\tb\"", 0, 0, NULL, NULL, NULL},
+    {"\"admin\" == claim.role", 0, 0, NULL, NULL, NULL},
+    {"sub == user_id", 0, 0, NULL, NULL, NULL},
 };
 
 static void
@@ -148,8 +147,8 @@ test_rule_parse(void)
 		is_int(rv, tc->ok ? 0 : -1, "rule \"%s\"", tc->text);
 		if (tc->ok && rv == 0) {
 			ok(r.kind == tc->kind && strcmp(r.var, tc->var) == 0 &&
-			    strcmp(r.claim, tc->claim) == 0 &&
-			    strcmp(r.value, tc->value) == 0,
+			        strcmp(r.claim, tc->claim) == 0 &&
+			        strcmp(r.value, tc->value) == 0,
 			    "rule \"%s\": fields", tc->text);
 		} else if (!tc->ok) {
 			ok(err[0] != '\0' && strstr(err, "rule") != NULL,
@@ -188,54 +187,54 @@ struct pat_case {
 };
 
 static const struct pat_case pat_cases[] = {
-	{ "/", NULL, 1 },
-	{ "/**", NULL, 1 },
-	{ "/a", NULL, 1 },
-	{ "/a/", NULL, 1 },
-	{ "/a/b/c", NULL, 1 },
-	{ "/{x}", NULL, 1 },
-	{ "/a/{x}/**", "x == sub", 1 },
-	{ "/a/{x}/b/{y}", "y == claim.org", 1 },
-	{ "/a:b/@c/!$&'()+,;=", NULL, 1 },
-	{ "/.well-known/x", NULL, 1 },
-	{ "/a/...", NULL, 1 },
-	{ "/{_a1}", NULL, 1 },
+    {"/", NULL, 1},
+    {"/**", NULL, 1},
+    {"/a", NULL, 1},
+    {"/a/", NULL, 1},
+    {"/a/b/c", NULL, 1},
+    {"/{x}", NULL, 1},
+    {"/a/{x}/**", "x == sub", 1},
+    {"/a/{x}/b/{y}", "y == claim.org", 1},
+    {"/a:b/@c/!$&'()+,;=", NULL, 1},
+    {"/.well-known/x", NULL, 1},
+    {"/a/...", NULL, 1},
+    {"/{_a1}", NULL, 1},
 
-	{ "", NULL, 0 },
-	{ "a", NULL, 0 },
-	{ "a/b", NULL, 0 },
-	{ "**", NULL, 0 },
-	{ "//", NULL, 0 },
-	{ "/a//b", NULL, 0 },
-	{ "//a", NULL, 0 },
-	{ "/**/a", NULL, 0 },
-	{ "/a/**/b", NULL, 0 },
-	{ "/**/**", NULL, 0 },
-	{ "/*", NULL, 0 },
-	{ "/a*", NULL, 0 },
-	{ "/***", NULL, 0 },
-	{ "/a/**b", NULL, 0 },
-	{ "/{", NULL, 0 },
-	{ "/{}", NULL, 0 },
-	{ "/{x", NULL, 0 },
-	{ "/x}", NULL, 0 },
-	{ "/a{x}", NULL, 0 },
-	{ "/{x}a", NULL, 0 },
-	{ "/{1x}", NULL, 0 },
-	{ "/{x-y}", NULL, 0 },
-	{ "/{x.y}", NULL, 0 },
-	{ "/{x}/{x}", NULL, 0 },
-	{ "/a/%41", NULL, 0 },
-	{ "/a b", NULL, 0 },
-	{ "/a\\b", NULL, 0 },
-	{ "/a?b", NULL, 0 },
-	{ "/a#b", NULL, 0 },
-	{ "/caf\xc3\xa9", NULL, 0 },
-	{ "/a/.", NULL, 0 },
-	{ "/a/../b", NULL, 0 },
-	{ "/{x}", "y == sub", 0 },
-	{ "/a", "x == sub", 0 },
-	{ "/a", "x == claim.org", 0 },
+    {"", NULL, 0},
+    {"a", NULL, 0},
+    {"a/b", NULL, 0},
+    {"**", NULL, 0},
+    {"//", NULL, 0},
+    {"/a//b", NULL, 0},
+    {"//a", NULL, 0},
+    {"/**/a", NULL, 0},
+    {"/a/**/b", NULL, 0},
+    {"/**/**", NULL, 0},
+    {"/*", NULL, 0},
+    {"/a*", NULL, 0},
+    {"/***", NULL, 0},
+    {"/a/**b", NULL, 0},
+    {"/{", NULL, 0},
+    {"/{}", NULL, 0},
+    {"/{x", NULL, 0},
+    {"/x}", NULL, 0},
+    {"/a{x}", NULL, 0},
+    {"/{x}a", NULL, 0},
+    {"/{1x}", NULL, 0},
+    {"/{x-y}", NULL, 0},
+    {"/{x.y}", NULL, 0},
+    {"/{x}/{x}", NULL, 0},
+    {"/a/%41", NULL, 0},
+    {"/a b", NULL, 0},
+    {"/a\\b", NULL, 0},
+    {"/a?b", NULL, 0},
+    {"/a#b", NULL, 0},
+    {"/caf\xc3\xa9", NULL, 0},
+    {"/a/.", NULL, 0},
+    {"/a/../b", NULL, 0},
+    {"/{x}", "y == sub", 0},
+    {"/a", "x == sub", 0},
+    {"/a", "x == claim.org", 0},
 };
 
 static void
@@ -268,10 +267,12 @@ test_patterns(void)
 	/* Variables: 8 fit, 9 do not. */
 	snprintf(pat, sizeof(pat), "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}");
 	is_int(add(t, pat, AUTH_MODE_NONE, 0, NULL, NULL, NULL, err,
-	    sizeof(err)), 0, "%d variables", AUTH_MAX_ROUTE_VARS);
+	           sizeof(err)),
+	    0, "%d variables", AUTH_MAX_ROUTE_VARS);
 	snprintf(pat, sizeof(pat), "/{a}/{b}/{c}/{d}/{e}/{f}/{g}/{h}/{i}");
 	is_int(add(t, pat, AUTH_MODE_NONE, 0, NULL, NULL, NULL, err,
-	    sizeof(err)), -1, "%d variables", AUTH_MAX_ROUTE_VARS + 1);
+	           sizeof(err)),
+	    -1, "%d variables", AUTH_MAX_ROUTE_VARS + 1);
 
 	/* Unterminated pattern, too many rules, unknown mode or kind. */
 	memset(&r, 0, sizeof(r));
@@ -306,17 +307,17 @@ test_patterns(void)
 /* ----------------------------------------------------------- matching */
 
 static const char *const table_patterns[] = {
-	"/",                                  /* 0 */
-	"/api/public/**",                     /* 1 */
-	"/api/users/{user_id}",               /* 2 */
-	"/api/users/me",                      /* 3: shadowed by 2 */
-	"/api/users/{user_id}/files/**",      /* 4 */
-	"/api/orgs/{org}/members/{member}",   /* 5 */
-	"/api/admin/**",                      /* 6 */
-	"/api/**",                            /* 7 */
-	"/a:b/x",                             /* 8 */
-	"/static/{name}",                     /* 9 */
-	"/exact/",                            /* 10 */
+    "/",                                /* 0 */
+    "/api/public/**",                   /* 1 */
+    "/api/users/{user_id}",             /* 2 */
+    "/api/users/me",                    /* 3: shadowed by 2 */
+    "/api/users/{user_id}/files/**",    /* 4 */
+    "/api/orgs/{org}/members/{member}", /* 5 */
+    "/api/admin/**",                    /* 6 */
+    "/api/**",                          /* 7 */
+    "/a:b/x",                           /* 8 */
+    "/static/{name}",                   /* 9 */
+    "/exact/",                          /* 10 */
 };
 
 struct match_case {
@@ -327,55 +328,55 @@ struct match_case {
 };
 
 static const struct match_case match_cases[] = {
-	{ "/", AUTH_OK, 0, "" },
-	{ "/api/public", AUTH_OK, 1, "" },
-	{ "/api/public/", AUTH_OK, 1, "" },
-	{ "/api/public/x", AUTH_OK, 1, "" },
-	{ "/api/public/x/y/z", AUTH_OK, 1, "" },
-	{ "/api/publicx", AUTH_OK, 7, "" },
-	{ "/api/users/u1", AUTH_OK, 2, "user_id=u1" },
-	{ "/api/users/u1/", AUTH_OK, 2, "user_id=u1" },
-	{ "/api/users/me", AUTH_OK, 2, "user_id=me" },
-	{ "/api/users/%3A%C3%A9", AUTH_OK, 2, "user_id=%3A%C3%A9" },
-	{ "/api/users", AUTH_OK, 7, "" },
-	{ "/api/users/", AUTH_OK, 7, "" },
-	{ "/api/users/u1/files", AUTH_OK, 4, "user_id=u1" },
-	{ "/api/users/u1/files/", AUTH_OK, 4, "user_id=u1" },
-	{ "/api/users/u1/files/a/b", AUTH_OK, 4, "user_id=u1" },
-	{ "/api/users/u1/filesx", AUTH_OK, 7, "" },
-	{ "/api/users/u1/other", AUTH_OK, 7, "" },
-	{ "/api/orgs/acme/members/bob", AUTH_OK, 5, "org=acme,member=bob" },
-	{ "/api/orgs/acme/members", AUTH_OK, 7, "" },
-	{ "/api/orgs/acme/members/bob/x", AUTH_OK, 7, "" },
-	{ "/api/admin", AUTH_OK, 6, "" },
-	{ "/api/admin/", AUTH_OK, 6, "" },
-	{ "/api/admin/users/1", AUTH_OK, 6, "" },
-	{ "/api/Admin", AUTH_OK, 7, "" },
-	{ "/api", AUTH_OK, 7, "" },
-	{ "/api/", AUTH_OK, 7, "" },
-	{ "/a:b/x", AUTH_OK, 8, "" },
-	{ "/a%3Ab/x", AUTH_OK, 8, "" },
-	{ "/a%3Ab/x/", AUTH_OK, 8, "" },
-	{ "/a%3Ab/y", AUTH_NO_ROUTE, 0, NULL },
-	{ "/static/%7Bx%7D", AUTH_OK, 9, "name=%7Bx%7D" },
-	{ "/static/a.css", AUTH_OK, 9, "name=a.css" },
-	{ "/static", AUTH_NO_ROUTE, 0, NULL },
-	{ "/static/", AUTH_NO_ROUTE, 0, NULL },
-	{ "/static/a/b", AUTH_NO_ROUTE, 0, NULL },
-	{ "/exact", AUTH_OK, 10, "" },
-	{ "/exact/", AUTH_OK, 10, "" },
-	{ "/API", AUTH_NO_ROUTE, 0, NULL },
-	{ "/API/public", AUTH_NO_ROUTE, 0, NULL },
-	{ "/apix", AUTH_NO_ROUTE, 0, NULL },
-	{ "/ap", AUTH_NO_ROUTE, 0, NULL },
-	{ "/other", AUTH_NO_ROUTE, 0, NULL },
-	{ "", AUTH_NO_ROUTE, 0, NULL },
-	{ "api", AUTH_NO_ROUTE, 0, NULL },
-	/* Not canonical, but still never a wrong match. */
-	{ "//", AUTH_NO_ROUTE, 0, NULL },
-	{ "/static//", AUTH_NO_ROUTE, 0, NULL },
-	{ "/api/users//", AUTH_OK, 7, "" },
-	{ "/api/orgs//members/bob", AUTH_OK, 7, "" },
+    {"/", AUTH_OK, 0, ""},
+    {"/api/public", AUTH_OK, 1, ""},
+    {"/api/public/", AUTH_OK, 1, ""},
+    {"/api/public/x", AUTH_OK, 1, ""},
+    {"/api/public/x/y/z", AUTH_OK, 1, ""},
+    {"/api/publicx", AUTH_OK, 7, ""},
+    {"/api/users/u1", AUTH_OK, 2, "user_id=u1"},
+    {"/api/users/u1/", AUTH_OK, 2, "user_id=u1"},
+    {"/api/users/me", AUTH_OK, 2, "user_id=me"},
+    {"/api/users/%3A%C3%A9", AUTH_OK, 2, "user_id=%3A%C3%A9"},
+    {"/api/users", AUTH_OK, 7, ""},
+    {"/api/users/", AUTH_OK, 7, ""},
+    {"/api/users/u1/files", AUTH_OK, 4, "user_id=u1"},
+    {"/api/users/u1/files/", AUTH_OK, 4, "user_id=u1"},
+    {"/api/users/u1/files/a/b", AUTH_OK, 4, "user_id=u1"},
+    {"/api/users/u1/filesx", AUTH_OK, 7, ""},
+    {"/api/users/u1/other", AUTH_OK, 7, ""},
+    {"/api/orgs/acme/members/bob", AUTH_OK, 5, "org=acme,member=bob"},
+    {"/api/orgs/acme/members", AUTH_OK, 7, ""},
+    {"/api/orgs/acme/members/bob/x", AUTH_OK, 7, ""},
+    {"/api/admin", AUTH_OK, 6, ""},
+    {"/api/admin/", AUTH_OK, 6, ""},
+    {"/api/admin/users/1", AUTH_OK, 6, ""},
+    {"/api/Admin", AUTH_OK, 7, ""},
+    {"/api", AUTH_OK, 7, ""},
+    {"/api/", AUTH_OK, 7, ""},
+    {"/a:b/x", AUTH_OK, 8, ""},
+    {"/a%3Ab/x", AUTH_OK, 8, ""},
+    {"/a%3Ab/x/", AUTH_OK, 8, ""},
+    {"/a%3Ab/y", AUTH_NO_ROUTE, 0, NULL},
+    {"/static/%7Bx%7D", AUTH_OK, 9, "name=%7Bx%7D"},
+    {"/static/a.css", AUTH_OK, 9, "name=a.css"},
+    {"/static", AUTH_NO_ROUTE, 0, NULL},
+    {"/static/", AUTH_NO_ROUTE, 0, NULL},
+    {"/static/a/b", AUTH_NO_ROUTE, 0, NULL},
+    {"/exact", AUTH_OK, 10, ""},
+    {"/exact/", AUTH_OK, 10, ""},
+    {"/API", AUTH_NO_ROUTE, 0, NULL},
+    {"/API/public", AUTH_NO_ROUTE, 0, NULL},
+    {"/apix", AUTH_NO_ROUTE, 0, NULL},
+    {"/ap", AUTH_NO_ROUTE, 0, NULL},
+    {"/other", AUTH_NO_ROUTE, 0, NULL},
+    {"", AUTH_NO_ROUTE, 0, NULL},
+    {"api", AUTH_NO_ROUTE, 0, NULL},
+    /* Not canonical, but still never a wrong match. */
+    {"//", AUTH_NO_ROUTE, 0, NULL},
+    {"/static//", AUTH_NO_ROUTE, 0, NULL},
+    {"/api/users//", AUTH_OK, 7, ""},
+    {"/api/orgs//members/bob", AUTH_OK, 7, ""},
 };
 
 static struct auth_route_table *
@@ -388,7 +389,7 @@ make_table(void)
 	if (t == NULL)
 		exit(2);
 	for (i = 0; i < sizeof(table_patterns) / sizeof(table_patterns[0]);
-	    i++) {
+	     i++) {
 		const char *rule = NULL;
 
 		if (strstr(table_patterns[i], "{user_id}"))
@@ -398,7 +399,7 @@ make_table(void)
 		else if (strcmp(table_patterns[i], "/api/admin/**") == 0)
 			rule = "claim.role == \"admin\"";
 		if (add(t, table_patterns[i], AUTH_MODE_REQUIRED, (int)i, rule,
-		    NULL, NULL, err, sizeof(err)) != 0) {
+		        NULL, NULL, err, sizeof(err)) != 0) {
 			printf("# %s\n", err);
 			exit(2);
 		}
@@ -412,8 +413,8 @@ test_match(void)
 	struct auth_route_table *t = make_table();
 	size_t i, k;
 
-	is_int(auth_route_count(t), sizeof(table_patterns) /
-	    sizeof(table_patterns[0]), "table size");
+	is_int(auth_route_count(t),
+	    sizeof(table_patterns) / sizeof(table_patterns[0]), "table size");
 	is_str(auth_route_get(t, 5)->pattern, table_patterns[5],
 	    "get returns the route in order");
 	is_int(auth_route_get(t, 5)->tag, 5, "get keeps the tag");
@@ -461,8 +462,7 @@ test_precedence(void)
 	    sizeof(err));
 	add(t, "/**", AUTH_MODE_OPTIONAL, 2, NULL, NULL, NULL, err,
 	    sizeof(err));
-	add(t, "/x/you", AUTH_MODE_NONE, 3, NULL, NULL, NULL, err,
-	    sizeof(err));
+	add(t, "/x/you", AUTH_MODE_NONE, 3, NULL, NULL, NULL, err, sizeof(err));
 	is_int(auth_route_match(t, "/x/me", 5, &m), AUTH_OK, "literal first");
 	is_int(m.index, 0, "literal first: the literal");
 	is_int(m.n_vars, 0, "literal first: no bindings");
@@ -490,39 +490,37 @@ struct check_case {
 };
 
 static const struct check_case check_cases[] = {
-	{ "/api/users/u1", "u1", "{}", AUTH_OK },
-	{ "/api/users/u2", "u1", "{}", AUTH_FORBIDDEN },
-	{ "/api/users/U1", "u1", "{}", AUTH_FORBIDDEN },
-	{ "/api/users/u1x", "u1", "{}", AUTH_FORBIDDEN },
-	{ "/api/users/u", "u1", "{}", AUTH_FORBIDDEN },
-	{ "/api/users/u1/files/a", "u1", "{}", AUTH_OK },
-	{ "/api/users/u2/files/a", "u1", "{}", AUTH_FORBIDDEN },
-	/* The binding as the backend decodes it. */
-	{ "/api/users/u%3A1", "u:1", "{}", AUTH_OK },
-	{ "/api/users/u:1", "u:1", "{}", AUTH_OK },
-	{ "/api/users/u%3A1", "u%3A1", "{}", AUTH_FORBIDDEN },
-	{ "/api/users/%C3%A9", "\xc3\xa9", "{}", AUTH_OK },
-	{ "/api/orgs/acme/members/x", "u1", "{\"org_id\":\"acme\"}", AUTH_OK },
-	{ "/api/orgs/acme/members/x", "u1", "{\"org_id\":\"acme2\"}",
-	    AUTH_FORBIDDEN },
-	{ "/api/orgs/other/members/x", "u1", "{\"org_id\":\"acme\"}",
-	    AUTH_FORBIDDEN },
-	{ "/api/orgs/acme/members/x", "u1", "{}", AUTH_FORBIDDEN },
-	{ "/api/orgs/acme/members/x", "u1", "", AUTH_FORBIDDEN },
-	{ "/api/orgs/acme/members/x", "acme", "{\"org\":\"acme\"}",
-	    AUTH_FORBIDDEN },
-	{ "/api/orgs/42/members/x", "u1", "{\"org_id\":42}", AUTH_OK },
-	{ "/api/orgs/42/members/x", "u1", "{\"org_id\":[\"42\"]}",
-	    AUTH_FORBIDDEN },
-	{ "/api/admin/x", "u1", "{\"role\":\"admin\"}", AUTH_OK },
-	{ "/api/admin/x", "u1", "{\"role\":\"user\"}", AUTH_FORBIDDEN },
-	{ "/api/admin/x", "u1", "{\"role\":\"Admin\"}", AUTH_FORBIDDEN },
-	{ "/api/admin/x", "u1", "{\"role\":\"admin \"}", AUTH_FORBIDDEN },
-	{ "/api/admin/x", "u1", "{\"role\":\"admi\"}", AUTH_FORBIDDEN },
-	{ "/api/admin/x", "u1", "{\"role\":null}", AUTH_FORBIDDEN },
-	{ "/api/admin/x", "u1", "{}", AUTH_FORBIDDEN },
-	{ "/api/admin/x", "admin", "{\"sub\":\"admin\"}", AUTH_FORBIDDEN },
-	{ "/api/public/x", "u1", "{}", AUTH_OK },
+    {"/api/users/u1", "u1", "{}", AUTH_OK},
+    {"/api/users/u2", "u1", "{}", AUTH_FORBIDDEN},
+    {"/api/users/U1", "u1", "{}", AUTH_FORBIDDEN},
+    {"/api/users/u1x", "u1", "{}", AUTH_FORBIDDEN},
+    {"/api/users/u", "u1", "{}", AUTH_FORBIDDEN},
+    {"/api/users/u1/files/a", "u1", "{}", AUTH_OK},
+    {"/api/users/u2/files/a", "u1", "{}", AUTH_FORBIDDEN},
+    /* The binding as the backend decodes it. */
+    {"/api/users/u%3A1", "u:1", "{}", AUTH_OK},
+    {"/api/users/u:1", "u:1", "{}", AUTH_OK},
+    {"/api/users/u%3A1", "u%3A1", "{}", AUTH_FORBIDDEN},
+    {"/api/users/%C3%A9", "\xc3\xa9", "{}", AUTH_OK},
+    {"/api/orgs/acme/members/x", "u1", "{\"org_id\":\"acme\"}", AUTH_OK},
+    {"/api/orgs/acme/members/x", "u1", "{\"org_id\":\"acme2\"}",
+        AUTH_FORBIDDEN},
+    {"/api/orgs/other/members/x", "u1", "{\"org_id\":\"acme\"}",
+        AUTH_FORBIDDEN},
+    {"/api/orgs/acme/members/x", "u1", "{}", AUTH_FORBIDDEN},
+    {"/api/orgs/acme/members/x", "u1", "", AUTH_FORBIDDEN},
+    {"/api/orgs/acme/members/x", "acme", "{\"org\":\"acme\"}", AUTH_FORBIDDEN},
+    {"/api/orgs/42/members/x", "u1", "{\"org_id\":42}", AUTH_OK},
+    {"/api/orgs/42/members/x", "u1", "{\"org_id\":[\"42\"]}", AUTH_FORBIDDEN},
+    {"/api/admin/x", "u1", "{\"role\":\"admin\"}", AUTH_OK},
+    {"/api/admin/x", "u1", "{\"role\":\"user\"}", AUTH_FORBIDDEN},
+    {"/api/admin/x", "u1", "{\"role\":\"Admin\"}", AUTH_FORBIDDEN},
+    {"/api/admin/x", "u1", "{\"role\":\"admin \"}", AUTH_FORBIDDEN},
+    {"/api/admin/x", "u1", "{\"role\":\"admi\"}", AUTH_FORBIDDEN},
+    {"/api/admin/x", "u1", "{\"role\":null}", AUTH_FORBIDDEN},
+    {"/api/admin/x", "u1", "{}", AUTH_FORBIDDEN},
+    {"/api/admin/x", "admin", "{\"sub\":\"admin\"}", AUTH_FORBIDDEN},
+    {"/api/public/x", "u1", "{}", AUTH_OK},
 };
 
 static void
@@ -545,14 +543,13 @@ test_check(void)
 			ok(0, "check %s: no match", tc->path);
 			continue;
 		}
-		is_int(auth_route_check(&m, &c), tc->want,
-		    "check %s as %s %s", tc->path, tc->sub, tc->extra);
+		is_int(auth_route_check(&m, &c), tc->want, "check %s as %s %s",
+		    tc->path, tc->sub, tc->extra);
 	}
 
 	/* Every rule must hold, and a number claim compares as its text. */
-	add(t2, "/t/{tenant}/u/{user}", AUTH_MODE_REQUIRED, 0,
-	    "user == sub", "tenant == claim.tid", "claim.level == \"3\"", err,
-	    sizeof(err));
+	add(t2, "/t/{tenant}/u/{user}", AUTH_MODE_REQUIRED, 0, "user == sub",
+	    "tenant == claim.tid", "claim.level == \"3\"", err, sizeof(err));
 	set_claims(&c, "bob", "{\"level\":3,\"tid\":\"t1\"}");
 	auth_route_match(t2, "/t/t1/u/bob", 11, &m);
 	is_int(auth_route_check(&m, &c), AUTH_OK, "three rules hold");
@@ -611,8 +608,10 @@ test_check_oom(void)
 		if (alloc_failed == 0)
 			break;
 	}
-	is_int(bad, 0, "OOM in rule checks: %d runs (%d internal), each "
-	    "503", runs, internal);
+	is_int(bad, 0,
+	    "OOM in rule checks: %d runs (%d internal), each "
+	    "503",
+	    runs, internal);
 	ok(internal > 0, "OOM in rule checks: failures were injected");
 	auth_route_table_free(t);
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests for auth/session.c: Better Auth's signed session_token and compact session_data cookies. */
+/* Tests for auth/session.c: Better Auth's signed session_token and compact
+ * session_data cookies. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ load_vectors(void)
 
 	if (f == NULL) {
 		printf("Bail out! cannot open " TEST_DATA_DIR
-		    "/session/vectors.txt\n");
+		       "/session/vectors.txt\n");
 		exit(1);
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -43,10 +44,10 @@ load_vectors(void)
 		if (sp == NULL)
 			continue;
 		*sp++ = '\0';
-#define TAKE(k, dst)                                                     \
-	if (strcmp(line, k) == 0) {                                      \
-		snprintf(dst, sizeof(dst), "%s", sp);                    \
-		n++;                                                     \
+#define TAKE(k, dst)                                                           \
+	if (strcmp(line, k) == 0) {                                            \
+		snprintf(dst, sizeof(dst), "%s", sp);                          \
+		n++;                                                           \
 	}
 		TAKE("secret", vec_secret)
 		TAKE("token_plain", vec_token_plain)
@@ -101,8 +102,8 @@ b64url_dec(const char *in, char *out)
 		pad++;
 	}
 	tmp[i] = '\0';
-	len = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)tmp,
-	    (int)i);
+	len =
+	    EVP_DecodeBlock((unsigned char *)out, (unsigned char *)tmp, (int)i);
 	/* EVP_DecodeBlock counts the padding as zero bytes. */
 	if (len < (int)pad)
 		exit(2);
@@ -131,8 +132,9 @@ make_compact(const char *outer_fmt, const char *session, int64_t exp,
 			snprintf(msg, sizeof(msg),
 			    "{\"expiresAt\":%" PRId64 "}", exp);
 		else
-			snprintf(msg, sizeof(msg), "%.*s,\"expiresAt\":%" PRId64
-			    "}", (int)(sl - 1), session, exp);
+			snprintf(msg, sizeof(msg),
+			    "%.*s,\"expiresAt\":%" PRId64 "}", (int)(sl - 1),
+			    session, exp);
 		mac_text = msg;
 	}
 	HMAC(EVP_sha256(), secret, (int)strlen(secret),
@@ -145,7 +147,7 @@ make_compact(const char *outer_fmt, const char *session, int64_t exp,
 	b64url((const unsigned char *)json, strlen(json), out);
 }
 
-#define STD_FMT                                                          \
+#define STD_FMT                                                                \
 	"{\"session\":%s,\"expiresAt\":%" PRId64 ",\"signature\":\"%s\"}"
 
 static const char *SD_OK =
@@ -167,42 +169,44 @@ test_session_token(void)
 {
 	const unsigned char *sec = (const unsigned char *)vec_secret;
 	size_t sl = strlen(vec_secret), out_len, i;
-	const char *hdr = "better-auth.session_token=XV6J1kDDCZL0e4XlqqGIfa1Hy"
+	const char *hdr =
+	    "better-auth.session_token=XV6J1kDDCZL0e4XlqqGIfa1Hy"
 	    "ywCBZ5S.Kiz2Zwvjrv4y24nXamHeBs2zPFHOnEaW%2BZiI0gBg30U%3D";
-	struct auth_view v = { hdr, strlen(hdr) }, tok;
+	struct auth_view v = {hdr, strlen(hdr)}, tok;
 	char val[AUTH_MAX_COOKIE_VALUE_LEN + 1], buf[256];
 	char *big;
 	enum auth_status st;
 
 	/* The real cookie from Better Auth, through the cookie parser. */
 	is_int(auth_cookie_find(&v, 1, "better-auth.session_token", val,
-	    sizeof(val), &out_len), AUTH_OK, "real cookie: found and decoded");
+	           sizeof(val), &out_len),
+	    AUTH_OK, "real cookie: found and decoded");
 	st = auth_ba_session_token_check(sec, sl, val, out_len, &tok);
 	is_int(st, AUTH_OK, "real cookie: signature valid");
 	ok(st == AUTH_OK && tok.ptr == val && tok.len == 32 &&
-	    memcmp(tok.ptr, "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S", 32) == 0,
+	        memcmp(tok.ptr, "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S", 32) == 0,
 	    "real cookie: token is a view of the first 32 bytes");
 
 	{
 		/* Single edits of the Python-made values. */
 		struct tok_case cases[] = {
-			{ "python vector", vec_token_plain, AUTH_OK, 32 },
-			{ "token with dots: split at the last", vec_token_dots,
-			    AUTH_OK, 5 },
-			{ "tampered token", NULL, AUTH_BAD_SIGNATURE, 0 },
-			{ "tampered signature", NULL, AUTH_BAD_SIGNATURE, 0 },
-			{ "short signature (43)", NULL, AUTH_MALFORMED, 0 },
-			{ "long signature (45)", NULL, AUTH_MALFORMED, 0 },
-			{ "no trailing =", NULL, AUTH_MALFORMED, 0 },
-			{ "== padding (31 bytes)", NULL, AUTH_MALFORMED, 0 },
-			{ "base64url alphabet", NULL, AUTH_MALFORMED, 0 },
-			{ "still percent-encoded", NULL, AUTH_MALFORMED, 0 },
-			{ "no dot", "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S",
-			    AUTH_MALFORMED, 0 },
-			{ "empty token", NULL, AUTH_MALFORMED, 0 },
-			{ "empty value", "", AUTH_MALFORMED, 0 },
-			{ "dot only", ".", AUTH_MALFORMED, 0 },
-			{ "signature only, dot last", NULL, AUTH_MALFORMED, 0 },
+		    {"python vector", vec_token_plain, AUTH_OK, 32},
+		    {"token with dots: split at the last", vec_token_dots,
+		        AUTH_OK, 5},
+		    {"tampered token", NULL, AUTH_BAD_SIGNATURE, 0},
+		    {"tampered signature", NULL, AUTH_BAD_SIGNATURE, 0},
+		    {"short signature (43)", NULL, AUTH_MALFORMED, 0},
+		    {"long signature (45)", NULL, AUTH_MALFORMED, 0},
+		    {"no trailing =", NULL, AUTH_MALFORMED, 0},
+		    {"== padding (31 bytes)", NULL, AUTH_MALFORMED, 0},
+		    {"base64url alphabet", NULL, AUTH_MALFORMED, 0},
+		    {"still percent-encoded", NULL, AUTH_MALFORMED, 0},
+		    {"no dot", "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S",
+		        AUTH_MALFORMED, 0},
+		    {"empty token", NULL, AUTH_MALFORMED, 0},
+		    {"empty value", "", AUTH_MALFORMED, 0},
+		    {"dot only", ".", AUTH_MALFORMED, 0},
+		    {"signature only, dot last", NULL, AUTH_MALFORMED, 0},
 		};
 		char edits[15][256];
 		const char *sig = strrchr(vec_token_plain, '.') + 1;
@@ -231,7 +235,8 @@ test_session_token(void)
 			if (edits[8][i] == '+')
 				edits[8][i] = '-';
 		cases[8].value = edits[8];
-		snprintf(edits[9], 256, "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S."
+		snprintf(edits[9], 256,
+		    "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S."
 		    "Kiz2Zwvjrv4y24nXamHeBs2zPFHOnEaW%%2BZiI0gBg30U%%3D");
 		cases[9].value = edits[9];
 		snprintf(edits[11], 256, ".%s", sig);
@@ -255,7 +260,7 @@ test_session_token(void)
 			    cases[i].name);
 			if (cases[i].want == AUTH_OK)
 				ok(tok.ptr == big &&
-				    tok.len == cases[i].tok_len,
+				        tok.len == cases[i].tok_len,
 				    "session_token: %s: token view",
 				    cases[i].name);
 			else
@@ -270,22 +275,22 @@ test_session_token(void)
 	snprintf(buf, sizeof(buf), "%s", vec_secret);
 	buf[0] ^= 1;
 	is_int(auth_ba_session_token_check((unsigned char *)buf, sl,
-	    vec_token_plain, strlen(vec_token_plain), &tok),
+	           vec_token_plain, strlen(vec_token_plain), &tok),
 	    AUTH_BAD_SIGNATURE, "session_token: another secret");
 	is_int(auth_ba_session_token_check(sec, AUTH_MIN_SECRET_LEN - 1,
-	    vec_token_plain, strlen(vec_token_plain), &tok), AUTH_INTERNAL,
-	    "session_token: secret under the minimum");
+	           vec_token_plain, strlen(vec_token_plain), &tok),
+	    AUTH_INTERNAL, "session_token: secret under the minimum");
 	is_int(auth_ba_session_token_check(NULL, 0, vec_token_plain,
-	    strlen(vec_token_plain), &tok), AUTH_INTERNAL,
-	    "session_token: no secret");
+	           strlen(vec_token_plain), &tok),
+	    AUTH_INTERNAL, "session_token: no secret");
 	big = malloc(AUTH_MAX_COOKIE_VALUE_LEN + 1);
 	if (big == NULL)
 		exit(2);
 	memset(big, 'a', AUTH_MAX_COOKIE_VALUE_LEN + 1);
 	memcpy(big + AUTH_MAX_COOKIE_VALUE_LEN + 1 - 45, ".", 1);
 	is_int(auth_ba_session_token_check(sec, sl, big,
-	    AUTH_MAX_COOKIE_VALUE_LEN + 1, &tok), AUTH_TOO_LARGE,
-	    "session_token: value over the limit");
+	           AUTH_MAX_COOKIE_VALUE_LEN + 1, &tok),
+	    AUTH_TOO_LARGE, "session_token: value over the limit");
 	free(big);
 }
 
@@ -344,15 +349,16 @@ test_compact_vectors(void)
 	    "compact2 (python, escapes and UTF-8): valid");
 	is_str(c.sub, vec_compact2_user, "compact2 (python): subject");
 	ok(auth_claims_get(&c, "role", role, sizeof(role), &rl) == 0 &&
-	    strcmp(role, "admin") == 0, "compact2 (python): kept claim role");
+	        strcmp(role, "admin") == 0,
+	    "compact2 (python): kept claim role");
 
 	/* Expiry edges: valid while expiresAt > now in ms (+ leeway). */
 	is_int(verify(&p, vec_secret, vec_compact, e, &c), AUTH_OK,
 	    "expiresAt - 552 ms: valid");
 	is_int(verify(&p, vec_secret, vec_compact, e + 1, &c), AUTH_EXPIRED,
 	    "expiresAt + 448 ms: expired");
-	is_int(verify(&p, vec_secret, vec_compact, e + 86400, &c),
-	    AUTH_EXPIRED, "a day later: expired");
+	is_int(verify(&p, vec_secret, vec_compact, e + 86400, &c), AUTH_EXPIRED,
+	    "a day later: expired");
 	p.leeway = 30;
 	is_int(verify(&p, vec_secret, vec_compact, e + 30, &c), AUTH_OK,
 	    "leeway 30: 29.4 s late, valid");
@@ -419,84 +425,75 @@ struct gen_case {
 #define EXP_OK ((int64_t)(NOW + 300) * 1000 + 7)
 
 static const struct gen_case gen_cases[] = {
-	{ "generated: valid", STD_FMT, NULL, EXP_OK, NULL, NULL, AUTH_OK,
-	    "user-42" },
-	{ "generated: members in another order",
-	    "{\"signature\":\"%3$s\",\"expiresAt\":%2$" PRId64
-	    ",\"session\":%1$s}", NULL, EXP_OK, NULL, NULL, AUTH_OK,
-	    "user-42" },
-	{ "generated: whitespace around members",
-	    "{ \"session\" : %s ,\n \"expiresAt\" : %" PRId64
-	    " , \"signature\" : \"%s\" }", NULL, EXP_OK, NULL, NULL, AUTH_OK,
-	    "user-42" },
-	{ "generated: an unsigned extra member is ignored",
-	    "{\"x\":{\"session\":1},\"session\":%s,\"expiresAt\":%" PRId64
-	    ",\"signature\":\"%s\",\"y\":[\"}\"]}", NULL, EXP_OK, NULL, NULL,
-	    AUTH_OK, "user-42" },
-	{ "generated: subject_path user.email", STD_FMT, NULL, EXP_OK, NULL,
-	    "user.email", AUTH_OK, "a@example.com" },
-	{ "generated: MAC without the expiresAt splice", STD_FMT, NULL, EXP_OK,
-	    "{\"session\":{\"userId\":\"user-42\",\"token\":\"tok\"}}", NULL,
-	    AUTH_BAD_SIGNATURE, NULL },
-	{ "generated: expired by one ms", STD_FMT, NULL,
-	    (int64_t)NOW * 1000, NULL, NULL, AUTH_EXPIRED, NULL },
-	{ "generated: valid by one ms", STD_FMT, NULL,
-	    (int64_t)NOW * 1000 + 1, NULL, NULL, AUTH_OK, "user-42" },
-	{ "generated: expiresAt zero", STD_FMT, NULL, 0, NULL, NULL,
-	    AUTH_CLAIM_INVALID, NULL },
-	{ "generated: expiresAt negative", STD_FMT, NULL, -5, NULL, NULL,
-	    AUTH_CLAIM_INVALID, NULL },
-	{ "generated: no userId", STD_FMT,
-	    "{\"session\":{\"token\":\"t\"},\"user\":{}}", EXP_OK, NULL, NULL,
-	    AUTH_NO_SUBJECT, NULL },
-	{ "generated: empty userId", STD_FMT,
-	    "{\"session\":{\"userId\":\"\"}}", EXP_OK, NULL, NULL,
-	    AUTH_NO_SUBJECT, NULL },
-	{ "generated: numeric userId", STD_FMT,
-	    "{\"session\":{\"userId\":42}}", EXP_OK, NULL, NULL,
-	    AUTH_NO_SUBJECT, NULL },
-	{ "generated: empty session object", STD_FMT, "{}", EXP_OK, NULL,
-	    NULL, AUTH_NO_SUBJECT, NULL },
-	{ "generated: session is an array", STD_FMT, "[1]", EXP_OK,
-	    "x", NULL, AUTH_MALFORMED, NULL },
-	{ "generated: session is a string", STD_FMT, "\"{}\"", EXP_OK,
-	    "x", NULL, AUTH_MALFORMED, NULL },
-	{ "generated: duplicate session member",
-	    "{\"session\":%s,\"session\":{},\"expiresAt\":%" PRId64
-	    ",\"signature\":\"%s\"}", NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED,
-	    NULL },
-	{ "generated: duplicate expiresAt",
-	    "{\"session\":%s,\"expiresAt\":%" PRId64
-	    ",\"expiresAt\":1,\"signature\":\"%s\"}", NULL, EXP_OK, NULL, NULL,
-	    AUTH_MALFORMED, NULL },
-	{ "generated: session key spelled with an escape",
-	    "{\"\\u0073ession\":%s,\"expiresAt\":%" PRId64
-	    ",\"signature\":\"%s\"}", NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED,
-	    NULL },
-	{ "generated: expiresAt a string",
-	    "{\"session\":%s,\"expiresAt\":\"%" PRId64
-	    "\",\"signature\":\"%s\"}", NULL, EXP_OK, NULL, NULL,
-	    AUTH_MALFORMED, NULL },
-	{ "generated: expiresAt a real",
-	    "{\"session\":%s,\"expiresAt\":%" PRId64
-	    ".0,\"signature\":\"%s\"}", NULL, EXP_OK, NULL, NULL,
-	    AUTH_MALFORMED, NULL },
-	{ "generated: no signature",
-	    "{\"session\":%s,\"expiresAt\":%" PRId64 ",\"sig\":\"%s\"}", NULL,
-	    EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL },
-	{ "generated: padded signature",
-	    "{\"session\":%s,\"expiresAt\":%" PRId64 ",\"signature\":\"%s=\"}",
-	    NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL },
-	{ "generated: short signature",
-	    "{\"session\":%s,\"expiresAt\":%" PRId64
-	    ",\"signature\":\"%.42s\"}", NULL, EXP_OK, NULL, NULL,
-	    AUTH_MALFORMED, NULL },
-	{ "generated: not an object at the top",
-	    "[{\"session\":%s,\"expiresAt\":%" PRId64
-	    ",\"signature\":\"%s\"}]", NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED,
-	    NULL },
-	{ "generated: trailing garbage", STD_FMT "x", NULL, EXP_OK, NULL, NULL,
-	    AUTH_MALFORMED, NULL },
+    {"generated: valid", STD_FMT, NULL, EXP_OK, NULL, NULL, AUTH_OK, "user-42"},
+    {"generated: members in another order",
+        "{\"signature\":\"%3$s\",\"expiresAt\":%2$" PRId64 ",\"session\":%1$s}",
+        NULL, EXP_OK, NULL, NULL, AUTH_OK, "user-42"},
+    {"generated: whitespace around members",
+        "{ \"session\" : %s ,\n \"expiresAt\" : %" PRId64
+        " , \"signature\" : \"%s\" }",
+        NULL, EXP_OK, NULL, NULL, AUTH_OK, "user-42"},
+    {"generated: an unsigned extra member is ignored",
+        "{\"x\":{\"session\":1},\"session\":%s,\"expiresAt\":%" PRId64
+        ",\"signature\":\"%s\",\"y\":[\"}\"]}",
+        NULL, EXP_OK, NULL, NULL, AUTH_OK, "user-42"},
+    {"generated: subject_path user.email", STD_FMT, NULL, EXP_OK, NULL,
+        "user.email", AUTH_OK, "a@example.com"},
+    {"generated: MAC without the expiresAt splice", STD_FMT, NULL, EXP_OK,
+        "{\"session\":{\"userId\":\"user-42\",\"token\":\"tok\"}}", NULL,
+        AUTH_BAD_SIGNATURE, NULL},
+    {"generated: expired by one ms", STD_FMT, NULL, (int64_t)NOW * 1000, NULL,
+        NULL, AUTH_EXPIRED, NULL},
+    {"generated: valid by one ms", STD_FMT, NULL, (int64_t)NOW * 1000 + 1, NULL,
+        NULL, AUTH_OK, "user-42"},
+    {"generated: expiresAt zero", STD_FMT, NULL, 0, NULL, NULL,
+        AUTH_CLAIM_INVALID, NULL},
+    {"generated: expiresAt negative", STD_FMT, NULL, -5, NULL, NULL,
+        AUTH_CLAIM_INVALID, NULL},
+    {"generated: no userId", STD_FMT,
+        "{\"session\":{\"token\":\"t\"},\"user\":{}}", EXP_OK, NULL, NULL,
+        AUTH_NO_SUBJECT, NULL},
+    {"generated: empty userId", STD_FMT, "{\"session\":{\"userId\":\"\"}}",
+        EXP_OK, NULL, NULL, AUTH_NO_SUBJECT, NULL},
+    {"generated: numeric userId", STD_FMT, "{\"session\":{\"userId\":42}}",
+        EXP_OK, NULL, NULL, AUTH_NO_SUBJECT, NULL},
+    {"generated: empty session object", STD_FMT, "{}", EXP_OK, NULL, NULL,
+        AUTH_NO_SUBJECT, NULL},
+    {"generated: session is an array", STD_FMT, "[1]", EXP_OK, "x", NULL,
+        AUTH_MALFORMED, NULL},
+    {"generated: session is a string", STD_FMT, "\"{}\"", EXP_OK, "x", NULL,
+        AUTH_MALFORMED, NULL},
+    {"generated: duplicate session member",
+        "{\"session\":%s,\"session\":{},\"expiresAt\":%" PRId64
+        ",\"signature\":\"%s\"}",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: duplicate expiresAt",
+        "{\"session\":%s,\"expiresAt\":%" PRId64
+        ",\"expiresAt\":1,\"signature\":\"%s\"}",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: session key spelled with an escape",
+        "{\"\\u0073ession\":%s,\"expiresAt\":%" PRId64 ",\"signature\":\"%s\"}",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: expiresAt a string",
+        "{\"session\":%s,\"expiresAt\":\"%" PRId64 "\",\"signature\":\"%s\"}",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: expiresAt a real",
+        "{\"session\":%s,\"expiresAt\":%" PRId64 ".0,\"signature\":\"%s\"}",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: no signature",
+        "{\"session\":%s,\"expiresAt\":%" PRId64 ",\"sig\":\"%s\"}", NULL,
+        EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: padded signature",
+        "{\"session\":%s,\"expiresAt\":%" PRId64 ",\"signature\":\"%s=\"}",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: short signature",
+        "{\"session\":%s,\"expiresAt\":%" PRId64 ",\"signature\":\"%.42s\"}",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: not an object at the top",
+        "[{\"session\":%s,\"expiresAt\":%" PRId64 ",\"signature\":\"%s\"}]",
+        NULL, EXP_OK, NULL, NULL, AUTH_MALFORMED, NULL},
+    {"generated: trailing garbage", STD_FMT "x", NULL, EXP_OK, NULL, NULL,
+        AUTH_MALFORMED, NULL},
 };
 
 static void
@@ -521,12 +518,13 @@ test_compact_generated(void)
 			is_str(c.sub, tc->want_sub, "%s: subject", tc->name);
 			is_int(c.exp, tc->exp_ms / 1000, "%s: exp", tc->name);
 			ok(auth_claims_get(&c, "role", role, sizeof(role),
-			    &rl) == 0 && strcmp(role, "admin") == 0,
+			       &rl) == 0 &&
+			        strcmp(role, "admin") == 0,
 			    "%s: kept claim", tc->name);
 		} else if (st != AUTH_OK) {
-			ok(c.sub[0] == 0x5a && c.exp == (int64_t)
-			    0x5a5a5a5a5a5a5a5aLL, "%s: out untouched",
-			    tc->name);
+			ok(c.sub[0] == 0x5a &&
+			        c.exp == (int64_t)0x5a5a5a5a5a5a5a5aLL,
+			    "%s: out untouched", tc->name);
 		}
 	}
 	p.subject_path = NULL;
@@ -549,16 +547,18 @@ test_compact_generated(void)
 		memset(big, 'A', AUTH_MAX_COOKIE_VALUE_LEN);
 		big[AUTH_MAX_COOKIE_VALUE_LEN] = '\0';
 		is_int(auth_ba_compact_verify(&p,
-		    (const unsigned char *)vec_secret, strlen(vec_secret), big,
-		    AUTH_MAX_COOKIE_VALUE_LEN + 1, NOW, &c), AUTH_TOO_LARGE,
-		    "compact: over the limit");
+		           (const unsigned char *)vec_secret,
+		           strlen(vec_secret), big,
+		           AUTH_MAX_COOKIE_VALUE_LEN + 1, NOW, &c),
+		    AUTH_TOO_LARGE, "compact: over the limit");
 		free(big);
 	}
-	is_int(auth_ba_compact_verify(&p, (const unsigned char *)vec_secret,
-	    8, vec_compact, strlen(vec_compact), NOW, &c), AUTH_INTERNAL,
-	    "compact: secret under the minimum");
+	is_int(auth_ba_compact_verify(&p, (const unsigned char *)vec_secret, 8,
+	           vec_compact, strlen(vec_compact), NOW, &c),
+	    AUTH_INTERNAL, "compact: secret under the minimum");
 	is_int(auth_ba_compact_verify(NULL, (const unsigned char *)vec_secret,
-	    strlen(vec_secret), vec_compact, strlen(vec_compact), NOW, &c),
+	           strlen(vec_secret), vec_compact, strlen(vec_compact), NOW,
+	           &c),
 	    AUTH_INTERNAL, "compact: no policy");
 }
 
@@ -605,9 +605,10 @@ test_oom(int hooked)
 			if (alloc_failed == 0)
 				break;
 		}
-		is_int(bad, 0, "OOM (%s) compact: %d runs (%d internal), each "
-		    "failed closed", pass == 0 ? "OpenSSL" : "jansson", runs,
-		    internal);
+		is_int(bad, 0,
+		    "OOM (%s) compact: %d runs (%d internal), each "
+		    "failed closed",
+		    pass == 0 ? "OpenSSL" : "jansson", runs, internal);
 		ok(runs > 1, "OOM (%s) compact: failures were injected",
 		    pass == 0 ? "OpenSSL" : "jansson");
 
@@ -615,8 +616,8 @@ test_oom(int hooked)
 		for (n = 0; n < 10000; n++) {
 			alloc_failed = 0;
 			alloc_countdown = n;
-			st = auth_ba_session_token_check(
-			    (const unsigned char *)vec_secret,
+			st = auth_ba_session_token_check((const unsigned char *)
+			                                     vec_secret,
 			    strlen(vec_secret), vec_token_plain,
 			    strlen(vec_token_plain), &tok);
 			alloc_countdown = -1;
@@ -628,9 +629,10 @@ test_oom(int hooked)
 			if (alloc_failed == 0)
 				break;
 		}
-		is_int(bad, 0, "OOM (%s) session_token: %d runs (%d internal), "
-		    "each failed closed", pass == 0 ? "OpenSSL" : "jansson",
-		    runs, internal);
+		is_int(bad, 0,
+		    "OOM (%s) session_token: %d runs (%d internal), "
+		    "each failed closed",
+		    pass == 0 ? "OpenSSL" : "jansson", runs, internal);
 	}
 	fail_ossl = fail_json = 0;
 }

@@ -10,25 +10,25 @@ static const struct {
 	const char *name;
 	int http;
 } cases[] = {
-	{ AUTH_OK, "ok", 200 },
-	{ AUTH_NO_TOKEN, "no_token", 401 },
-	{ AUTH_AMBIGUOUS, "ambiguous", 400 },
-	{ AUTH_TOO_LARGE, "too_large", 400 },
-	{ AUTH_MALFORMED, "malformed", 401 },
-	{ AUTH_CRIT_UNSUPPORTED, "crit_unsupported", 401 },
-	{ AUTH_ALG_REJECTED, "alg_rejected", 401 },
-	{ AUTH_KEY_UNKNOWN, "key_unknown", 401 },
-	{ AUTH_BAD_SIGNATURE, "bad_signature", 401 },
-	{ AUTH_EXPIRED, "expired", 401 },
-	{ AUTH_NOT_YET_VALID, "not_yet_valid", 401 },
-	{ AUTH_CLAIM_MISSING, "claim_missing", 401 },
-	{ AUTH_CLAIM_INVALID, "claim_invalid", 401 },
-	{ AUTH_CLAIM_MISMATCH, "claim_mismatch", 401 },
-	{ AUTH_NO_SUBJECT, "no_subject", 401 },
-	{ AUTH_PATH_INVALID, "path_invalid", 400 },
-	{ AUTH_NO_ROUTE, "no_route", 404 },
-	{ AUTH_FORBIDDEN, "forbidden", 403 },
-	{ AUTH_INTERNAL, "internal", 503 },
+    {AUTH_OK, "ok", 200},
+    {AUTH_NO_TOKEN, "no_token", 401},
+    {AUTH_AMBIGUOUS, "ambiguous", 400},
+    {AUTH_TOO_LARGE, "too_large", 400},
+    {AUTH_MALFORMED, "malformed", 401},
+    {AUTH_CRIT_UNSUPPORTED, "crit_unsupported", 401},
+    {AUTH_ALG_REJECTED, "alg_rejected", 401},
+    {AUTH_KEY_UNKNOWN, "key_unknown", 401},
+    {AUTH_BAD_SIGNATURE, "bad_signature", 401},
+    {AUTH_EXPIRED, "expired", 401},
+    {AUTH_NOT_YET_VALID, "not_yet_valid", 401},
+    {AUTH_CLAIM_MISSING, "claim_missing", 401},
+    {AUTH_CLAIM_INVALID, "claim_invalid", 401},
+    {AUTH_CLAIM_MISMATCH, "claim_mismatch", 401},
+    {AUTH_NO_SUBJECT, "no_subject", 401},
+    {AUTH_PATH_INVALID, "path_invalid", 400},
+    {AUTH_NO_ROUTE, "no_route", 404},
+    {AUTH_FORBIDDEN, "forbidden", 403},
+    {AUTH_INTERNAL, "internal", 503},
 };
 
 int
@@ -53,7 +53,7 @@ main(void)
 			    "%s differs from %s", s, cases[j].name);
 	}
 	is_str(auth_status_str(AUTH_STATUS_MAX), "internal", "MAX is internal");
-	is_str(auth_status_str((enum auth_status)-1), "internal",
+	is_str(auth_status_str((enum auth_status) - 1), "internal",
 	    "negative is internal");
 	is_str(auth_status_str((enum auth_status)1000), "internal",
 	    "1000 is internal");

@@ -46,14 +46,18 @@ test_keys(void)
 	static const struct {
 		const char *domain, *token, *hex;
 	} vec[] = {
-		{ "issuer-a", "token-1", "aeed977b06850c161148f74857347485098b"
-		    "88b291d53e326d569c6a881b5ba9" },
-		{ "", "token-1", "401bb62e03e84d4916398d84ee90e1d81e4e51008879"
-		    "c79b39ad73e7a363ba3a" },
-		{ "ab", "c", "6c032e631d39a14d85aff7e319546af701e26c97b57ca95f"
-		    "bfe9c6ba855f67bf" },
-		{ "a", "bc", "40bb547d936bbd31318ee37ac8799e7ecbb22eda2651f65e"
-		    "3214bffb8ce97bb4" },
+	    {"issuer-a", "token-1",
+	        "aeed977b06850c161148f74857347485098b"
+	        "88b291d53e326d569c6a881b5ba9"},
+	    {"", "token-1",
+	        "401bb62e03e84d4916398d84ee90e1d81e4e51008879"
+	        "c79b39ad73e7a363ba3a"},
+	    {"ab", "c",
+	        "6c032e631d39a14d85aff7e319546af701e26c97b57ca95f"
+	        "bfe9c6ba855f67bf"},
+	    {"a", "bc",
+	        "40bb547d936bbd31318ee37ac8799e7ecbb22eda2651f65e"
+	        "3214bffb8ce97bb4"},
 	};
 	unsigned char k[AUTH_TCACHE_KEY_LEN], k2[AUTH_TCACHE_KEY_LEN];
 	char h[2 * AUTH_TCACHE_KEY_LEN + 1];
@@ -137,20 +141,23 @@ test_put_get(void)
 	auth_tcache_put(c, ka, &cl, "second", 6, NOW + 200, NOW);
 	e = auth_tcache_get(c, ka, NOW);
 	ok(e != NULL && strcmp(e->fwd, "second") == 0 &&
-	    strcmp(e->claims.sub, "user-2") == 0 && e->expires == NOW + 200,
+	        strcmp(e->claims.sub, "user-2") == 0 && e->expires == NOW + 200,
 	    "second put of a key replaces the first");
 
 	/* The forwarded token must fit with its NUL. */
 	memset(fwd, 'f', sizeof(fwd));
 	is_int(auth_tcache_put(c, kb, &cl, fwd, AUTH_MAX_FWD_LEN, NOW + 10,
-	    NOW), -1, "token of AUTH_MAX_FWD_LEN bytes refused");
+	           NOW),
+	    -1, "token of AUTH_MAX_FWD_LEN bytes refused");
 	ok(auth_tcache_get(c, kb, NOW) == NULL, "... nothing stored");
-	is_int(auth_tcache_put(c, kb, &cl, fwd, AUTH_MAX_FWD_LEN - 1,
-	    NOW + 10, NOW), 0, "token of AUTH_MAX_FWD_LEN - 1 bytes");
+	is_int(auth_tcache_put(c, kb, &cl, fwd, AUTH_MAX_FWD_LEN - 1, NOW + 10,
+	           NOW),
+	    0, "token of AUTH_MAX_FWD_LEN - 1 bytes");
 	e = auth_tcache_get(c, kb, NOW);
 	ok(e != NULL && e->fwd_len == AUTH_MAX_FWD_LEN - 1 &&
-	    e->fwd[AUTH_MAX_FWD_LEN - 1] == '\0' &&
-	    e->fwd[AUTH_MAX_FWD_LEN - 2] == 'f', "... stored whole");
+	        e->fwd[AUTH_MAX_FWD_LEN - 1] == '\0' &&
+	        e->fwd[AUTH_MAX_FWD_LEN - 2] == 'f',
+	    "... stored whole");
 	is_int(auth_tcache_put(c, kb, NULL, "x", 1, NOW + 10, NOW), -1,
 	    "put without claims");
 	is_int(auth_tcache_put(c, kb, &cl, NULL, 0, NOW + 10, NOW), 0,
@@ -171,7 +178,8 @@ test_put_get(void)
 	ok(auth_tcache_get(c, kb, NOW) == NULL, "clear: every entry");
 	/* The slot memory is still the cache's: check that it was wiped. */
 	ok(e != NULL && e->fwd[0] == '\0' && e->claims.sub[0] == '\0' &&
-	    e->fwd_len == 0, "clear: the token bytes are wiped");
+	        e->fwd_len == 0,
+	    "clear: the token bytes are wiped");
 	auth_tcache_free(c);
 	auth_tcache_free(NULL);
 }
@@ -199,7 +207,7 @@ test_eviction(void)
 	auth_tcache_put(c, k[4], &cl, "4", 1, NOW + 500, NOW);
 	ok(auth_tcache_get(c, k[1], NOW) == NULL, "soonest expiry evicted");
 	ok(auth_tcache_get(c, k[0], NOW) && auth_tcache_get(c, k[2], NOW) &&
-	    auth_tcache_get(c, k[3], NOW) && auth_tcache_get(c, k[4], NOW),
+	        auth_tcache_get(c, k[3], NOW) && auth_tcache_get(c, k[4], NOW),
 	    "the other four kept");
 
 	/* At +250, k3 (+200) is expired: it goes first, even though the
@@ -207,9 +215,10 @@ test_eviction(void)
 	auth_tcache_put(c, k[5], &cl, "5", 1, NOW + 260, NOW + 250);
 	ok(auth_tcache_get(c, k[3], NOW + 250) == NULL, "expired evicted");
 	ok(auth_tcache_get(c, k[0], NOW + 250) &&
-	    auth_tcache_get(c, k[2], NOW + 250) &&
-	    auth_tcache_get(c, k[4], NOW + 250) &&
-	    auth_tcache_get(c, k[5], NOW + 250), "live ones kept");
+	        auth_tcache_get(c, k[2], NOW + 250) &&
+	        auth_tcache_get(c, k[4], NOW + 250) &&
+	        auth_tcache_get(c, k[5], NOW + 250),
+	    "live ones kept");
 	auth_tcache_free(c);
 
 	/* One entry: each put replaces the last. */
@@ -217,7 +226,8 @@ test_eviction(void)
 	auth_tcache_put(c, k[0], &cl, "0", 1, NOW + 400, NOW);
 	auth_tcache_put(c, k[1], &cl, "1", 1, NOW + 400, NOW);
 	ok(auth_tcache_get(c, k[0], NOW) == NULL &&
-	    auth_tcache_get(c, k[1], NOW) != NULL, "capacity 1");
+	        auth_tcache_get(c, k[1], NOW) != NULL,
+	    "capacity 1");
 	auth_tcache_free(c);
 	c = auth_tcache_new(0);
 	ok(c != NULL, "new(0) still holds one entry");
@@ -244,7 +254,8 @@ test_capacity(void)
 
 		auth_tcache_key("p", tok, (size_t)n, k);
 		if (auth_tcache_put(c, k, &cl, tok, (size_t)n, NOW + 100 + i,
-		    NOW) != 0 || auth_tcache_get(c, k, NOW) == NULL)
+		        NOW) != 0 ||
+		    auth_tcache_get(c, k, NOW) == NULL)
 			last_ok = 0;
 	}
 	ok(last_ok, "each token is found right after its put");
