@@ -213,4 +213,63 @@ write("fuzz_conf", "unterminated.conf", 'listen = "127.0.0.1:80\nupstream a {')
 write("fuzz_conf", "nested-comment.conf", "/* /* */ */ listen = 1")
 write("fuzz_conf", "empty.conf", "")
 
+# HTTP/1 codec: the request shapes of test_http1.c (smuggling included),
+# responses (the first byte of a fuzz_http1_resp input is its flags: bit 0
+# HEAD, bit 1 small limits) and chunked bodies.
+H = "Host: a\r\nCookie: token=x\r\n"
+REQS = {
+    "get": "GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "get10-ka": "GET /a?b=c HTTP/1.0\r\n" + H + "Connection: keep-alive\r\n\r\n",
+    "absolute": "GET http://example.com:8080/a?b HTTP/1.1\r\nHost: a\r\n\r\n",
+    "chunked": "POST /t HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    "cl": "POST /t HTTP/1.1\r\n" + H + "Content-Length: 3\r\nExpect: 100-continue\r\n\r\nabc",
+    "ws": "GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    "cl-te": "POST /t HTTP/1.1\r\n" + H + "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "cl-twice": "POST /t HTTP/1.1\r\n" + H + "Content-Length: 3\r\nContent-Length: 3\r\n\r\n",
+    "te-list": "POST /t HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip, chunked\r\n\r\n",
+    "te-10": "POST /t HTTP/1.0\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n",
+    "obs-fold": "GET /t HTTP/1.1\r\n" + H + "X-A: a\r\n b\r\n\r\n",
+    "bare-lf": "GET /t HTTP/1.1\r\n" + H + "X-A: 1\nX-B: 2\r\n\r\n",
+    "bare-cr": "GET /t HTTP/1.1\r\n" + H + "X-A: 1\rX-B: 2\r\n\r\n",
+    "space-colon": "POST /t HTTP/1.1\r\n" + H + "Content-Length : 3\r\n\r\n",
+    "two-hosts": "GET /t HTTP/1.1\r\n" + H + "Host: evil\r\n\r\n",
+    "h2c": "GET /t HTTP/1.1\r\n" + H + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+           "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
+    "connect": "CONNECT 127.0.0.1:22 HTTP/1.1\r\n" + H + "\r\n",
+    "pri": "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+    "leading-crlf": "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    "underscore": "GET / HTTP/1.1\r\nHost: a\r\nContent_Length: 5\r\nX_Forwarded_For: 1\r\n\r\n",
+}
+for k, v in REQS.items():
+    write("fuzz_http1_req", k, v.encode("latin-1"))
+RESPS = {
+    "cl": (0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"),
+    "chunked": (0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
+    "close": (0, "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n"),
+    "no-reason": (0, "HTTP/1.1 204\r\nContent-Length: 3\r\n\r\n"),
+    "100": (0, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+    "101": (0, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"),
+    "304": (0, "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"),
+    "head": (1, "HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n"),
+    "tiny": (2, "HTTP/1.1 200 OK\r\nX-A: 1\r\nX-B: 2\r\nSet-Cookie: a=b\r\n\r\n"),
+    "cl-te": (0, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    "te-10": (0, "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"),
+    "999": (0, "HTTP/1.1 999 Weird\r\nContent-Length: 2\r\n\r\nok"),
+}
+for k, (flags, v) in RESPS.items():
+    write("fuzz_http1_resp", k, bytes([flags]) + v.encode("latin-1"))
+CHUNKS = {
+    "one": "3\r\nabc\r\n0\r\n\r\n",
+    "ext": "3;a=1;b=\"x y\"\r\nabc\r\nA\r\n0123456789\r\n0;last\r\n\r\n",
+    "trailers": "3\r\nabc\r\n0\r\nX-T: 1\r\nAuthorization: b\r\n\r\nGET / HTTP/1.1\r\n",
+    "bws": "3 \t;a\r\nabc\r\n0\r\n\r\n",
+    "16-digits": "000000000000000A\r\n0123456789\r\n0\r\n\r\n",
+    "2pow64": "10000000000000000\r\nGET /x HTTP/1.1\r\n",
+    "missing-crlf": "3\r\nabcX0\r\n\r\n",
+    "bare-lf": "3\nabc\r\n0\r\n\r\n",
+}
+for k, v in CHUNKS.items():
+    write("fuzz_http1_chunk", k, v.encode("latin-1"))
+
 print("seeds written", file=sys.stderr)
