@@ -177,7 +177,8 @@ struct auth_policy {
 	 * into the payload ("session.userId"). */
 	const char *subject_path;
 	/* Claims copied into auth_claims.extra (for minting, claim headers
-	 * and binding rules). Top-level names only. */
+	 * and binding rules): a top-level name, or a dotted path into the
+	 * payload ("user.email") kept under its last segment ("email"). */
 	const char *keep_claims[AUTH_MAX_KEEP_CLAIMS];
 	size_t n_keep_claims;
 };
@@ -253,6 +254,13 @@ enum auth_status auth_cookie_find(const struct auth_view *headers, size_t n,
  * AUTH_MAX_COOKIE_HEADER_LEN + 2 * AUTH_MAX_COOKIES + 1 always suffices. */
 int auth_cookie_strip(const char *in, size_t in_len, const char *const *names,
     size_t n_names, char *out, size_t out_cap, size_t *out_len);
+
+/* Like auth_cookie_strip, but drops the pairs whose name |drop| accepts
+ * (|name| is a view, not NUL-terminated; |arg| is passed through). Pairs
+ * without '=' are kept. Same returns and limits. */
+int auth_cookie_filter(const char *in, size_t in_len,
+    bool (*drop)(const char *name, size_t name_len, void *arg), void *arg,
+    char *out, size_t out_cap, size_t *out_len);
 
 /* --------------------------------------------------------------- session.c */
 

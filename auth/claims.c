@@ -126,10 +126,17 @@ keep_claims(const struct auth_policy *p, json_t *payload, struct auth_claims *c)
 	if (extra == NULL)
 		return AUTH_INTERNAL;
 	for (i = 0; i < p->n_keep_claims && i < AUTH_MAX_KEEP_CLAIMS; i++) {
-		if (p->keep_claims[i] == NULL)
+		const char *path = p->keep_claims[i], *key;
+
+		if (path == NULL)
 			continue;
-		v = json_object_get(payload, p->keep_claims[i]);
-		if (v != NULL && json_object_set(extra, p->keep_claims[i], v))
+		/* "user.email" is kept as "email", so one claim header or
+		 * rule serves a JWT's top-level email and Better Auth's
+		 * session_data alike. */
+		key = strrchr(path, '.');
+		key = key != NULL ? key + 1 : path;
+		v = get_path(payload, path);
+		if (v != NULL && json_object_set(extra, key, v))
 			goto out;
 	}
 	/* Sorted and compact, so equal claims give equal bytes. */

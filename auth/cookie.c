@@ -228,14 +228,45 @@ auth_cookie_find(const struct auth_view *headers, size_t n, const char *name,
 	return AUTH_OK;
 }
 
+struct strip_names {
+	const char *const *names;
+	size_t n;
+};
+
+static bool
+drop_named(const char *name, size_t name_len, void *arg)
+{
+	const struct strip_names *sn = arg;
+	size_t k;
+
+	for (k = 0; k < sn->n; k++)
+		if (sn->names[k] != NULL && strlen(sn->names[k]) == name_len &&
+		    memcmp(sn->names[k], name, name_len) == 0)
+			return true;
+	return false;
+}
+
 int
 auth_cookie_strip(const char *in, size_t in_len, const char *const *names,
     size_t n_names, char *out, size_t out_cap, size_t *out_len)
 {
-	size_t i = 0, o = 0, k;
+	struct strip_names sn = {names, n_names};
 
-	if ((in == NULL && in_len > 0) || (names == NULL && n_names > 0) ||
-	    out == NULL || out_cap == 0 || out_len == NULL)
+	if (names == NULL && n_names > 0)
+		return -1;
+	return auth_cookie_filter(in, in_len, drop_named, &sn, out, out_cap,
+	    out_len);
+}
+
+int
+auth_cookie_filter(const char *in, size_t in_len,
+    bool (*drop)(const char *name, size_t name_len, void *arg), void *arg,
+    char *out, size_t out_cap, size_t *out_len)
+{
+	size_t i = 0, o = 0;
+
+	if ((in == NULL && in_len > 0) || drop == NULL || out == NULL ||
+	    out_cap == 0 || out_len == NULL)
 		return -1;
 	if (in_len > AUTH_MAX_COOKIE_HEADER_LEN ||
 	    count_pairs(in, in_len) > AUTH_MAX_COOKIES)
@@ -247,22 +278,13 @@ auth_cookie_strip(const char *in, size_t in_len, const char *const *names,
 		const char *seg = in + i;
 		size_t seg_len = end - i;
 		struct pair pr;
-		int drop = 0;
 
 		i = end + 1;
 		trim(&seg, &seg_len, is_ows);
 		if (seg_len == 0)
 			continue;
 		pair_split(seg, seg_len, &pr);
-		for (k = 0; k < n_names && pr.has_eq; k++) {
-			if (names[k] != NULL &&
-			    strlen(names[k]) == pr.name_len &&
-			    memcmp(names[k], pr.name, pr.name_len) == 0) {
-				drop = 1;
-				break;
-			}
-		}
-		if (drop)
+		if (pr.has_eq && drop(pr.name, pr.name_len, arg))
 			continue;
 		/* Room for "; ", the pair and the final NUL. */
 		if ((o > 0 ? 2 : 0) + seg_len >= out_cap - o)

@@ -103,6 +103,8 @@ static cfg_opt_t route_opts[] = {
 	CFG_STR("auth", "required", CFGF_NONE),
 	CFG_STR("issuer", NULL, CFGF_NODEFAULT),
 	CFG_STR_LIST("require", NULL, CFGF_NODEFAULT),
+	CFG_STR("strip_prefix", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("pass_auth_cookies", cfg_false, CFGF_NONE),
 	CFG_LINE_OPT,
 	CFG_END()
 };
@@ -116,7 +118,13 @@ static cfg_opt_t claim_opts[] = {
 static cfg_opt_t headers_opts[] = {
 	CFG_STR_LIST("strip", DEFAULT_STRIP, CFGF_NONE),
 	CFG_SEC("claim", claim_opts, CFGF_MULTI | CFGF_TITLE),
-	CFG_BOOL("trust_forwarded", cfg_false, CFGF_NONE),
+	CFG_STR_LIST("trust_forwarded", NULL, CFGF_NODEFAULT),
+	CFG_END()
+};
+
+static cfg_opt_t csrf_opts[] = {
+	CFG_STR_LIST("origins", NULL, CFGF_NODEFAULT),
+	CFG_BOOL("require_origin", cfg_false, CFGF_NONE),
 	CFG_END()
 };
 
@@ -141,6 +149,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_SEC("issuer", issuer_opts, CFGF_MULTI | CFGF_TITLE),
 	CFG_SEC("route", route_opts, CFGF_MULTI | CFGF_TITLE),
 	CFG_SEC("headers", headers_opts, CFGF_NONE),
+	CFG_SEC("csrf", csrf_opts, CFGF_NONE),
 	CFG_SEC("admin", admin_opts, CFGF_NONE),
 	CFG_SEC("log", log_opts, CFGF_NONE),
 	CFG_END()
@@ -990,11 +999,23 @@ build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 		    AUTH_MAX_KEEP_CLAIMS);
 	for (i = 0; i < n && i < AUTH_MAX_KEEP_CLAIMS; i++) {
 		const char *cl = cfg_getnstr(sec, "keep_claims", i);
+		size_t j;
 
-		if (!conf_is_claim_name(cl))
+		if (!conf_is_claim_path(cl))
 			conf_err(&L->ctx, opt_line(L, sec, "keep_claims", i),
-			    "%s: keep_claims \"%s\" is not a top-level claim name",
+			    "%s: keep_claims \"%s\" is not a claim name or dotted path (\"email\", \"user.email\")",
 			    who, cl);
+		/* A kept claim goes by its last segment: two paths ending
+		 * alike would fill one name twice. */
+		for (j = 0; j < is->n_keep_claims; j++)
+			if (is->keep_claims[j] != NULL &&
+			    strcmp(conf_claim_key(is->keep_claims[j]),
+			        conf_claim_key(cl)) == 0)
+				conf_err(&L->ctx,
+				    opt_line(L, sec, "keep_claims", i),
+				    "%s: keep_claims \"%s\" and \"%s\" are both kept as \"%s\"",
+				    who, is->keep_claims[j], cl,
+				    conf_claim_key(cl));
 		is->keep_claims[is->n_keep_claims++] = xstrdup(L, cl);
 	}
 	is->policy.keys = is->keys;
@@ -1040,6 +1061,7 @@ build_route(struct load *L, cfg_t *sec, struct conf *c, size_t idx)
 	struct conf_route_src *src = &L->ctx.routes[idx];
 	const char *pat = cfg_title(sec);
 	const char *mode = cfg_getstr(sec, "auth");
+	const char *sp;
 	struct auth_route ar;
 	size_t errs = L->ctx.n_errs;
 	unsigned i, n;
@@ -1094,6 +1116,15 @@ build_route(struct load *L, cfg_t *sec, struct conf *c, size_t idx)
 			continue;
 		}
 		src->require_line[src->n_rules++] = line;
+	}
+	r->pass_auth_cookies = cfg_getbool(sec, "pass_auth_cookies");
+	if ((sp = cfg_getstr(sec, "strip_prefix")) != NULL) {
+		if (!conf_is_path_prefix(sp))
+			conf_err(&L->ctx, opt_line(L, sec, "strip_prefix", 0),
+			    "route \"%s\": strip_prefix \"%s\" must be a path of literal segments like \"/api\" (no trailing '/', no '%%', '?', '.' or '..' segments)",
+			    pat, sp);
+		else
+			r->strip_prefix = xstrdup(L, sp);
 	}
 	if (L->ctx.n_errs != errs || c->table == NULL)
 		return;
@@ -1202,7 +1233,65 @@ build_headers(struct load *L, cfg_t *sec, struct conf *c)
 		/* A client must never supply a header we fill from claims. */
 		add_strip(L, c, h, line);
 	}
-	c->trust_forwarded = cfg_getbool(sec, "trust_forwarded");
+	n = cfg_size(sec, "trust_forwarded");
+	for (i = 0; i < n; i++) {
+		const char *t = cfg_getnstr(sec, "trust_forwarded", i);
+		int line = opt_line(L, sec, "trust_forwarded", i);
+		char msg[CONF_MSG_LEN];
+
+		/* The boolean of earlier versions: false trusts nobody. */
+		if (n == 1 && strcmp(t, "false") == 0)
+			break;
+		if (strcmp(t, "true") == 0) {
+			conf_err(&L->ctx, line,
+			    "headers: trust_forwarded takes the networks of trusted proxies, e.g. {\"10.0.0.0/8\", \"::1\"}; true would trust every client");
+			continue;
+		}
+		if (c->n_trusted == CONF_MAX_NETS) {
+			conf_err(&L->ctx, line,
+			    "headers: trust_forwarded has more than %d networks",
+			    CONF_MAX_NETS);
+			break;
+		}
+		if (conf_parse_net(t, &c->trusted[c->n_trusted], msg,
+		        sizeof(msg)) == -1) {
+			conf_err(&L->ctx, line, "headers: trust_forwarded: %s",
+			    msg);
+			continue;
+		}
+		c->n_trusted++;
+	}
+}
+
+static void
+build_csrf(struct load *L, cfg_t *sec, struct conf *c)
+{
+	unsigned i, n = cfg_size(sec, "origins");
+	char msg[CONF_MSG_LEN];
+
+	for (i = 0; i < n; i++) {
+		const char *o = cfg_getnstr(sec, "origins", i);
+		int line = opt_line(L, sec, "origins", i);
+		char *p;
+
+		if (c->n_csrf_origins == CONF_MAX_NAMES) {
+			conf_err(&L->ctx, line, "csrf: more than %d origins",
+			    CONF_MAX_NAMES);
+			break;
+		}
+		if (conf_check_origin(o, msg, sizeof(msg)) == -1) {
+			conf_err(&L->ctx, line, "csrf: origins \"%s\": %s", o,
+			    msg);
+			continue;
+		}
+		if ((p = xstrdup(L, o)) == NULL)
+			return;
+		for (char *q = p; *q != '\0'; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q = (char)(*q - 'A' + 'a');
+		c->csrf_origins[c->n_csrf_origins++] = p;
+	}
+	c->csrf_require_origin = cfg_getbool(sec, "require_origin");
 }
 
 static char *
@@ -1296,6 +1385,7 @@ build(struct load *L, cfg_t *cfg, struct conf *c)
 		build_route(L, sec, c, i);
 	}
 	build_headers(L, cfg_getsec(cfg, "headers"), c);
+	build_csrf(L, cfg_getsec(cfg, "csrf"), c);
 	sec = cfg_getsec(cfg, "admin");
 	c->health_path = get_admin_path(L, sec, "health");
 	c->ready_path = get_admin_path(L, sec, "ready");
@@ -1557,6 +1647,10 @@ conf_free(struct conf *c)
 		free(c->claim_header_claim[i]);
 		free(c->claim_header_name[i]);
 	}
+	for (i = 0; i < c->n_cut_cookies; i++)
+		free(c->cut_cookies[i]);
+	for (i = 0; i < c->n_csrf_origins; i++)
+		free(c->csrf_origins[i]);
 	free(c->health_path);
 	free(c->ready_path);
 	free(c);

@@ -12,8 +12,10 @@
 #define CONF_MAX_UPSTREAMS 32
 #define CONF_MAX_ISSUERS 16
 #define CONF_MAX_ROUTES 256
-#define CONF_MAX_NAMES 32 /* strip_headers, claim headers */
-#define CONF_ERR_LEN 8192 /* all error lines together */
+#define CONF_MAX_NAMES 32        /* strip_headers, claim headers, origins */
+#define CONF_MAX_NETS 64         /* trust_forwarded networks */
+#define CONF_MAX_CUT_COOKIES 256 /* auth cookie names cut from Cookie */
+#define CONF_ERR_LEN 8192        /* all error lines together */
 
 struct conf_upstream {
 	char *name;
@@ -68,8 +70,20 @@ struct conf_route {
 	enum auth_mode mode;
 	int upstream; /* index into conf.upstreams */
 	int issuer;   /* index into conf.issuers, -1 for auth = none */
-	/* Path prefix to strip before forwarding, or NULL. */
+	/* Path prefix removed before forwarding ("/api": "/api/x" goes up
+	 * as "/x", "/api" as "/"), or NULL. Starts with '/', no trailing
+	 * '/'; only removed at a segment boundary. */
 	char *strip_prefix;
+	/* Pass the auth cookies (conf.cut_cookies) to the upstream; only
+	 * Better Auth's own routes (/api/auth/...) need them. Default false. */
+	bool pass_auth_cookies;
+};
+
+/* A network in CIDR form: the first |bits| bits of |addr|. */
+struct conf_net {
+	int family;             /* AF_INET or AF_INET6 */
+	unsigned char addr[16]; /* network byte order; 4 used for AF_INET */
+	unsigned bits;          /* prefix length: 0..32 or 0..128 */
 };
 
 struct conf {
@@ -98,7 +112,24 @@ struct conf {
 	char *claim_header_claim[CONF_MAX_NAMES];
 	char *claim_header_name[CONF_MAX_NAMES];
 	size_t n_claim_headers;
-	bool trust_forwarded; /* keep and extend a client X-Forwarded-For */
+	/* Peers whose forwarding headers are believed (X-Forwarded-For,
+	 * -Proto, -Host, Forwarded, X-Real-IP, X-Request-Id, ...). */
+	struct conf_net trusted[CONF_MAX_NETS];
+	size_t n_trusted;
+	/* Cookies cut from Cookie on routes without pass_auth_cookies: every
+	 * issuer's credential and session cookies, and Better Auth's
+	 * session_token, session_data, dont_remember, in both prefixes.
+	 * cut_chunked[i]: "NAME.<digits>" (a chunk) is cut too. */
+	char *cut_cookies[CONF_MAX_CUT_COOKIES];
+	bool cut_chunked[CONF_MAX_CUT_COOKIES];
+	size_t n_cut_cookies;
+
+	/* CSRF guard for unsafe methods authenticated by a cookie */
+	char *csrf_origins[CONF_MAX_NAMES]; /* allowed Origins, lower-case,
+	                                       "scheme://host[:port]" */
+	size_t n_csrf_origins;
+	bool csrf_require_origin; /* refuse when neither Origin nor
+	                             Sec-Fetch-Site is sent; default false */
 
 	/* limits */
 	size_t max_head_bytes;      /* default 16384 */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Checks on single values (listen, url, names) and across sections. */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,149 @@ conf_is_claim_name(const char *s)
 }
 
 bool
+conf_is_claim_path(const char *s)
+{
+	const char *p;
+
+	if (s == NULL || *s == '\0' || *s == '.' || strlen(s) >= 64 ||
+	    s[strlen(s) - 1] == '.' || strstr(s, "..") != NULL)
+		return false;
+	for (p = s; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\\')
+			return false;
+	}
+	return true;
+}
+
+const char *
+conf_claim_key(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+
+	return dot != NULL ? dot + 1 : path;
+}
+
+bool
+conf_is_path_prefix(const char *s)
+{
+	const char *seg = s;
+
+	if (s == NULL || s[0] != '/' || s[1] == '\0' || strlen(s) >= 512 ||
+	    s[strlen(s) - 1] == '/')
+		return false;
+	while (*seg == '/') {
+		const char *end = strchr(seg + 1, '/');
+		size_t len = end ? (size_t)(end - seg - 1) : strlen(seg + 1);
+		size_t i;
+
+		if (len == 0 || (len == 1 && seg[1] == '.') ||
+		    (len == 2 && seg[1] == '.' && seg[2] == '.'))
+			return false;
+		for (i = 1; i <= len; i++) {
+			unsigned char ch = (unsigned char)seg[i];
+
+			/* RFC 3986 pchar without pct-encoded: what a route
+			 * literal can hold after canonicalisation. */
+			if (ch <= 0x20 || ch >= 0x7f || ch == '%' ||
+			    ch == '?' || ch == '#' || ch == '\\' || ch == '{' ||
+			    ch == '}')
+				return false;
+		}
+		seg += 1 + len;
+	}
+	return *seg == '\0';
+}
+
+int
+conf_parse_net(const char *s, struct conf_net *out, char *msg, size_t msg_len)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned max, bits, i;
+	long v = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (alen == 0 || alen >= sizeof(addr)) {
+		snprintf(msg, msg_len,
+		    "\"%s\" is not an address or network (\"10.0.0.0/8\", \"::1\")",
+		    s);
+		return -1;
+	}
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, out->addr) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		snprintf(msg, msg_len,
+		    "\"%s\" is not an IPv4 or IPv6 address (no names, no brackets)",
+		    addr);
+		return -1;
+	}
+	bits = max;
+	if (slash != NULL) {
+		const char *d = slash + 1;
+
+		if (*d == '\0' || strlen(d) > 3)
+			v = -1;
+		for (; *d != '\0' && v >= 0; d++)
+			v = *d >= '0' && *d <= '9' ? v * 10 + (*d - '0') : -1;
+		if (v < 0 || v > (long)max) {
+			snprintf(msg, msg_len,
+			    "\"%s\": the prefix length must be 0..%u", s, max);
+			return -1;
+		}
+		bits = (unsigned)v;
+	}
+	/* Host bits set is a typo more often than intent: say so. */
+	for (i = bits; i < max; i++)
+		if (out->addr[i / 8] & (0x80u >> (i % 8))) {
+			snprintf(msg, msg_len,
+			    "\"%s\" has host bits set beyond /%u", s, bits);
+			return -1;
+		}
+	out->bits = bits;
+	return 0;
+}
+
+int
+conf_check_origin(const char *s, char *msg, size_t msg_len)
+{
+	const char *h;
+	size_t i;
+
+	if (strncasecmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else if (strncasecmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else
+		h = NULL;
+	if (h == NULL || *h == '\0') {
+		snprintf(msg, msg_len,
+		    "an origin is \"http://host[:port]\" or \"https://host[:port]\"");
+		return -1;
+	}
+	/* RFC 6454 §6.2: scheme "://" host [":" port], nothing more. */
+	for (i = 0; h[i] != '\0'; i++) {
+		unsigned char ch = (unsigned char)h[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '/' || ch == '?' ||
+		    ch == '#' || ch == '@' || ch == '\\' || ch == ',') {
+			snprintf(msg, msg_len,
+			    "an origin has no path, query, user or spaces");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+bool
 conf_pattern_has_var(const char *pattern, const char *var)
 {
 	const char *p = pattern;
@@ -315,7 +459,7 @@ issuer_keeps(const struct conf_issuer *is, const char *claim)
 
 	for (i = 0; i < is->n_keep_claims; i++)
 		if (is->keep_claims[i] != NULL &&
-		    strcmp(is->keep_claims[i], claim) == 0)
+		    strcmp(conf_claim_key(is->keep_claims[i]), claim) == 0)
 			return true;
 	return false;
 }
@@ -391,10 +535,110 @@ check_route(struct conf_ctx *ctx, struct conf *c, size_t i)
 	}
 }
 
+/* Adds cookie |pfx|[0..|pfx_len|) + |suffix| and its "__Secure-" twin
+ * (RFC 6265bis §4.1.3.1: the name browsers send from https origins) to
+ * the names cut from Cookie, once each. */
+static void
+cut_add(struct conf_ctx *ctx, struct conf *c, const char *pfx, size_t pfx_len,
+    const char *suffix, bool chunked)
+{
+	size_t i, n = pfx_len + strlen(suffix);
+	int k;
+
+	for (k = 0; k < 2; k++) {
+		const char *sec = k == 0 ? "" : "__Secure-";
+		size_t sl = strlen(sec);
+		char *p;
+
+		for (i = 0; i < c->n_cut_cookies; i++)
+			if (strlen(c->cut_cookies[i]) == sl + n &&
+			    memcmp(c->cut_cookies[i], sec, sl) == 0 &&
+			    memcmp(c->cut_cookies[i] + sl, pfx, pfx_len) == 0 &&
+			    strcmp(c->cut_cookies[i] + sl + pfx_len, suffix) ==
+			        0)
+				break;
+		if (i < c->n_cut_cookies) {
+			c->cut_chunked[i] |= chunked;
+			continue;
+		}
+		if (c->n_cut_cookies == CONF_MAX_CUT_COOKIES)
+			return;
+		if ((p = malloc(sl + n + 1)) == NULL) {
+			ctx->oom = true;
+			return;
+		}
+		memcpy(p, sec, sl);
+		memcpy(p + sl, pfx, pfx_len);
+		memcpy(p + sl + pfx_len, suffix, strlen(suffix) + 1);
+		c->cut_chunked[c->n_cut_cookies] = chunked;
+		c->cut_cookies[c->n_cut_cookies++] = p;
+	}
+}
+
+/* Better Auth names its cookies "<prefix>.session_token" and so on; a
+ * configured name that ends so tells its prefix. */
+static void
+cut_family(struct conf_ctx *ctx, struct conf *c, const char *name)
+{
+	static const char *const tails[] = {".session_token", ".session_data",
+	    ".dont_remember"};
+	size_t i, n, tl;
+
+	if (name == NULL)
+		return;
+	if (strncmp(name, "__Secure-", 9) == 0)
+		name += 9;
+	n = strlen(name);
+	for (i = 0; i < 3; i++) {
+		tl = strlen(tails[i]);
+		if (n > tl && strcmp(name + n - tl, tails[i]) == 0)
+			break;
+	}
+	if (i == 3)
+		return;
+	for (i = 0; i < 3; i++)
+		cut_add(ctx, c, name, n - tl, tails[i], i == 1);
+}
+
+/*
+ * The cookies no upstream gets unless its route sets pass_auth_cookies:
+ * every issuer's credential and session cookie, and the whole Better Auth
+ * family (session_token, session_data and its ".N" chunks, dont_remember)
+ * under the default prefix and any prefix a configured name shows, each
+ * with and without "__Secure-". A session cookie reaching an API is a
+ * long-lived credential in a place that logs and forwards headers.
+ */
+static void
+compute_cut_cookies(struct conf_ctx *ctx, struct conf *c)
+{
+	size_t i;
+
+	cut_family(ctx, c, "better-auth.session_token");
+	for (i = 0; i < c->n_issuers; i++) {
+		const struct conf_issuer *is = &c->issuers[i];
+		const char *names[2] = {is->cookie, is->session_cookie};
+		int k;
+
+		for (k = 0; k < 2; k++) {
+			const char *nm = names[k];
+
+			if (nm == NULL)
+				continue;
+			cut_family(ctx, c, nm);
+			if (strncmp(nm, "__Secure-", 9) == 0)
+				nm += 9;
+			/* a "__Host-" name gets a harmless, unused twin */
+			cut_add(ctx, c, nm, strlen(nm), "", false);
+		}
+	}
+}
+
 void
 conf_check_all(struct conf_ctx *ctx, struct conf *c)
 {
 	size_t i, k;
+
+	compute_cut_cookies(ctx, c);
 
 	if (c->n_routes == 0)
 		conf_err(ctx, ctx->eof_line,

@@ -66,6 +66,26 @@ bool conf_is_cookie_name(const char *s);
 /* A claim name as auth/ keeps it: top level, printable, no '.'. */
 bool conf_is_claim_name(const char *s);
 
+/* A kept claim: a top-level name or a dotted path into the payload
+ * ("user.email"), no empty segment. */
+bool conf_is_claim_path(const char *s);
+
+/* The name a kept claim goes by (its last segment: "user.email" ->
+ * "email"); points into |path|. */
+const char *conf_claim_key(const char *path);
+
+/* A strip_prefix: "/" followed by literal segments, no trailing '/'. */
+bool conf_is_path_prefix(const char *s);
+
+/* Parses "192.0.2.0/24", "2001:db8::/32" or a lone address (a /32 or
+ * /128) into |out|. Returns 0, or -1 with |msg|. */
+int conf_parse_net(const char *s, struct conf_net *out, char *msg,
+    size_t msg_len);
+
+/* Checks an origin ("https://app.example.com[:port]"). Returns 0, or -1
+ * with |msg|. */
+int conf_check_origin(const char *s, char *msg, size_t msg_len);
+
 /* Whether |pattern| has a "{var}" segment. */
 bool conf_pattern_has_var(const char *pattern, const char *var);
 

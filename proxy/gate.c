@@ -1,69 +1,333 @@
 /* SPDX-License-Identifier: MIT */
-/* Request to verdict: path, route, credential, binding rules, and the
- * rewritten upstream head. No crypto here: auth/ decides. */
+/* Request to verdict: path, route, credential, binding rules, CSRF guard,
+ * header classes, and the exact upstream head. Pure: no I/O, no clock, no
+ * logging; auth/ decides about tokens, http1 about the wire. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-#include "proxy.h"
+#include "gate.h"
+#include "http1.h"
 
 #define GATE_MAX_COOKIE_HEADERS 32
 #define GATE_MAX_CONN_TOKENS 32
+#define GATE_NAME_NORM_MAX 64 /* longer names are in no class */
+#define GATE_CLAIM_VALUE_MAX 1024
 
-bool
-gate_name_eq(const char *a, size_t a_len, const char *b)
+/* ---------------------------------------------------------------- writer */
+
+/* The upstream head under construction: every write is checked, and one
+ * failed write fails the whole head. */
+struct wbuf {
+	char *p;
+	size_t cap, len;
+	bool over;
+};
+
+static void
+put(struct wbuf *w, const char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < a_len; i++) {
-		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
-
-		if (y == '\0')
-			return false;
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x == '_')
-			x = '-';
-		if (y == '_')
-			y = '-';
-		if (x != y)
-			return false;
+	if (w->over || n > w->cap - w->len) {
+		w->over = true;
+		return;
 	}
-	return b[a_len] == '\0';
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
 }
 
 static void
-reject(struct proxy_req *pr, int status, const char *code, const char *title)
+put_str(struct wbuf *w, const char *s)
 {
-	memset(&pr->v, 0, sizeof(pr->v));
-	pr->v.status = status;
-	pr->v.code = code;
-	pr->v.title = title;
+	put(w, s, strlen(s));
 }
 
-static const char *
-status_title(int status)
+static void
+put_field(struct wbuf *w, const char *name, size_t name_len, const char *val,
+    size_t val_len)
 {
-	switch (status) {
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 503:
-		return "Service Unavailable";
+	put(w, name, name_len);
+	put(w, ": ", 2);
+	put(w, val, val_len);
+	put(w, "\r\n", 2);
+}
+
+/* ------------------------------------------------------------ the verdict */
+
+static int
+reject(struct gate_out *out, int status, const char *code)
+{
+	out->status = status;
+	out->code = code;
+	out->title = h1_reason(status);
+	out->head_len = 0;
+	return -1;
+}
+
+/* RFC 6750 §3: no credential at all is a bare challenge; a bad one says
+ * invalid_token. The one place that chooses WWW-Authenticate. */
+static int
+reject_auth(struct gate_out *out, enum auth_status st)
+{
+	int hs = auth_status_http(st);
+
+	reject(out, hs, auth_status_str(st));
+	if (hs == 401)
+		out->www_auth = st == AUTH_NO_TOKEN
+		    ? "Bearer"
+		    : "Bearer error=\"invalid_token\"";
+	return -1;
+}
+
+/* ----------------------------------------------------------- header names */
+
+/* The lower-case name with '_' read as '-', as CGI, WSGI and several
+ * frameworks fold it: "X_User_Id" must be stripped like "X-User-Id".
+ * Returns false for names longer than |cap| - 1 (no class is that long). */
+static bool
+norm_name(const char *name, size_t len, char *out, size_t cap)
+{
+	size_t i;
+
+	if (len >= cap)
+		return false;
+	for (i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		else if (ch == '_')
+			ch = '-';
+		out[i] = ch;
+	}
+	out[len] = '\0';
+	return true;
+}
+
+static bool
+has_prefix(const char *s, const char *pfx)
+{
+	return strncmp(s, pfx, strlen(pfx)) == 0;
+}
+
+enum hclass {
+	HC_KEEP = 0,
+	HC_DROP,  /* never forwarded */
+	HC_ADDR,  /* client address: forwarded only from a trusted peer */
+	HC_XFF,   /* X-Forwarded-For: extended from a trusted peer */
+	HC_XFP,   /* X-Forwarded-Proto: read from a trusted peer */
+	HC_XFH,   /* X-Forwarded-Host: read from a trusted peer */
+	HC_REQID, /* X-Request-Id: read from a trusted peer */
+	HC_COOKIE /* Cookie: auth cookies cut */
+};
+
+/*
+ * Identity headers a backend might believe (what auth proxies such as
+ * oauth2-proxy, Authelia or Apache set), whatever the client says.
+ * Prefix families end in '-' or match any continuation ("x-user" covers
+ * X-User, X-User-Id, X-Username, X-UserEmail).
+ */
+static const char *const identity_prefixes[] = {"x-auth-request-",
+    "x-authenticated-", "x-remote-", "x-user", NULL};
+static const char *const identity_names[] = {"x-forwarded-user",
+    "x-forwarded-email", "x-forwarded-preferred-username", "x-forwarded-groups",
+    "remote-user", "remote-groups", NULL};
+/* Headers that make a backend route or dispatch differently from what
+ * bearerd checked (IIS, Symfony, Laravel, Rails, Express middlewares). */
+static const char *const override_names[] = {"x-original-url", "x-rewrite-url",
+    "x-override-url", "x-http-method-override", "x-http-method",
+    "x-method-override", "x-original-method", NULL};
+/* Client-address headers beyond the codec's H1_FORWARDING ones: only a
+ * trusted forwarder may say who the client is (RFC 7239 for Forwarded).
+ * Any other x-forwarded-* joins them. */
+static const char *const addr_names[] = {"fastly-client-ip",
+    "x-original-forwarded-for", NULL};
+static bool
+in_list(const char *n, const char *const *list)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(n, list[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool
+strip_listed(const struct conf *c, const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_strip_headers; i++)
+		if (h1_name_eq_loose(name, len, c->strip_headers[i],
+		        strlen(c->strip_headers[i])))
+			return true;
+	return false;
+}
+
+/*
+ * What happens to client field |f|. Every comparison reads '_' as '-' and
+ * ignores case: "X_User_Id" or "CONTENT_LENGTH" would be the same variable
+ * to a CGI/WSGI-style backend, so each spelling gets the class of the name.
+ */
+static enum hclass
+classify(const struct conf *c, const struct h1_field *f)
+{
+	char n[GATE_NAME_NORM_MAX];
+	uint16_t tok = f->tok != H1_T_OTHER
+	    ? f->tok
+	    : h1_token_lookup_loose(f->name, f->name_len);
+	size_t i;
+
+	switch (tok) {
+	case H1_T_COOKIE:
+		return HC_COOKIE;
+	case H1_T_X_FORWARDED_FOR:
+		return HC_XFF;
+	case H1_T_X_FORWARDED_PROTO:
+		return HC_XFP;
+	case H1_T_X_FORWARDED_HOST:
+		return HC_XFH;
+	case H1_T_X_REQUEST_ID:
+		return HC_REQID;
 	default:
-		return "Error";
+		break;
+	}
+	/* Hop-by-hop, framing, Host, Expect, Authorization: ours. */
+	if (h1_token_flags(tok) & H1_DROP_REQ)
+		return HC_DROP;
+	if (strip_listed(c, f->name, f->name_len))
+		return HC_DROP;
+	if (h1_token_flags(tok) & H1_FORWARDING)
+		return HC_ADDR;
+	if (!norm_name(f->name, f->name_len, n, sizeof(n)))
+		return HC_KEEP; /* no class holds a name that long */
+	if (in_list(n, identity_names) || in_list(n, override_names))
+		return HC_DROP;
+	for (i = 0; identity_prefixes[i] != NULL; i++)
+		if (has_prefix(n, identity_prefixes[i]))
+			return HC_DROP;
+	if (in_list(n, addr_names) || has_prefix(n, "x-forwarded-"))
+		return HC_ADDR;
+	return HC_KEEP;
+}
+
+/* ---------------------------------------------------------- request views */
+
+/* The first field of token |tok| (exact spelling, any case), or NULL. */
+static const struct h1_field *
+field_find(const struct h1_request *r, uint16_t tok)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_fields; i++)
+		if (r->fields[i].tok == tok)
+			return &r->fields[i];
+	return NULL;
+}
+
+/* The first element of a comma list, OWS trimmed (RFC 9110 §5.6.1): the
+ * value the first proxy of a chain wrote. */
+static struct auth_view
+first_elem(const char *v, size_t len)
+{
+	struct auth_view e;
+	size_t s = 0, end;
+
+	while (s < len && (v[s] == ' ' || v[s] == '\t'))
+		s++;
+	end = s;
+	while (end < len && v[end] != ',')
+		end++;
+	while (end > s && (v[end - 1] == ' ' || v[end - 1] == '\t'))
+		end--;
+	e.ptr = v + s;
+	e.len = end - s;
+	return e;
+}
+
+/* uri-host [":" port] (RFC 3986 §3.2.2) without userinfo or delimiters:
+ * what may go into X-Forwarded-Host or an origin. */
+static bool
+is_authority(const char *v, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > 255)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '/' || ch == '?' ||
+		    ch == '#' || ch == '@' || ch == ',' || ch == '\\' ||
+		    ch == '"')
+			return false;
+	}
+	return true;
+}
+
+/* A request id worth propagating: 1..GATE_REQUEST_ID_MAX visible ASCII
+ * bytes without delimiters that could split a log line or a header. */
+static bool
+is_request_id(const char *v, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || len > GATE_REQUEST_ID_MAX)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '"' || ch == '\\' ||
+		    ch == ',' || ch == ';')
+			return false;
+	}
+	return true;
+}
+
+/* Everything the head and the CSRF guard derive from where the request
+ * says it went. */
+struct origin {
+	struct auth_view host; /* authority: absolute-form, trusted
+	                          X-Forwarded-Host, or Host */
+	bool https;
+};
+
+static void
+request_origin(const struct gate_in *in, struct origin *o)
+{
+	const struct h1_request *r = in->req;
+	const struct h1_field *f;
+
+	o->https = in->tls;
+	o->host.ptr = NULL;
+	o->host.len = 0;
+	/* RFC 9112 §3.2.2: the authority of an absolute-form target wins
+	 * over Host, which a proxy must ignore then. */
+	if (r->authority_len > 0) {
+		o->host.ptr = r->authority;
+		o->host.len = r->authority_len;
+	}
+	if (!in->peer_trusted)
+		return;
+	if ((f = field_find(r, H1_T_X_FORWARDED_PROTO)) != NULL) {
+		struct auth_view p = first_elem(f->value, f->value_len);
+
+		if (p.len == 5 && strncasecmp(p.ptr, "https", 5) == 0)
+			o->https = true;
+		else if (p.len == 4 && strncasecmp(p.ptr, "http", 4) == 0)
+			o->https = false;
+	}
+	if ((f = field_find(r, H1_T_X_FORWARDED_HOST)) != NULL) {
+		struct auth_view h = first_elem(f->value, f->value_len);
+
+		if (is_authority(h.ptr, h.len))
+			o->host = h;
 	}
 }
 
-/* A header's name and value as views into the request head copy. */
-#define F_NAME(pr, f) ((pr)->head + (f)->name_off)
-#define F_VAL(pr, f) ((pr)->head + (f)->val_off)
+/* ------------------------------------------------------------- credential */
 
 /*
  * Finds the credential: the issuer's cookie or its "__Secure-" variant,
@@ -71,23 +335,23 @@ status_title(int status)
  * both names, are ambiguous: a planted cookie must never pick the identity.
  */
 static enum auth_status
-find_credential(struct proxy_req *pr, const struct conf_issuer *is, char *out,
-    size_t cap, size_t *out_len)
+find_credential(const struct h1_request *r, const struct conf_issuer *is,
+    char *out, size_t cap, size_t *out_len)
 {
 	struct auth_view views[GATE_MAX_COOKIE_HEADERS];
 	char alt[AUTH_MAX_COOKIE_VALUE_LEN + 1];
 	size_t n = 0, i, alt_len = 0;
 	enum auth_status s1, s2 = AUTH_NO_TOKEN;
 
-	for (i = 0; i < pr->n_fields; i++) {
-		const struct proxy_field *f = &pr->fields[i];
+	for (i = 0; i < r->n_fields; i++) {
+		const struct h1_field *f = &r->fields[i];
 
-		if (!gate_name_eq(F_NAME(pr, f), f->name_len, "cookie"))
+		if (f->tok != H1_T_COOKIE)
 			continue;
 		if (n == GATE_MAX_COOKIE_HEADERS)
 			return AUTH_TOO_LARGE;
-		views[n].ptr = F_VAL(pr, f);
-		views[n].len = f->val_len;
+		views[n].ptr = f->value;
+		views[n].len = f->value_len;
 		n++;
 	}
 	if (n == 0)
@@ -118,16 +382,16 @@ find_credential(struct proxy_req *pr, const struct conf_issuer *is, char *out,
 
 /*
  * Verifies |cred| under |is| (through the worker's token cache) and fills
- * |claims| and the token to forward. |fwd| must hold AUTH_MAX_FWD_LEN.
+ * |claims| and the token to forward. |fwd| must hold AUTH_MAX_FWD_LEN + 1.
  */
 static enum auth_status
-verify_credential(struct proxy_req *pr, const struct conf_issuer *is,
+verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
     const char *cred, size_t cred_len, int64_t now, struct auth_claims *claims,
     char *fwd, size_t *fwd_len)
 {
 	unsigned char key[AUTH_TCACHE_KEY_LEN];
 	const struct auth_tcache_entry *e;
-	struct auth_tcache *tc = pr->wg->tcache;
+	struct auth_tcache *tc = ctx != NULL ? ctx->tcache : NULL;
 	enum auth_status st;
 	int64_t expires, mexp;
 
@@ -184,336 +448,449 @@ verify_credential(struct proxy_req *pr, const struct conf_issuer *is,
 	return AUTH_OK;
 }
 
+/* ------------------------------------------------------------------- CSRF */
+
+/* RFC 9110 §9.2.1: the methods defined as safe (TRACE never gets here:
+ * the codec refuses it). */
+static bool
+method_is_safe(enum h1_method m)
+{
+	return m == H1_M_GET || m == H1_M_HEAD || m == H1_M_OPTIONS;
+}
+
+/* Drops ":80" from an http and ":443" from an https authority (RFC 6454
+ * §6.2 serialises an origin without its default port). */
+static size_t
+authority_len_nodefault(const char *h, size_t len, bool https)
+{
+	if (https && len > 4 && memcmp(h + len - 4, ":443", 4) == 0)
+		return len - 4;
+	if (!https && len > 3 && memcmp(h + len - 3, ":80", 3) == 0)
+		return len - 3;
+	return len;
+}
+
+/* Whether Origin value |v| (RFC 6454 §7) names |o|. */
+static bool
+origin_is_own(const char *v, size_t len, const struct origin *o)
+{
+	const char *scheme = o->https ? "https://" : "http://";
+	size_t sl = strlen(scheme), hl, vl;
+
+	if (o->host.len == 0 || len <= sl || strncasecmp(v, scheme, sl) != 0)
+		return false;
+	hl = authority_len_nodefault(o->host.ptr, o->host.len, o->https);
+	vl = authority_len_nodefault(v + sl, len - sl, o->https);
+	return vl == hl && strncasecmp(v + sl, o->host.ptr, hl) == 0;
+}
+
+static bool
+origin_is_listed(const struct conf *c, const char *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_csrf_origins; i++)
+		if (strlen(c->csrf_origins[i]) == len &&
+		    strncasecmp(c->csrf_origins[i], v, len) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * An unsafe request that a cookie authenticated must come from a page we
+ * trust: turning an ambient cookie into a Bearer token would otherwise
+ * take the backend's natural CSRF immunity away. Browsers send
+ * Sec-Fetch-Site (Fetch Metadata) and, on every non-GET/HEAD request,
+ * Origin (Fetch "append a request Origin header"). A request with
+ * neither comes from no current browser (curl, a script, a server),
+ * which cannot be made to carry a victim's cookie, so it passes unless
+ * csrf.require_origin says otherwise.
+ */
+static bool
+csrf_ok(const struct gate_in *in, const struct conf *c, const struct origin *o)
+{
+	const struct h1_request *r = in->req;
+	const struct h1_field *sfs = field_find(r, H1_T_SEC_FETCH_SITE);
+	const struct h1_field *org = field_find(r, H1_T_ORIGIN);
+
+	if (sfs != NULL &&
+	    ((sfs->value_len == 11 &&
+	         strncasecmp(sfs->value, "same-origin", 11) == 0) ||
+	        (sfs->value_len == 4 &&
+	            strncasecmp(sfs->value, "none", 4) == 0)))
+		return true;
+	if (org != NULL) {
+		if (origin_is_listed(c, org->value, org->value_len))
+			return true;
+		/* A browser that says cross-site or same-site is not on our
+		 * origin, whatever Origin claims. */
+		return sfs == NULL &&
+		    origin_is_own(org->value, org->value_len, o);
+	}
+	if (sfs != NULL)
+		return false;
+	return !c->csrf_require_origin;
+}
+
+/* ---------------------------------------------------------- upstream head */
+
+struct cut_arg {
+	const struct conf *c;
+};
+
+/* Whether |name| is one of the cut cookies, or "NAME.<digits>", a chunk
+ * of a cookie Better Auth splits (session_data.0, .1, ...). */
+static bool
+cookie_is_cut(const char *name, size_t len, void *arg)
+{
+	const struct conf *c = ((const struct cut_arg *)arg)->c;
+	size_t i, k;
+
+	for (i = 0; i < c->n_cut_cookies; i++) {
+		const char *cut = c->cut_cookies[i];
+		size_t cl = strlen(cut);
+
+		if (len < cl || memcmp(name, cut, cl) != 0)
+			continue;
+		if (len == cl)
+			return true;
+		if (!c->cut_chunked[i] || name[cl] != '.' || len == cl + 1 ||
+		    len > cl + 4)
+			continue;
+		for (k = cl + 1; k < len; k++)
+			if (name[k] < '0' || name[k] > '9')
+				break;
+		if (k == len)
+			return true;
+	}
+	return false;
+}
+
 static bool
 value_is_clean(const char *v, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)v[i];
+		unsigned char ch = (unsigned char)v[i];
 
 		/* RFC 9110 §5.5: no CR, LF, NUL or other controls. */
-		if ((c < 0x20 && c != '\t') || c == 0x7f)
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
 			return false;
 	}
 	return true;
 }
 
-/* The headers that never cross the proxy (RFC 9110 §7.6.1), plus the
- * framing and routing ones that we re-create ourselves. */
-static const char *const hop_by_hop[] = {"connection", "keep-alive",
-    "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-    "proxy-authorization", "proxy-authenticate", "content-length", "host",
-    "expect", "authorization", "forwarded", "x-forwarded-for",
-    "x-forwarded-proto", "x-forwarded-host", NULL};
-
-static bool
-is_dropped(const struct proxy_req *pr, const struct proxy_field *f,
-    const struct auth_view *conn_tok, size_t n_conn_tok)
-{
-	const struct conf *c = pr->conf;
-	const char *name = F_NAME(pr, f);
-	size_t i;
-
-	for (i = 0; hop_by_hop[i] != NULL; i++)
-		if (gate_name_eq(name, f->name_len, hop_by_hop[i]))
-			return true;
-	for (i = 0; i < c->n_strip_headers; i++)
-		if (gate_name_eq(name, f->name_len, c->strip_headers[i]))
-			return true;
-	/* Our claim headers come only from verified claims. */
-	for (i = 0; i < c->n_claim_headers; i++)
-		if (gate_name_eq(name, f->name_len, c->claim_header_name[i]))
-			return true;
-	for (i = 0; i < n_conn_tok; i++) {
-		char tok[128];
-
-		if (conn_tok[i].len >= sizeof(tok))
-			continue;
-		memcpy(tok, conn_tok[i].ptr, conn_tok[i].len);
-		tok[conn_tok[i].len] = '\0';
-		if (gate_name_eq(name, f->name_len, tok))
-			return true;
-	}
-	return false;
-}
-
-/* Collects every token named by the Connection headers (RFC 9110 §7.6.1). */
+/* Collects the tokens of every Connection header (RFC 9110 §7.6.1). */
 static size_t
-connection_tokens(const struct proxy_req *pr, struct auth_view *out, size_t cap)
+connection_tokens(const struct h1_request *r, struct auth_view *out, size_t cap)
 {
 	size_t n = 0, i;
 
-	for (i = 0; i < pr->n_fields; i++) {
-		const struct proxy_field *f = &pr->fields[i];
-		const char *v = F_VAL(pr, f);
-		size_t j = 0;
+	for (i = 0; i < r->n_fields; i++) {
+		const struct h1_field *f = &r->fields[i];
+		size_t pos = 0;
 
-		if (!gate_name_eq(F_NAME(pr, f), f->name_len, "connection"))
+		if (h1_token_lookup_loose(f->name, f->name_len) !=
+		    H1_T_CONNECTION)
 			continue;
-		while (j < f->val_len && n < cap) {
-			size_t s, e;
-
-			while (j < f->val_len &&
-			    (v[j] == ' ' || v[j] == '\t' || v[j] == ','))
-				j++;
-			s = j;
-			while (j < f->val_len && v[j] != ',')
-				j++;
-			e = j;
-			while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-				e--;
-			if (e > s) {
-				out[n].ptr = v + s;
-				out[n].len = e - s;
-				n++;
-			}
-		}
+		while (n < cap &&
+		    h1_list_next(f->value, f->value_len, &pos, &out[n].ptr,
+		        &out[n].len))
+			n++;
 	}
 	return n;
 }
 
-static const struct proxy_field *
-field_find(const struct proxy_req *pr, const char *name)
+static bool
+named_in_connection(const struct h1_field *f, const struct auth_view *tok,
+    size_t n_tok)
 {
 	size_t i;
 
-	for (i = 0; i < pr->n_fields; i++)
-		if (gate_name_eq(F_NAME(pr, &pr->fields[i]),
-		        pr->fields[i].name_len, name))
-			return &pr->fields[i];
-	return NULL;
+	for (i = 0; i < n_tok; i++)
+		if (h1_name_eq_loose(f->name, f->name_len, tok[i].ptr,
+		        tok[i].len))
+			return true;
+	return false;
 }
 
-/* Writes the upstream request head into a new pr->up_head. */
-static int
-build_head(struct proxy_req *pr, const struct conf_route *rt,
-    const struct conf_issuer *is, const char *query, size_t query_len,
-    bool has_query, const char *fwd, size_t fwd_len,
-    const struct auth_claims *claims)
+/* The path the upstream gets: the canonical one, without the route's
+ * strip_prefix when it starts at a segment boundary. */
+static void
+upstream_path(const struct conf_route *rt, const char *path, size_t len,
+    const char **out, size_t *out_len)
 {
-	const struct conf *c = pr->conf;
+	size_t pl;
+
+	*out = path;
+	*out_len = len;
+	if (rt->strip_prefix == NULL)
+		return;
+	pl = strlen(rt->strip_prefix);
+	if (len < pl || memcmp(path, rt->strip_prefix, pl) != 0 ||
+	    (len > pl && path[pl] != '/'))
+		return;
+	*out = path + pl;
+	*out_len = len - pl;
+	if (*out_len == 0) {
+		*out = "/";
+		*out_len = 1;
+	}
+}
+
+struct head_args {
+	const struct conf_route *rt;
+	const char *query; /* after '?', or NULL without one */
+	size_t query_len;
+	const struct origin *origin;
+	const char *fwd; /* the Bearer token, or NULL */
+	size_t fwd_len;
+	const struct auth_claims *claims; /* or NULL */
+};
+
+static int
+build_head(const struct gate_in *in, const struct conf *c, struct gate_out *out,
+    const struct head_args *a, struct wbuf *w)
+{
+	const struct h1_request *r = in->req;
 	struct auth_view conn_tok[GATE_MAX_CONN_TOKENS];
-	size_t n_conn_tok, i;
-	struct evbuffer *b;
-	const char *path = pr->path;
-	const struct proxy_field *host;
+	struct cut_arg cut = {c};
+	const char *path, *rid = in->request_id;
+	size_t path_len, n_tok, i, rid_len = in->request_id_len;
 	bool xff_done = false;
 
-	if ((b = evbuffer_new()) == NULL)
-		return -1;
-	if (rt->strip_prefix != NULL) {
-		size_t pl = strlen(rt->strip_prefix);
-
-		if (pl > 0 && strncmp(path, rt->strip_prefix, pl) == 0 &&
-		    (path[pl] == '/' || path[pl] == '\0' ||
-		        rt->strip_prefix[pl - 1] == '/')) {
-			path += pl;
-			if (rt->strip_prefix[pl - 1] == '/')
-				path--;
-		}
+	upstream_path(a->rt, out->path, strlen(out->path), &path, &path_len);
+	put(w, r->method, r->method_len);
+	put(w, " ", 1);
+	put(w, path, path_len);
+	if (a->query != NULL) {
+		put(w, "?", 1);
+		put(w, a->query, a->query_len);
 	}
-	/* The same bytes as "%s %s%s%.*s HTTP/1.1\r\n", without the cost
-	 * of a formatted print on every request. */
-	if (path[0] == '\0')
-		path = "/";
-	if (evbuffer_add(b, pr->method, strlen(pr->method)) == -1 ||
-	    evbuffer_add(b, " ", 1) == -1 ||
-	    evbuffer_add(b, path, strlen(path)) == -1 ||
-	    (has_query && evbuffer_add(b, "?", 1) == -1) ||
-	    evbuffer_add(b, query, strnlen(query, query_len)) == -1 ||
-	    evbuffer_add(b, " HTTP/1.1\r\n", 11) == -1)
-		goto fail;
+	put(w, " HTTP/1.1\r\n", 11);
 
-	n_conn_tok = connection_tokens(pr, conn_tok, GATE_MAX_CONN_TOKENS);
-	for (i = 0; i < pr->n_fields; i++) {
-		const struct proxy_field *f = &pr->fields[i];
-		const char *name = F_NAME(pr, f), *val = F_VAL(pr, f);
+	n_tok = connection_tokens(r, conn_tok, GATE_MAX_CONN_TOKENS);
+	for (i = 0; i < r->n_fields; i++) {
+		const struct h1_field *f = &r->fields[i];
+		enum hclass hc = classify(c, f);
 
-		if (gate_name_eq(name, f->name_len, "x-forwarded-for") &&
-		    c->trust_forwarded && !xff_done) {
+		if (hc != HC_DROP && named_in_connection(f, conn_tok, n_tok))
+			continue;
+		switch (hc) {
+		case HC_KEEP:
+			put_field(w, f->name, f->name_len, f->value,
+			    f->value_len);
+			break;
+		case HC_ADDR:
+			if (in->peer_trusted)
+				put_field(w, f->name, f->name_len, f->value,
+				    f->value_len);
+			break;
+		case HC_XFF: {
 			size_t j;
 
-			/* Keep every client hop in order, then add ours. */
-			evbuffer_add(b, "X-Forwarded-For: ", 17);
-			for (j = i; j < pr->n_fields; j++) {
-				const struct proxy_field *g = &pr->fields[j];
+			if (!in->peer_trusted || xff_done)
+				break;
+			/* Every hop so far, in order, then the peer. */
+			put_str(w, "X-Forwarded-For: ");
+			for (j = i; j < r->n_fields; j++) {
+				const struct h1_field *g = &r->fields[j];
 
-				if (!gate_name_eq(F_NAME(pr, g), g->name_len,
-				        "x-forwarded-for") ||
-				    g->val_len == 0)
+				if (g->value_len == 0 ||
+				    classify(c, g) != HC_XFF)
 					continue;
-				evbuffer_add(b, F_VAL(pr, g), g->val_len);
-				evbuffer_add(b, ", ", 2);
+				put(w, g->value, g->value_len);
+				put(w, ", ", 2);
 			}
-			evbuffer_add(b, pr->client, strlen(pr->client));
-			evbuffer_add(b, "\r\n", 2);
+			put_str(w, in->peer);
+			put(w, "\r\n", 2);
 			xff_done = true;
-			continue;
+			break;
 		}
-		if (is_dropped(pr, f, conn_tok, n_conn_tok))
-			continue;
-		if (gate_name_eq(name, f->name_len, "cookie") && is != NULL) {
-			/* Re-joining with "; " can lengthen the header. */
-			char out[AUTH_MAX_COOKIE_HEADER_LEN +
-			    2 * AUTH_MAX_COOKIES + 1];
-			const char *names[5];
-			char sess_secure[300];
-			size_t nn = 0, out_len = 0;
-
-			names[nn++] = is->cookie;
-			if (is->cookie_secure != NULL)
-				names[nn++] = is->cookie_secure;
-			if (is->session_cookie != NULL) {
-				names[nn++] = is->session_cookie;
-				snprintf(sess_secure, sizeof(sess_secure),
-				    "__Secure-%s", is->session_cookie);
-				names[nn++] = sess_secure;
+		case HC_REQID:
+			if (in->peer_trusted && rid == in->request_id &&
+			    is_request_id(f->value, f->value_len)) {
+				rid = f->value;
+				rid_len = f->value_len;
 			}
-			if (auth_cookie_strip(val, f->val_len, names, nn, out,
-			        sizeof(out), &out_len) != 0)
-				continue; /* over the limits: drop it whole */
-			if (out_len == 0)
-				continue;
-			evbuffer_add(b, "Cookie: ", 8);
-			evbuffer_add(b, out, out_len);
-			evbuffer_add(b, "\r\n", 2);
-			continue;
+			break;
+		case HC_COOKIE: {
+			/* Re-joining with "; " can lengthen the header. */
+			char ck[AUTH_MAX_COOKIE_HEADER_LEN +
+			    2 * AUTH_MAX_COOKIES + 1];
+			size_t ck_len = 0;
+
+			if (a->rt->pass_auth_cookies) {
+				put_field(w, f->name, f->name_len, f->value,
+				    f->value_len);
+				break;
+			}
+			if (auth_cookie_filter(f->value, f->value_len,
+			        cookie_is_cut, &cut, ck, sizeof(ck),
+			        &ck_len) != 0)
+				break; /* over the limits: drop it whole */
+			if (ck_len > 0)
+				put_field(w, "Cookie", 6, ck, ck_len);
+			break;
 		}
-		evbuffer_add(b, name, f->name_len);
-		evbuffer_add(b, ": ", 2);
-		evbuffer_add(b, val, f->val_len);
-		evbuffer_add(b, "\r\n", 2);
+		default: /* HC_DROP, HC_XFP, HC_XFH: dropped or re-created */
+			break;
+		}
 	}
-	if (pr->is_ws)
-		evbuffer_add(b, "Connection: Upgrade\r\nUpgrade: websocket\r\n",
-		    41);
+	if (out->websocket)
+		put_str(w, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
 	if (!xff_done) {
-		evbuffer_add(b, "X-Forwarded-For: ", 17);
-		evbuffer_add(b, pr->client, strlen(pr->client));
-		evbuffer_add(b, "\r\n", 2);
+		put_str(w, "X-Forwarded-For: ");
+		put_str(w, in->peer);
+		put(w, "\r\n", 2);
 	}
-	evbuffer_add(b, "X-Forwarded-Proto: http\r\n", 25);
-	if ((host = field_find(pr, "host")) != NULL) {
-		evbuffer_add(b, "X-Forwarded-Host: ", 18);
-		evbuffer_add(b, F_VAL(pr, host), host->val_len);
-		evbuffer_add(b, "\r\n", 2);
+	put_str(w,
+	    a->origin->https ? "X-Forwarded-Proto: https\r\n"
+	                     : "X-Forwarded-Proto: http\r\n");
+	if (a->origin->host.len > 0)
+		put_field(w, "X-Forwarded-Host", 16, a->origin->host.ptr,
+		    a->origin->host.len);
+	if (rid != NULL && rid_len > 0 && rid_len <= GATE_REQUEST_ID_MAX) {
+		put_field(w, "X-Request-Id", 12, rid, rid_len);
+		memcpy(out->request_id, rid, rid_len);
+		out->request_id[rid_len] = '\0';
 	}
-	if (fwd != NULL) {
-		evbuffer_add(b, "Authorization: Bearer ", 22);
-		evbuffer_add(b, fwd, fwd_len);
-		evbuffer_add(b, "\r\n", 2);
+	if (a->fwd != NULL) {
+		put_str(w, "Authorization: Bearer ");
+		put(w, a->fwd, a->fwd_len);
+		put(w, "\r\n", 2);
 	}
-	if (claims != NULL) {
+	if (a->claims != NULL) {
 		for (i = 0; i < c->n_claim_headers; i++) {
-			char v[1024];
+			char v[GATE_CLAIM_VALUE_MAX];
 			size_t vl;
 
-			if (auth_claims_get(claims, c->claim_header_claim[i], v,
-			        sizeof(v), &vl) != 0)
+			if (auth_claims_get(a->claims, c->claim_header_claim[i],
+			        v, sizeof(v), &vl) != 0)
 				continue;
-			if (!value_is_clean(v, vl)) {
-				log_debug("%s: claim %s has control bytes, not "
-				          "sent",
-				    __func__, c->claim_header_claim[i]);
+			/* A verified value with CR or LF would still split
+			 * the head: leave it out. */
+			if (!value_is_clean(v, vl))
 				continue;
-			}
-			evbuffer_add_printf(b, "%s: %.*s\r\n",
-			    c->claim_header_name[i], (int)vl, v);
+			put_str(w, c->claim_header_name[i]);
+			put(w, ": ", 2);
+			put(w, v, vl);
+			put(w, "\r\n", 2);
 		}
 	}
-	pr->up_head = b;
-	return 0;
-fail:
-	evbuffer_free(b);
-	return -1;
+	return w->over ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------ gate */
+
+/* Splits the origin-form part of the target into path and query. An
+ * absolute-form target's part may be empty or start with '?': its path is
+ * then "/" (RFC 9112 §3.2.1, §3.3). */
+static void
+split_target(const struct h1_request *r, const char **path, size_t *path_len,
+    const char **query, size_t *query_len)
+{
+	const char *t = r->path, *q;
+	size_t len = r->path_len;
+
+	q = memchr(t, '?', len);
+	*path = t;
+	*path_len = q != NULL ? (size_t)(q - t) : len;
+	*query = q != NULL ? q + 1 : NULL;
+	*query_len = q != NULL ? len - *path_len - 1 : 0;
+	if (*path_len == 0) {
+		*path = "/";
+		*path_len = 1;
+	}
 }
 
 int
-gate_decide(struct proxy_req *pr, int64_t now)
+gate_decide(const struct gate_in *in, const struct conf *c,
+    struct gate_ctx *ctx, int64_t now, struct gate_out *out, char *buf,
+    size_t cap)
 {
-	const struct conf *c = pr->conf;
+	const struct h1_request *r;
 	const struct conf_route *rt;
 	const struct conf_issuer *is = NULL;
 	struct auth_match m;
 	struct auth_claims claims;
+	struct origin origin;
+	struct head_args ha;
+	struct wbuf w = {buf, cap, 0, false};
 	char cred[AUTH_MAX_COOKIE_VALUE_LEN + 1];
 	char fwd[AUTH_MAX_FWD_LEN + 1];
-	const char *target, *q, *query = "";
-	size_t target_len, path_len, cred_len = 0, fwd_len = 0, query_len = 0;
-	size_t canon_len;
+	const char *path, *query;
+	size_t path_len, query_len, cred_len = 0, fwd_len = 0, canon_len;
 	enum auth_status st;
-	bool has_query = false, have_id = false;
+	bool have_id = false;
 
-	target = pr->head + pr->target_off;
-	target_len = pr->target_len;
-	q = memchr(target, '?', target_len);
-	path_len = q != NULL ? (size_t)(q - target) : target_len;
-	if (q != NULL) {
-		has_query = true;
-		query = q + 1;
-		query_len = target_len - path_len - 1;
+	out->status = 0;
+	out->code = NULL;
+	out->title = NULL;
+	out->www_auth = NULL;
+	out->route = -1;
+	out->upstream = -1;
+	out->auth_needed = false;
+	out->auth = AUTH_OK;
+	out->websocket = false;
+	out->need_exchange = false;
+	out->issuer = -1;
+	out->has_sub = false;
+	out->sub[0] = '\0';
+	out->request_id[0] = '\0';
+	memcpy(out->path, "-", 2);
+	out->head_len = 0;
+	if (in == NULL || in->req == NULL || c == NULL || buf == NULL ||
+	    in->peer == NULL)
+		return reject(out, 503, "internal");
+	r = in->req;
+	if (in->request_id != NULL && in->request_id_len > 0 &&
+	    in->request_id_len <= GATE_REQUEST_ID_MAX) {
+		memcpy(out->request_id, in->request_id, in->request_id_len);
+		out->request_id[in->request_id_len] = '\0';
 	}
 
-	/* Admin paths are ours, before any route. */
-	if (admin_handle(pr, target, path_len)) {
-		snprintf(pr->path, sizeof(pr->path), "%.*s", (int)path_len,
-		    target);
-		return -1;
-	}
-
-	st = auth_path_canon(target, path_len, pr->path, sizeof(pr->path),
+	split_target(r, &path, &path_len, &query, &query_len);
+	st = auth_path_canon(path, path_len, out->path, sizeof(out->path),
 	    &canon_len);
 	if (st != AUTH_OK) {
-		pr->auth = st;
-		snprintf(pr->path, sizeof(pr->path), "-");
-		reject(pr, 400, auth_status_str(st), "Bad Request");
-		return -1;
+		out->auth = st;
+		memcpy(out->path, "-", 2);
+		return reject(out, 400, auth_status_str(st));
 	}
-	if (auth_route_match(c->table, pr->path, canon_len, &m) != AUTH_OK) {
-		pr->auth = AUTH_NO_ROUTE;
-		reject(pr, 404, auth_status_str(AUTH_NO_ROUTE), "Not Found");
-		return -1;
+	if (auth_route_match(c->table, out->path, canon_len, &m) != AUTH_OK) {
+		out->auth = AUTH_NO_ROUTE;
+		return reject(out, 404, auth_status_str(AUTH_NO_ROUTE));
 	}
-	pr->route = (int)m.index;
-	if (m.index >= c->n_routes) {
-		reject(pr, 503, "internal", "Service Unavailable");
-		return -1;
-	}
+	if (m.index >= c->n_routes)
+		return reject(out, 503, "internal");
+	out->route = (int)m.index;
 	rt = &c->routes[m.index];
 	if (rt->issuer >= 0 && (size_t)rt->issuer < c->n_issuers)
 		is = &c->issuers[rt->issuer];
-
 	if (rt->mode != AUTH_MODE_NONE && is == NULL) {
-		pr->auth = AUTH_INTERNAL;
-		reject(pr, 503, "internal", "Service Unavailable");
-		return -1;
+		out->auth = AUTH_INTERNAL;
+		return reject(out, 503, "internal");
 	}
-	if (rt->mode == AUTH_MODE_NONE) {
-		pr->auth = AUTH_OK;
-	} else {
-		st = find_credential(pr, is, cred, sizeof(cred), &cred_len);
+	out->websocket = r->upgrade_websocket;
+	request_origin(in, &origin);
+
+	if (rt->mode != AUTH_MODE_NONE) {
+		out->auth_needed = true;
+		st = find_credential(r, is, cred, sizeof(cred), &cred_len);
 		if (st == AUTH_OK)
-			st = verify_credential(pr, is, cred, cred_len, now,
+			st = verify_credential(ctx, is, cred, cred_len, now,
 			    &claims, fwd, &fwd_len);
-		pr->auth = st;
+		out->auth = st;
 		if (st == AUTH_OK) {
 			have_id = true;
-			memcpy(pr->sub, claims.sub, sizeof(pr->sub));
-			pr->has_sub = true;
+			memcpy(out->sub, claims.sub, claims.sub_len + 1);
+			out->has_sub = true;
 		} else if (st == AUTH_INTERNAL) {
-			reject(pr, 503, auth_status_str(st),
-			    "Service Unavailable");
-			return -1;
+			return reject(out, 503, auth_status_str(st));
 		} else if (rt->mode == AUTH_MODE_REQUIRED) {
-			int hs = auth_status_http(st);
-
-			reject(pr, hs, auth_status_str(st), status_title(hs));
-			if (hs == 401)
-				pr->v.www_auth = st == AUTH_NO_TOKEN
-				    ? "Bearer"
-				    : "Bearer error=\"invalid_token\"";
-			return -1;
+			return reject_auth(out, st);
 		}
 		/* optional: forwarded without identity */
 	}
@@ -522,26 +899,126 @@ gate_decide(struct proxy_req *pr, int64_t now)
 	 * hold for an anonymous caller, who must authenticate first (fail
 	 * closed; never forward /api/<someone>/... unverified). */
 	if (!have_id && m.route->n_rules > 0) {
-		if (pr->auth == AUTH_OK)
-			pr->auth = AUTH_NO_TOKEN;
-		reject(pr, 401, auth_status_str(pr->auth), status_title(401));
-		pr->v.www_auth = pr->auth == AUTH_NO_TOKEN
-		    ? "Bearer"
-		    : "Bearer error=\"invalid_token\"";
-		return -1;
+		if (out->auth == AUTH_OK)
+			out->auth = AUTH_NO_TOKEN;
+		return reject_auth(out, out->auth);
 	}
 	if (have_id && (st = auth_route_check(&m, &claims)) != AUTH_OK) {
-		pr->auth = st;
-		reject(pr, auth_status_http(st), auth_status_str(st),
-		    status_title(auth_status_http(st)));
-		return -1;
+		out->auth = st;
+		return reject_auth(out, st);
 	}
+	/* Every identity here came from a cookie, so every unsafe request
+	 * carrying one passes the CSRF guard first. */
+	if (have_id && !method_is_safe(r->meth) && !csrf_ok(in, c, &origin))
+		return reject(out, 403, "csrf");
 
-	if (build_head(pr, rt, rt->mode != AUTH_MODE_NONE ? is : NULL, query,
-	        query_len, has_query, have_id ? fwd : NULL, fwd_len,
-	        have_id ? &claims : NULL) != 0) {
-		reject(pr, 503, "internal", "Service Unavailable");
-		return -1;
-	}
+	ha.rt = rt;
+	ha.query = query;
+	ha.query_len = query_len;
+	ha.origin = &origin;
+	ha.fwd = have_id ? fwd : NULL;
+	ha.fwd_len = fwd_len;
+	ha.claims = have_id ? &claims : NULL;
+	if (build_head(in, c, out, &ha, &w) != 0)
+		/* The head the client sent, grown by our headers, does not
+		 * fit: a local answer, never a truncated head upstream. */
+		return reject(out, 431, "head_too_large");
+	out->upstream = rt->upstream;
+	out->head_len = w.len;
 	return 0;
+}
+
+size_t
+gate_head_cap(const struct conf *c)
+{
+	size_t n = 2 * c->max_head_bytes + AUTH_MAX_FWD_LEN + 2048;
+
+	/* claim headers: name, ": ", value, CRLF */
+	n += c->n_claim_headers * (GATE_CLAIM_VALUE_MAX + 256);
+	/* Cookie headers re-joined with "; " */
+	n += 2 * AUTH_MAX_COOKIES;
+	return n;
+}
+
+ssize_t
+gate_reply(const struct gate_out *out, int minor, bool close, bool no_body,
+    char *buf, size_t cap)
+{
+	char body[512];
+	const char *title =
+	    out->title != NULL ? out->title : h1_reason(out->status);
+	int bn, hn;
+
+	/* RFC 9457 §3: a problem details object; code is ours. */
+	bn = snprintf(body, sizeof(body),
+	    "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,"
+	    "\"code\":\"%s\"}\n",
+	    title, out->status, out->code != NULL ? out->code : "error");
+	if (bn < 0 || (size_t)bn >= sizeof(body))
+		return -1;
+	hn = snprintf(buf, cap,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+	    "Content-Length: %d\r\nCache-Control: no-store\r\n%s%s%s%s\r\n",
+	    out->status, h1_reason(out->status), bn,
+	    out->www_auth != NULL ? "WWW-Authenticate: " : "",
+	    out->www_auth != NULL ? out->www_auth : "",
+	    out->www_auth != NULL ? "\r\n" : "",
+	    close            ? "Connection: close\r\n"
+	        : minor == 0 ? "Connection: keep-alive\r\n"
+	                     : "");
+	if (hn < 0 || (size_t)hn >= cap)
+		return -1;
+	if (no_body)
+		return hn;
+	if ((size_t)bn > cap - (size_t)hn)
+		return -1;
+	memcpy(buf + hn, body, (size_t)bn);
+	return hn + bn;
+}
+
+static bool
+net_match(const struct conf_net *n, const unsigned char *a)
+{
+	unsigned full = n->bits / 8, rest = n->bits % 8;
+
+	if (memcmp(n->addr, a, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((n->addr[full] ^ a[full]) & (0xff00u >> rest) & 0xff) == 0;
+}
+
+bool
+gate_peer_trusted(const struct conf *c, const struct sockaddr *sa)
+{
+	const unsigned char *a;
+	int family;
+	size_t i;
+
+	if (c == NULL || sa == NULL || c->n_trusted == 0)
+		return false;
+	if (sa->sa_family == AF_INET) {
+		a = (const unsigned char *)&(
+		    (const struct sockaddr_in *)(const void *)sa)
+		        ->sin_addr;
+		family = AF_INET;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+
+		a = (const unsigned char *)a6;
+		family = AF_INET6;
+		/* ::ffff:a.b.c.d is a.b.c.d (RFC 4291 §2.5.5.2). */
+		if (IN6_IS_ADDR_V4MAPPED(a6)) {
+			a += 12;
+			family = AF_INET;
+		}
+	} else {
+		return false;
+	}
+	for (i = 0; i < c->n_trusted; i++)
+		if (c->trusted[i].family == family &&
+		    net_match(&c->trusted[i], a))
+			return true;
+	return false;
 }

@@ -15,13 +15,16 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include <sys/socket.h>
+
 #include "auth.h"
 #include "conf.h"
+#include "gate.h"
+#include "http1.h"
 #include "upstream.h"
 
 #define PROXY_MAX_FIELDS_HARD 1000 /* header fields, whatever conf says */
 #define PROXY_CLIENT_HIGH_WM (256 * 1024) /* queued response bytes */
-#define PROXY_PROBLEM_MAX 512             /* a problem+json body */
 #define PROXY_METHOD_MAX 8
 
 struct evhtp;
@@ -82,6 +85,7 @@ struct proxy_worker {
 	struct proxy_wgen *wg;  /* current; one ref */
 	int index;
 	struct proxy_conn *conns; /* live connections, closed at exit */
+	uint64_t rid_next;        /* request ids: a counter, mixed */
 };
 
 /* Where a connection's head guard is. */
@@ -131,16 +135,18 @@ struct proxy_conn {
 	struct evbuffer *stash;   /* owned: pipelined bytes hidden from evhtp */
 	struct evbuffer *craw;    /* owned: raw chunked body not yet framed */
 	enum chunk_state ch;
-	uint64_t ch_left;      /* data bytes left in this chunk */
-	size_t ch_trailer;     /* trailer bytes seen */
-	struct proxy_req *req; /* the current request, not owned */
-	char client[64];       /* peer address, printable */
-	int busy;              /* depth of our calls into evhtp */
-	bool dead;             /* evhtp freed the connection meanwhile */
-	bool abort;            /* close without flushing or lingering */
-	bool lingering;        /* half-closed, draining input */
-	bool saw_bytes;        /* a head has started */
-	bool wd_on;            /* |timer| is the write-progress deadline */
+	uint64_t ch_left;             /* data bytes left in this chunk */
+	size_t ch_trailer;            /* trailer bytes seen */
+	struct proxy_req *req;        /* the current request, not owned */
+	char client[64];              /* peer address, printable */
+	struct sockaddr_storage peer; /* for trust_forwarded */
+	bool has_peer;
+	int busy;       /* depth of our calls into evhtp */
+	bool dead;      /* evhtp freed the connection meanwhile */
+	bool abort;     /* close without flushing or lingering */
+	bool lingering; /* half-closed, draining input */
+	bool saw_bytes; /* a head has started */
+	bool wd_on;     /* |timer| is the write-progress deadline */
 	/* Write progress toward the client without a callback per write:
 	 * out_in counts the response bytes we queued while relaying; at
 	 * arm time we note it and the output length, and when the timer
@@ -160,9 +166,13 @@ struct proxy_conn {
 	int minor; /* HTTP/1.minor */
 	enum up_body body_kind;
 	uint64_t body_len;
+	/* An absolute-form target's authority (RFC 9112 §3.2.2), kept when
+	 * the guard reduced the target to origin-form. */
+	bool abs_form;
+	char authority[256];
 };
 
-/* What the gate decided. */
+/* A local reply: the gate's verdict, or an admin answer. */
 struct gate_verdict {
 	int status;       /* 0: forward; else a local reply */
 	const char *code; /* stable problem code */
@@ -196,6 +206,7 @@ struct proxy_req {
 
 	char client[64]; /* peer address, for logs */
 	int route;       /* matched route index or -1 */
+	int upstream;    /* conf.upstreams index when forwarding */
 	enum auth_status auth;
 	bool has_sub;
 
@@ -226,6 +237,9 @@ struct proxy_req {
 	struct gate_verdict v;
 	char path[AUTH_MAX_PATH_LEN + 1]; /* canonical, for logs */
 	char sub[AUTH_MAX_SUB_LEN + 1];
+	char request_id[GATE_REQUEST_ID_MAX + 1];
+	bool abs_form; /* see proxy_conn.authority */
+	char authority[256];
 };
 
 /* ------------------------------------------------------------------ log.c */
@@ -259,16 +273,6 @@ int server_start(struct proxy *p);
 void server_stop_accepting(struct proxy *p);
 /* Frees the server and joins the workers. */
 void server_free(struct proxy *p);
-
-/* ----------------------------------------------------------------- gate.c */
-
-/* Decides what to do with |pr| (head fields, target, route, credential).
- * On forward returns 0 with |pr|->up_head holding the upstream request
- * head; otherwise fills |pr|->v with the local reply and returns -1. */
-int gate_decide(struct proxy_req *pr, int64_t now);
-
-/* Case-insensitive header-name compare where '_' equals '-'. */
-bool gate_name_eq(const char *a, size_t a_len, const char *b);
 
 /* ---------------------------------------------------------------- admin.c */
 

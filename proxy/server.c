@@ -146,112 +146,11 @@ worker_exit(evhtp_t *htp, evthr_t *thr, void *arg)
 
 /* ---------------------------------------------------------------- helpers */
 
+/* The one status text table is the codec's (RFC 9110 §15). */
 static const char *
 reason_phrase(int status)
 {
-	/* evhtp's table says UNKNOWN for many codes; ours is RFC 9110 §15. */
-	switch (status) {
-	case 100:
-		return "Continue";
-	case 101:
-		return "Switching Protocols";
-	case 200:
-		return "OK";
-	case 201:
-		return "Created";
-	case 202:
-		return "Accepted";
-	case 203:
-		return "Non-Authoritative Information";
-	case 204:
-		return "No Content";
-	case 205:
-		return "Reset Content";
-	case 206:
-		return "Partial Content";
-	case 207:
-		return "Multi-Status";
-	case 300:
-		return "Multiple Choices";
-	case 301:
-		return "Moved Permanently";
-	case 302:
-		return "Found";
-	case 303:
-		return "See Other";
-	case 304:
-		return "Not Modified";
-	case 307:
-		return "Temporary Redirect";
-	case 308:
-		return "Permanent Redirect";
-	case 400:
-		return "Bad Request";
-	case 401:
-		return "Unauthorized";
-	case 402:
-		return "Payment Required";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 406:
-		return "Not Acceptable";
-	case 407:
-		return "Proxy Authentication Required";
-	case 408:
-		return "Request Timeout";
-	case 409:
-		return "Conflict";
-	case 410:
-		return "Gone";
-	case 411:
-		return "Length Required";
-	case 412:
-		return "Precondition Failed";
-	case 413:
-		return "Content Too Large";
-	case 414:
-		return "URI Too Long";
-	case 415:
-		return "Unsupported Media Type";
-	case 416:
-		return "Range Not Satisfiable";
-	case 417:
-		return "Expectation Failed";
-	case 421:
-		return "Misdirected Request";
-	case 422:
-		return "Unprocessable Content";
-	case 425:
-		return "Too Early";
-	case 426:
-		return "Upgrade Required";
-	case 428:
-		return "Precondition Required";
-	case 429:
-		return "Too Many Requests";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 451:
-		return "Unavailable For Legal Reasons";
-	case 500:
-		return "Internal Server Error";
-	case 501:
-		return "Not Implemented";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return "Status";
-	}
+	return h1_reason(status);
 }
 
 static int64_t
@@ -322,37 +221,22 @@ wd_start(struct proxy_conn *cx)
 }
 
 /* A problem+json body (RFC 9457) with our stable code. */
-static size_t
-problem_body(char *out, size_t cap, int status, const char *title,
-    const char *code)
-{
-	int n;
-
-	n = snprintf(out, cap,
-	    "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,"
-	    "\"code\":\"%s\"}\n",
-	    title != NULL ? title : reason_phrase(status), status,
-	    code != NULL ? code : "error");
-	if (n < 0)
-		return 0;
-	return (size_t)n < cap ? (size_t)n : cap - 1;
-}
 
 /* Connection-level reply (no evhtp request yet): a guard or deadline
  * rejection. Always closes: the framing of what follows is unknown. */
 static void
 conn_reply_raw(struct proxy_conn *cx, int status, const char *code)
 {
-	char body[PROXY_PROBLEM_MAX];
-	size_t n;
+	struct gate_out g;
+	char buf[1024];
+	ssize_t n;
 
-	n = problem_body(body, sizeof(body), status, NULL, code);
-	evbuffer_add_printf(bufferevent_get_output(cx->bev),
-	    "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
-	    "Content-Length: %zu\r\nCache-Control: no-store\r\n"
-	    "Connection: close\r\n\r\n",
-	    status, reason_phrase(status), n);
-	evbuffer_add(bufferevent_get_output(cx->bev), body, n);
+	memset(&g, 0, sizeof(g));
+	g.status = status;
+	g.code = code;
+	n = gate_reply(&g, 1, true, false, buf, sizeof(buf));
+	if (n > 0)
+		evbuffer_add(bufferevent_get_output(cx->bev), buf, (size_t)n);
 	if (cx_conf(cx)->access_log) {
 		/* the same access line as requests, without a request */
 		struct proxy_req *pr = calloc(1, sizeof(*pr));
@@ -584,7 +468,7 @@ find_crlfcrlf(const char *p, size_t n)
 static bool
 ci_eq(const char *a, size_t a_len, const char *b)
 {
-	return gate_name_eq(a, a_len, b) && memchr(a, '_', a_len) == NULL;
+	return h1_name_eq(a, a_len, b, strlen(b));
 }
 
 static bool
@@ -640,7 +524,7 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len, const char **code)
 	size_t copy_len, off;
 	int n_cl = 0, n_te = 0, n_host = 0, status;
 	uint64_t cl = 0;
-	bool chunked = false;
+	bool chunked = false, abs_form = false;
 
 	max_fields = c->max_header_fields > 0 ? c->max_header_fields : 100;
 	if (max_fields > PROXY_MAX_FIELDS_HARD)
@@ -746,10 +630,17 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len, const char **code)
 		pth = auth;
 		while (pth < t + tlen && *pth != '/' && *pth != '?')
 			pth++;
-		if (pth == auth) {
+		if (pth == auth ||
+		    (size_t)(pth - auth) >= sizeof(cx->authority) ||
+		    memchr(auth, '@', (size_t)(pth - auth)) != NULL) {
 			*code = "bad_target";
 			return 400;
 		}
+		/* RFC 9112 §3.2.2: this authority, not Host, is where the
+		 * request went; the gate reads it. */
+		memcpy(cx->authority, auth, (size_t)(pth - auth));
+		cx->authority[pth - auth] = '\0';
+		abs_form = true;
 		t = pth;
 		tlen = (size_t)(sp2 - pth);
 	}
@@ -911,6 +802,7 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len, const char **code)
 	    : (n_cl > 0 && cl > 0) ? UP_BODY_LENGTH
 	                           : UP_BODY_NONE;
 	cx->body_len = cl;
+	cx->abs_form = abs_form;
 	free(cx->head);
 	free(cx->fields);
 	cx->head = copy;
@@ -1402,28 +1294,44 @@ req_reply_local(struct proxy_req *pr, bool early)
 {
 	struct proxy_conn *cx = pr->cx;
 	struct evbuffer *out;
-	char body[PROXY_PROBLEM_MAX];
 	const char *type, *b;
 	size_t n, out_before;
 
 	if (cx == NULL || pr->req == NULL || pr->replied)
 		return;
 	out = bufferevent_get_output(cx->bev);
-	if (pr->v.body_type != NULL) {
-		type = pr->v.body_type;
-		b = pr->v.body;
-		n = strlen(pr->v.body);
-	} else {
-		type = "application/problem+json";
-		n = problem_body(body, sizeof(body), pr->v.status, pr->v.title,
-		    pr->v.code);
-		b = body;
-	}
 	if (early || atomic_load(&proxy_g->draining))
 		pr->keepalive = false;
 	if (!pr->keepalive)
 		evhtp_request_disable_flag(pr->req, EVHTP_REQ_FLAG_KEEPALIVE);
 	out_before = evbuffer_get_length(out);
+	if (pr->v.body_type == NULL) {
+		/* problem+json: made one way, by the gate */
+		struct gate_out g;
+		char rbuf[1024];
+		ssize_t rn;
+
+		g.status = pr->v.status;
+		g.code = pr->v.code;
+		g.title = pr->v.title;
+		g.www_auth = pr->v.www_auth;
+		rn = gate_reply(&g, pr->minor, !pr->keepalive, pr->is_head,
+		    rbuf, sizeof(rbuf));
+		if (rn < 0 || evbuffer_add(out, rbuf, (size_t)rn) != 0) {
+			pr->early = true;
+			req_uncount(pr);
+			evhtp_send_reply_end(pr->req);
+			conn_closing(cx);
+			return;
+		}
+		/* the body's bytes, after the head's empty line */
+		b = memmem(rbuf, (size_t)rn, "\r\n\r\n", 4);
+		n = b != NULL ? (size_t)rn - (size_t)(b + 4 - rbuf) : 0;
+		goto sent;
+	}
+	type = pr->v.body_type;
+	b = pr->v.body;
+	n = strlen(pr->v.body);
 	evbuffer_add_printf(out,
 	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nCache-Control: no-store\r\n",
@@ -1438,6 +1346,7 @@ req_reply_local(struct proxy_req *pr, bool early)
 	evbuffer_add(out, "\r\n", 2);
 	if (!pr->is_head)
 		evbuffer_add(out, b, n);
+sent:
 	cx->out_in += evbuffer_get_length(out) - out_before;
 	pr->replied = true;
 	pr->status = pr->v.status;
@@ -1569,7 +1478,8 @@ named_in_connection(const struct up_header *h, size_t n_h,
 	name[k] = '\0';
 	for (i = 0; i < n_h; i++)
 		if (h[i].name_len == 10 &&
-		    gate_name_eq(h[i].name, h[i].name_len, "connection") &&
+		    h1_name_eq_loose(h[i].name, h[i].name_len, "connection",
+		        10) &&
 		    list_has_ci(h[i].value, h[i].value_len, name))
 			return true;
 	return false;
@@ -1674,7 +1584,8 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	 * "keep-alive", and then no field is named by one. */
 	for (i = 0; i < n_h && !has_conn; i++)
 		has_conn = h[i].name_len == 10 &&
-		    gate_name_eq(h[i].name, h[i].name_len, "connection");
+		    h1_name_eq_loose(h[i].name, h[i].name_len, "connection",
+		        10);
 
 	hb.out = out;
 	hb.n = 0;
@@ -1688,13 +1599,13 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 
 		for (j = 0; resp_hop[j] != NULL && !drop; j++)
 			if (h[i].name_len == resp_hop_len[j] &&
-			    gate_name_eq(h[i].name, h[i].name_len,
-			        resp_hop[j]) &&
-			    memchr(h[i].name, '_', h[i].name_len) == NULL)
+			    h1_name_eq(h[i].name, h[i].name_len, resp_hop[j],
+			        resp_hop_len[j]))
 				drop = true;
 		if (drop && tunnel &&
-		    (gate_name_eq(h[i].name, h[i].name_len, "upgrade") ||
-		        gate_name_eq(h[i].name, h[i].name_len, "connection")))
+		    (h1_name_eq_loose(h[i].name, h[i].name_len, "upgrade", 7) ||
+		        h1_name_eq_loose(h[i].name, h[i].name_len, "connection",
+		            10)))
 			drop = false;
 		if (!drop && !tunnel && has_conn &&
 		    named_in_connection(h, n_h, &h[i]))
@@ -1993,8 +1904,159 @@ static bool
 field_is(const struct proxy_req *pr, const struct proxy_field *f,
     const char *name)
 {
-	return gate_name_eq(pr->head + f->name_off, f->name_len, name) &&
-	    memchr(pr->head + f->name_off, '_', f->name_len) == NULL;
+	return h1_name_eq(pr->head + f->name_off, f->name_len, name,
+	    strlen(name));
+}
+
+static enum h1_method
+method_of(const char *m)
+{
+	static const char *const names[] = {"GET", "HEAD", "POST", "PUT",
+	    "PATCH", "DELETE", "OPTIONS"};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(m, names[i]) == 0)
+			return (enum h1_method)(H1_M_GET + (int)i);
+	return H1_M_GET; /* the guard let no other method through */
+}
+
+/* A request id: a per-worker counter through splitmix64, a bijection, so
+ * ids never repeat within a worker; the worker index keeps workers apart. */
+static void
+req_new_id(struct proxy_worker *w, char *out, size_t cap)
+{
+	uint64_t z = (w->rid_next += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	snprintf(out, cap, "%02x%016llx", w->index & 0xff,
+	    (unsigned long long)z);
+}
+
+/*
+ * Runs the gate on |pr|'s head (the guard's copy, viewed as the codec's
+ * struct h1_request) and keeps its verdict: the upstream head in
+ * pr->up_head, or the local reply in pr->v. Returns 0 to forward, -1 to
+ * answer locally.
+ */
+static int
+req_gate(struct proxy_req *pr)
+{
+	struct h1_field *fields;
+	struct h1_request r;
+	struct gate_in in;
+	struct gate_ctx gctx;
+	struct gate_out *out;
+	const struct proxy_field *host = NULL;
+	char rid[GATE_REQUEST_ID_MAX + 1];
+	size_t i, cap;
+	char *buf;
+	int rv = -1;
+
+	/* Admin paths are ours, before any route. */
+	{
+		const char *t = pr->head + pr->target_off;
+		const char *q = memchr(t, '?', pr->target_len);
+		size_t pl = q != NULL ? (size_t)(q - t) : pr->target_len;
+
+		if (admin_handle(pr, t, pl)) {
+			snprintf(pr->path, sizeof(pr->path), "%.*s", (int)pl,
+			    t);
+			return -1;
+		}
+	}
+	memset(&pr->v, 0, sizeof(pr->v));
+	out = malloc(sizeof(*out));
+	fields = malloc((pr->n_fields ? pr->n_fields : 1) * sizeof(*fields));
+	cap = gate_head_cap(pr->conf);
+	buf = malloc(cap);
+	if (out == NULL || fields == NULL || buf == NULL) {
+		pr->v.status = 503;
+		pr->v.code = "internal";
+		pr->v.title = reason_phrase(503);
+		goto done;
+	}
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < pr->n_fields; i++) {
+		const struct proxy_field *f = &pr->fields[i];
+
+		fields[i].name = pr->head + f->name_off;
+		fields[i].name_len = f->name_len;
+		fields[i].value = pr->head + f->val_off;
+		fields[i].value_len = f->val_len;
+		fields[i].tok = h1_token_lookup(fields[i].name, f->name_len);
+		if (fields[i].tok == H1_T_HOST)
+			host = f;
+	}
+	r.method = pr->method;
+	r.method_len = strlen(pr->method);
+	r.meth = method_of(pr->method);
+	r.target = r.path = pr->head + pr->target_off;
+	r.target_len = r.path_len = pr->target_len;
+	r.absolute_form = pr->abs_form;
+	if (host != NULL) {
+		r.host = pr->head + host->val_off;
+		r.host_len = host->val_len;
+	}
+	if (pr->abs_form) {
+		r.authority = pr->authority;
+		r.authority_len = strlen(pr->authority);
+	} else {
+		r.authority = r.host;
+		r.authority_len = r.host_len;
+	}
+	r.minor = pr->minor;
+	r.fields = fields;
+	r.n_fields = pr->n_fields;
+	r.upgrade_websocket = pr->is_ws;
+	r.expect_continue = pr->expect_100;
+	r.keep_alive = pr->keepalive;
+
+	req_new_id(pr->w, rid, sizeof(rid));
+	in.req = &r;
+	in.peer = pr->client;
+	in.peer_trusted = pr->cx != NULL && pr->cx->has_peer &&
+	    gate_peer_trusted(pr->conf, (const struct sockaddr *)&pr->cx->peer);
+	in.tls = false;
+	in.request_id = rid;
+	in.request_id_len = strlen(rid);
+	gctx.tcache = pr->wg->tcache;
+	gctx.scache = NULL;
+
+	rv = gate_decide(&in, pr->conf, &gctx, (int64_t)time(NULL), out, buf,
+	    cap);
+	pr->route = out->route;
+	pr->upstream = out->upstream;
+	pr->auth = out->auth;
+	memcpy(pr->path, out->path, strlen(out->path) + 1);
+	memcpy(pr->request_id, out->request_id, strlen(out->request_id) + 1);
+	if (out->has_sub) {
+		memcpy(pr->sub, out->sub, strlen(out->sub) + 1);
+		pr->has_sub = true;
+	}
+	pr->is_ws = out->websocket;
+	if (rv == 0 && out->status == 0 && !out->need_exchange) {
+		if ((pr->up_head = evbuffer_new()) == NULL ||
+		    evbuffer_add(pr->up_head, buf, out->head_len) != 0) {
+			pr->v.status = 503;
+			pr->v.code = "internal";
+			pr->v.title = reason_phrase(503);
+			rv = -1;
+		}
+		goto done;
+	}
+	pr->v.status = out->status != 0 ? out->status : 503;
+	pr->v.code = out->status != 0 ? out->code : "internal";
+	pr->v.title = reason_phrase(pr->v.status);
+	pr->v.www_auth = out->www_auth;
+	rv = -1;
+done:
+	free(out);
+	free(fields);
+	free(buf);
+	return rv;
 }
 
 /* A zeroed proxy_req, except for the tails of its large string buffers
@@ -2055,6 +2117,9 @@ hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	cx->fields = NULL;
 	memcpy(pr->method, cx->method, sizeof(pr->method));
 	pr->minor = cx->minor;
+	pr->abs_form = cx->abs_form;
+	memcpy(pr->authority, cx->authority, sizeof(pr->authority));
+	pr->request_id[0] = '\0';
 	pr->body_kind = cx->body_kind;
 	pr->body_len = cx->body_len;
 	pr->is_head = strcmp(pr->method, "HEAD") == 0;
@@ -2090,17 +2155,16 @@ hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	pr->is_ws = upgrade_ws && conn_upgrade && pr->minor == 1 &&
 	    strcmp(pr->method, "GET") == 0;
 
-	if (gate_decide(pr, (int64_t)time(NULL)) != 0)
+	if (req_gate(pr) != 0)
 		goto local;
 
 	idempotent =
 	    strcmp(pr->method, "POST") != 0 && strcmp(pr->method, "PATCH") != 0;
 	gettimeofday(&pr->t_up_start, NULL);
-	pr->up =
-	    up_req_start(pr->wg->pools[pr->conf->routes[pr->route].upstream],
-	        pr->up_head, pr->body_kind, pr->body_len,
-	        idempotent && pr->body_kind == UP_BODY_NONE, pr->is_head,
-	        &up_cbs, pr);
+	pr->up = up_req_start(pr->wg->pools[pr->upstream], pr->up_head,
+	    pr->body_kind, pr->body_len,
+	    idempotent && pr->body_kind == UP_BODY_NONE, pr->is_head, &up_cbs,
+	    pr);
 	if (pr->up == NULL) {
 		pr->v.status = 503;
 		pr->v.code = "internal";
@@ -2226,6 +2290,13 @@ post_accept(evhtp_connection_t *conn, void *arg)
 	}
 	snprintf(cx->client, sizeof(cx->client), "unknown");
 	if (conn->saddr != NULL) {
+		size_t sl = conn->saddr->sa_family == AF_INET6
+		    ? sizeof(struct sockaddr_in6)
+		    : sizeof(struct sockaddr_in);
+
+		memcpy(&cx->peer, conn->saddr, sl);
+		cx->has_peer = conn->saddr->sa_family == AF_INET ||
+		    conn->saddr->sa_family == AF_INET6;
 		if (conn->saddr->sa_family == AF_INET)
 			inet_ntop(AF_INET,
 			    &((struct sockaddr_in *)(void *)conn->saddr)

@@ -298,7 +298,11 @@ def render_config(port, upstream_url, keydir, **o):
     L.append("headers {")
     L.append("  strip = {%s}" % ", ".join('"%s"' % h for h in DEFAULT_STRIP))
     L.append('  claim email { header = "X-User-Email" }')
-    L.append("  trust_forwarded = %s" % ("true" if o.get("trust_forwarded") else "false"))
+    tf = o.get("trust_forwarded")
+    if tf is True:
+        tf = ["127.0.0.0/8", "::1"]
+    if tf:
+        L.append("  trust_forwarded = {%s}" % ", ".join('"%s"' % n for n in tf))
     L.append("}")
     L.append('admin {\n  health = "/healthz"\n  ready = "/readyz"\n}')
     L.append("log {\n  access = %s\n}" % ("false" if o.get("access_log") is False else "true"))

@@ -376,6 +376,35 @@ test_keep(void)
 	    "no room for the NUL");
 	ok(auth_claims_get(&c, "role", v, 7, &n) == 0, "exact room");
 
+	/* Dotted paths are kept under their last segment, so "email" is the
+	 * same name for a JWT and for Better Auth's session_data. */
+	{
+		struct auth_policy q = policy(0);
+
+		q.keep_claims[0] = "user.email";
+		q.keep_claims[1] = "user.name";
+		q.keep_claims[2] = "user.missing";
+		q.keep_claims[3] = "top";
+		q.n_keep_claims = 4;
+		is_int(run(&q,
+		           "{\"sub\":\"u\",\"exp\":4102444800,\"top\":1,"
+		           "\"email\":\"top@x\",\"user\":{\"email\":\"a@x\","
+		           "\"name\":\"A\",\"id\":\"u\"}}",
+		           NOW, true, &c),
+		    AUTH_OK, "dotted kept claims");
+		is_str(c.extra, "{\"email\":\"a@x\",\"name\":\"A\",\"top\":1}",
+		    "user.email kept as email, user.name as name");
+		ok(auth_claims_get(&c, "email", v, sizeof(v), &n) == 0 &&
+		        strcmp(v, "a@x") == 0,
+		    "get a dotted claim by its last segment");
+		is_int(
+		    run(&q,
+		        "{\"sub\":\"u\",\"exp\":4102444800,\"user\":\"flat\"}",
+		        NOW, true, &c),
+		    AUTH_OK, "a path through a non-object is absent");
+		is_str(c.extra, "{}", "nothing kept through a string");
+	}
+
 	/* Kept claims over AUTH_MAX_EXTRA_LEN. */
 	memset(big, 'a', 2100);
 	big[2100] = '\0';

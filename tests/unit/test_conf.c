@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "conf.h"
 #include "tap.h"
@@ -423,7 +424,43 @@ test_full(void)
 	is_str(c->claim_header_claim[0], "email", "claim email");
 	is_str(c->claim_header_name[0], "X-User-Email", "header name kept");
 	is_str(c->claim_header_claim[1], "role", "claim role");
-	ok(c->trust_forwarded, "trust_forwarded");
+	is_int(c->n_trusted, 3, "trust_forwarded: three networks");
+	ok(c->trusted[0].family == AF_INET && c->trusted[0].bits == 8 &&
+	        c->trusted[0].addr[0] == 10,
+	    "10.0.0.0/8");
+	ok(c->trusted[1].family == AF_INET6 && c->trusted[1].bits == 128 &&
+	        c->trusted[1].addr[15] == 1,
+	    "::1 is a /128");
+	ok(c->trusted[2].family == AF_INET6 && c->trusted[2].bits == 32,
+	    "2001:db8::/32");
+	is_int(c->n_csrf_origins, 2, "csrf origins");
+	is_str(c->csrf_origins[0], "https://app.example.com",
+	    "origins lower-cased");
+	ok(c->csrf_require_origin, "csrf require_origin");
+	ok(c->routes[0].pass_auth_cookies, "pass_auth_cookies on");
+	ok(!c->routes[1].pass_auth_cookies, "pass_auth_cookies off");
+	is_str(c->routes[c->n_routes - 1].strip_prefix, "/web", "strip_prefix");
+	is_str(c->issuers[1].keep_claims[0], "user.email", "dotted keep");
+	{
+		/* Better Auth's family in both prefixes, chunks of
+		 * session_data, and the configured credential cookies. */
+		static const char *const want[] = {"better-auth.session_token",
+		    "__Secure-better-auth.session_token",
+		    "better-auth.session_data",
+		    "__Secure-better-auth.session_data",
+		    "better-auth.dont_remember",
+		    "__Secure-better-auth.dont_remember"};
+		size_t k, j;
+
+		for (k = 0; k < 6; k++) {
+			for (j = 0; j < c->n_cut_cookies; j++)
+				if (strcmp(c->cut_cookies[j], want[k]) == 0)
+					break;
+			ok(j < c->n_cut_cookies &&
+			        c->cut_chunked[j] == (k == 2 || k == 3),
+			    "cut %s", want[k]);
+		}
+	}
 	is_str(c->health_path, "/_health", "health");
 	is_str(c->ready_path, "/_ready", "ready");
 	ok(!c->access_log, "access log off");
@@ -483,7 +520,10 @@ test_defaults(void)
 	for (i = 0; i < 6 && i < c->n_strip_headers; i++)
 		is_str(c->strip_headers[i], strip[i], "default strip %zu", i);
 	is_int(c->n_claim_headers, 0, "no claim headers");
-	ok(!c->trust_forwarded, "trust_forwarded off");
+	is_int(c->n_trusted, 0, "trust_forwarded: nobody");
+	is_int(c->n_csrf_origins, 0, "no csrf origins");
+	ok(!c->csrf_require_origin, "csrf require_origin off");
+	is_int(c->n_cut_cookies, 6, "Better Auth's cookies cut by default");
 	is_str(c->health_path, "/healthz", "default health");
 	is_str(c->ready_path, "/readyz", "default ready");
 	ok(c->access_log, "access log on");
@@ -694,6 +734,56 @@ test_inline(void)
 	    "an empty mint_audience is refused");
 	if (count_lines(err) != 4)
 		printf("#   %s\n", err);
+	conf_free(c);
+
+	/* The gate's options, each refused with its line. */
+	c = load_text(
+	    "upstream u { url = \"http://x:1\" }\n"
+	    "issuer a {\n"
+	    "  secret = \"" SECRET "\"\n"
+	    "  keep_claims = {\"email\", \"user.email\", \"a..b\"}\n"
+	    "}\n"
+	    "route \"/a/**\" { upstream = u; strip_prefix = \"/a/\" }\n"
+	    "route \"/b/**\" { upstream = u; strip_prefix = \"/b/../c\" }\n"
+	    "headers {\n"
+	    "  trust_forwarded = {\"10.0.0.1/8\", \"fe80::/129\",\n"
+	    "    \"localhost\", \"true\"}\n"
+	    "}\n"
+	    "csrf { origins = {\"app.example.com\", \"https://a/b\"} }\n",
+	    path, sizeof(path));
+	ok(c == NULL &&
+	        has_err(err, path, 4,
+	            "keep_claims \"email\" and \"user.email\" are both kept as "
+	            "\"email\""),
+	    "two kept claims under one name");
+	ok(has_err(err, path, 4, "keep_claims \"a..b\" is not a claim name"),
+	    "an empty path segment");
+	ok(has_err(err, path, 6, "strip_prefix \"/a/\" must be a path"),
+	    "strip_prefix with a trailing slash");
+	ok(has_err(err, path, 7, "strip_prefix \"/b/../c\" must be a path"),
+	    "strip_prefix with a dot segment");
+	ok(has_err(err, path, 9, "has host bits set beyond /8"),
+	    "a network with host bits");
+	ok(has_err(err, path, 9, "the prefix length must be 0..128"),
+	    "a v6 prefix over 128");
+	ok(has_err(err, path, 10, "\"localhost\" is not an IPv4 or IPv6"),
+	    "a name is not a network");
+	ok(has_err(err, path, 10, "true would trust every client"),
+	    "the old boolean true is refused");
+	ok(has_err(err, path, 12, "origins \"app.example.com\""),
+	    "an origin without scheme");
+	ok(has_err(err, path, 12, "origins \"https://a/b\""),
+	    "an origin with a path");
+	if (count_lines(err) != 10)
+		printf("#   %s\n", err);
+	conf_free(c);
+
+	c = load_text("upstream u { url = \"http://x:1\" }\n"
+	              "route \"/a\" { upstream = u; auth = none }\n"
+	              "headers { trust_forwarded = false }\n",
+	    path, sizeof(path));
+	ok(c != NULL && c->n_trusted == 0,
+	    "trust_forwarded = false still loads: nobody trusted");
 	conf_free(c);
 }
 

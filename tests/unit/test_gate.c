@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: MIT */
+/* The gate as a table: (config, request head, peer) -> (status, code, the
+ * exact upstream head bytes), with real configs and real tokens. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto_testutil.h"
+#include "gate.h"
+#include "guard.h"
+#include "http1.h"
+#include "tap.h"
+
+#define NOW 1800000000
+#define SECRET "gate-test-secret-0123456789abcdef0123456789"
+#define MAX_FIELDS 100
+
+/* Config A's routes, in order: Better Auth's own (passing its cookies),
+ * the user's own path, optional, none, a stripped prefix, and an issuer
+ * keeping a dotted claim. */
+static const char conf_a[] =
+    "upstream api { url = \"http://127.0.0.1:9\" }\n"
+    "upstream web { url = \"http://127.0.0.1:10\" }\n"
+    "issuer hs {\n"
+    "  cookie = \"token\"\n"
+    "  secret = \"" SECRET "\"\n"
+    "  keep_claims = {\"email\", \"role\"}\n"
+    "}\n"
+    "issuer dot {\n"
+    "  cookie = \"dtoken\"\n"
+    "  secret = \"" SECRET "\"\n"
+    "  keep_claims = {\"user.email\"}\n"
+    "}\n"
+    "route \"/api/auth/**\" { upstream = web; auth = none\n"
+    "  pass_auth_cookies = true }\n"
+    "route \"/api/{user_id}/**\" { upstream = api; issuer = hs\n"
+    "  require = {\"user_id == sub\"} }\n"
+    "route \"/opt/**\" { upstream = api; auth = optional; issuer = hs }\n"
+    "route \"/pub/**\" { upstream = api; auth = none }\n"
+    "route \"/strip/**\" { upstream = api; auth = none\n"
+    "  strip_prefix = \"/strip\" }\n"
+    "route \"/dot/**\" { upstream = api; issuer = dot }\n"
+    "headers {\n"
+    "  strip = {\"X-Custom-Secret\"}\n"
+    "  claim email { header = \"X-User-Email\" }\n"
+    "  trust_forwarded = {\"10.0.0.0/8\", \"2001:db8::/32\"}\n"
+    "}\n"
+    "csrf { origins = {\"https://app.example.com\"} }\n";
+
+/* Config B: the same issuer, CSRF refusing requests without Origin. */
+static const char conf_b[] =
+    "upstream api { url = \"http://127.0.0.1:9\" }\n"
+    "issuer hs { cookie = \"token\"; secret = \"" SECRET "\" }\n"
+    "route \"/api/{user_id}/**\" { upstream = api\n"
+    "  require = {\"user_id == sub\"} }\n"
+    "csrf { require_origin = true }\n";
+
+static char *tok_u1, *tok_u2, *tok_bad, *tok_exp, *tok_dot;
+static char err[CONF_ERR_LEN];
+
+static struct conf *
+load(const char *text)
+{
+	char path[] = "/tmp/bearerd-test-gate-XXXXXX";
+	int fd = mkstemp(path);
+	struct conf *c;
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text)) {
+		printf("Bail out! cannot write %s\n", path);
+		exit(1);
+	}
+	close(fd);
+	c = conf_load(path, err, sizeof(err));
+	unlink(path);
+	if (c == NULL) {
+		printf("Bail out! config: %s\n", err);
+		exit(1);
+	}
+	return c;
+}
+
+static char *
+hs256(const char *payload)
+{
+	struct tu_signer s = {"HS256", NULL, (const unsigned char *)SECRET,
+	    strlen(SECRET), 0, 0};
+
+	return tu_jws(&s, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}", payload);
+}
+
+/* Replaces {T1} {T2} {TB} {TX} {TD} with the tokens. */
+static void
+subst(const char *in, char *out, size_t cap)
+{
+	static const char *const keys[] = {"{T1}", "{T2}", "{TB}", "{TX}",
+	    "{TD}"};
+	const char *vals[] = {tok_u1, tok_u2, tok_bad, tok_exp, tok_dot};
+	size_t o = 0, k;
+
+	while (*in != '\0' && o + 1 < cap) {
+		for (k = 0; k < 5; k++)
+			if (strncmp(in, keys[k], 4) == 0)
+				break;
+		if (k < 5) {
+			size_t n = strlen(vals[k]);
+
+			if (o + n + 1 >= cap)
+				break;
+			memcpy(out + o, vals[k], n);
+			o += n;
+			in += 4;
+			continue;
+		}
+		out[o++] = *in++;
+	}
+	out[o] = '\0';
+}
+
+/* ------------------------------------------------------- a head, parsed */
+
+static bool
+list_has(const char *v, size_t len, const char *tok)
+{
+	return h1_list_has_token(v, len, tok, strlen(tok));
+}
+
+/* A small reader for the well-formed heads of this table (the codec's
+ * own tests cover malformed ones): request line, then "Name: value". */
+static void
+parse(const char *head, size_t len, struct h1_request *r, struct h1_field *f)
+{
+	const char *p = head, *end = head + len, *sp1, *sp2, *eol;
+	bool up = false, conn_up = false;
+
+	memset(r, 0, sizeof(*r));
+	eol = strstr(p, "\r\n");
+	sp1 = memchr(p, ' ', (size_t)(eol - p));
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+	r->method = p;
+	r->method_len = (size_t)(sp1 - p);
+	r->meth = strncmp(p, "GET ", 4) == 0 ? H1_M_GET
+	    : strncmp(p, "POST ", 5) == 0    ? H1_M_POST
+	    : strncmp(p, "HEAD ", 5) == 0    ? H1_M_HEAD
+	    : strncmp(p, "DELETE ", 7) == 0  ? H1_M_DELETE
+	    : strncmp(p, "OPTIONS ", 8) == 0 ? H1_M_OPTIONS
+	    : strncmp(p, "PUT ", 4) == 0     ? H1_M_PUT
+	                                     : H1_M_PATCH;
+	r->target = sp1 + 1;
+	r->target_len = (size_t)(sp2 - sp1 - 1);
+	r->path = r->target;
+	r->path_len = r->target_len;
+	r->minor = sp2[8] - '0';
+	if (strncmp(r->target, "http://", 7) == 0) {
+		const char *a = r->target + 7, *e = a;
+
+		while (e < sp2 && *e != '/' && *e != '?')
+			e++;
+		r->absolute_form = true;
+		r->authority = a;
+		r->authority_len = (size_t)(e - a);
+		r->path = e;
+		r->path_len = (size_t)(sp2 - e);
+	}
+	r->fields = f;
+	p = eol + 2;
+	while (p < end && !(p[0] == '\r' && p[1] == '\n')) {
+		const char *colon, *v;
+		struct h1_field *x = &f[r->n_fields++];
+
+		eol = strstr(p, "\r\n");
+		colon = memchr(p, ':', (size_t)(eol - p));
+		v = colon + 1;
+		while (*v == ' ')
+			v++;
+		x->name = p;
+		x->name_len = (size_t)(colon - p);
+		x->value = v;
+		x->value_len = (size_t)(eol - v);
+		x->tok = h1_token_lookup(x->name, x->name_len);
+		if (x->tok == H1_T_HOST) {
+			r->host = x->value;
+			r->host_len = x->value_len;
+		}
+		if (x->tok == H1_T_UPGRADE &&
+		    list_has(v, x->value_len, "websocket"))
+			up = true;
+		if (x->tok == H1_T_CONNECTION &&
+		    list_has(v, x->value_len, "upgrade"))
+			conn_up = true;
+		p = eol + 2;
+	}
+	if (!r->absolute_form) {
+		r->authority = r->host;
+		r->authority_len = r->host_len;
+	}
+	r->upgrade_websocket =
+	    up && conn_up && r->meth == H1_M_GET && r->minor == 1;
+}
+
+/* ------------------------------------------------------------ the table */
+
+enum peer { P_UNTRUSTED = 0, P_TRUSTED, P_TLS, P_TRUSTED_TLS };
+
+struct gcase {
+	const char *name;
+	struct conf **conf;
+	enum peer peer;
+	const char *head; /* {T1} etc. replaced */
+	int status;
+	const char *code;     /* with a local reply */
+	const char *www_auth; /* with a 401 */
+	const char *up;       /* the exact upstream head, with status 0 */
+};
+
+static struct conf *ca, *cb;
+
+#define XF "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n"
+#define RID "X-Request-Id: gen-1\r\n"
+#define XFH(h) "X-Forwarded-Host: " h "\r\n"
+#define STD(h) XF XFH(h) RID
+#define BEARER1 "Authorization: Bearer {T1}\r\nX-User-Email: a@x.test\r\n"
+
+static const struct gcase cases[] = {
+    /* -- the README's "What reaches the upstream", line by line -- */
+    {"client Authorization removed, exactly one Bearer", &ca, P_UNTRUSTED,
+        "GET /api/u1/tasks?x=1&y HTTP/1.1\r\nHost: app.test\r\n"
+        "Authorization: Bearer {T2}\r\nauthorization: Basic dTI6cHc=\r\n"
+        "Proxy-Authorization: Basic eA==\r\nAccept: */*\r\n"
+        "Cookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "GET /api/u1/tasks?x=1&y HTTP/1.1\r\nAccept: */*\r\n" STD("app.test")
+            BEARER1},
+    {"auth none: Authorization removed, none added", &ca, P_UNTRUSTED,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "Authorization: Bearer {T1}\r\n\r\n",
+        0, NULL, NULL, "GET /pub/x HTTP/1.1\r\n" STD("app.test")},
+    {"identity headers in every case and spelling", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\nX-User-Id: u2\r\n"
+        "x_user_id: u2\r\nX-USER-ID: u3\r\nX-User: u2\r\nX-Username: u2\r\n"
+        "X-UserEmail: e\r\nX-User-Email: evil@x\r\nX_User_Email: evil@x\r\n"
+        "X-Auth-Request-User: u2\r\nX-Auth-Request-Email: e\r\n"
+        "X-Authenticated-User: u2\r\nX-Authenticated-Groups: admin\r\n"
+        "X-Remote-User: u2\r\nX-Remote-Groups: g\r\n"
+        "X-Forwarded-User: u2\r\nx-forwarded_user: u2\r\n"
+        "X-Forwarded-Email: e\r\nX-Forwarded-Preferred-Username: u2\r\n"
+        "Remote-User: u2\r\nREMOTE_USER: u2\r\nX-Keep-Me: kept\r\n"
+        "Cookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "GET /api/u1/t HTTP/1.1\r\nX-Keep-Me: kept\r\n" STD("app.test")
+            BEARER1},
+    {"URL and method overrides", &ca, P_UNTRUSTED,
+        "POST /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "X-Original-URL: /admin\r\nX-Rewrite-URL: /admin\r\n"
+        "X-Override-URL: /admin\r\nX-HTTP-Method-Override: DELETE\r\n"
+        "x_http_method: DELETE\r\nX-Method-Override: PUT\r\n\r\n",
+        0, NULL, NULL, "POST /pub/x HTTP/1.1\r\n" STD("app.test")},
+    {"configured strip list, every spelling", &ca, P_UNTRUSTED,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\nX-Custom-Secret: 1\r\n"
+        "x_custom_SECRET: 2\r\nX-Custom-Secrets: kept\r\n\r\n",
+        0, NULL, NULL,
+        "GET /pub/x HTTP/1.1\r\nX-Custom-Secrets: kept\r\n" STD("app.test")},
+    {"claim header only from the verified claim", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "X-User-Email: evil@x\r\nCookie: token={T1}\r\n\r\n",
+        0, NULL, NULL, "GET /api/u1/t HTTP/1.1\r\n" STD("app.test") BEARER1},
+    {"credential cookie cut, the others kept in order", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Cookie: a=1; token={T1}; theme=dark\r\n\r\n",
+        0, NULL, NULL,
+        "GET /api/u1/t HTTP/1.1\r\nCookie: a=1; theme=dark\r\n" STD("app.test")
+            BEARER1},
+    {"hop-by-hop and Connection-named headers", &ca, P_UNTRUSTED,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "Connection: keep-alive, X-Hop-Me\r\nX-Hop-Me: 1\r\nX_Hop_Me: 2\r\n"
+        "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\n"
+        "TE: trailers\r\nTrailer: X-Foo\r\nUpgrade: foo/1\r\n"
+        "Expect: 100-continue\r\nContent_Length: 5\r\n"
+        "Transfer_Encoding: chunked\r\nX-Keep-Me: kept\r\n\r\n",
+        0, NULL, NULL,
+        "GET /pub/x HTTP/1.1\r\nX-Keep-Me: kept\r\n" STD("app.test")},
+    {"websocket upgrade re-created", &ca, P_UNTRUSTED,
+        "GET /pub/ws HTTP/1.1\r\nHost: app.test\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: abc==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n",
+        0, NULL, NULL,
+        "GET /pub/ws HTTP/1.1\r\nSec-WebSocket-Key: abc==\r\n"
+        "Sec-WebSocket-Version: 13\r\n"
+        "Connection: Upgrade\r\nUpgrade: websocket\r\n" STD("app.test")},
+    {"forwarding headers of an untrusted peer replaced", &ca, P_UNTRUSTED,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"
+        "X-Forwarded-Host: evil.test\r\nX_Forwarded_For: 6.6.6.7\r\n"
+        "X-Forwarded-Port: 1\r\nX-Forwarded-Prefix: /evil\r\n"
+        "X-Forwarded-Server: e\r\nForwarded: for=6.6.6.6\r\n"
+        "X-Real-IP: 6.6.6.6\r\nX-Client-IP: 6.6.6.6\r\n"
+        "True-Client-IP: 6.6.6.6\r\nX-Request-Id: evil\r\n\r\n",
+        0, NULL, NULL, "GET /pub/x HTTP/1.1\r\n" STD("app.test")},
+    {"forwarding headers of a trusted peer kept and extended", &ca, P_TRUSTED,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "X-Forwarded-For: 203.0.113.1\r\nX-Forwarded-Proto: https\r\n"
+        "X-Forwarded-Host: front.test\r\nX-Real-IP: 203.0.113.1\r\n"
+        "Forwarded: for=203.0.113.1\r\nX-Forwarded-For: 10.1.1.1\r\n"
+        "X-Request-Id: front-42\r\n\r\n",
+        0, NULL, NULL,
+        "GET /pub/x HTTP/1.1\r\nX-Forwarded-For: 203.0.113.1, 10.1.1.1, "
+        "10.0.0.5\r\nX-Real-IP: 203.0.113.1\r\n"
+        "Forwarded: for=203.0.113.1\r\nX-Forwarded-Proto: https\r\n"
+        "X-Forwarded-Host: front.test\r\nX-Request-Id: front-42\r\n"},
+    {"a trusted peer's invalid request id and proto are not taken", &ca,
+        P_TRUSTED,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "X-Forwarded-Proto: gopher\r\nX-Forwarded-Host: a/b\r\n"
+        "X-Request-Id: a,b\r\n\r\n",
+        0, NULL, NULL,
+        "GET /pub/x HTTP/1.1\r\nX-Forwarded-For: 10.0.0.5\r\n"
+        "X-Forwarded-Proto: http\r\n" XFH("app.test") RID},
+    {"TLS listener: X-Forwarded-Proto https", &ca, P_TLS,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\n\r\n", 0, NULL, NULL,
+        "GET /pub/x HTTP/1.1\r\nX-Forwarded-For: 192.0.2.7\r\n"
+        "X-Forwarded-Proto: https\r\n" XFH("app.test") RID},
+    {"the canonical path is forwarded", &ca, P_UNTRUSTED,
+        "GET /pub/%7Euser/%41b%2f?q=%2e HTTP/1.1\r\nHost: app.test\r\n\r\n",
+        400, "path_invalid", NULL, NULL},
+    {"unreserved escapes decoded, others kept upper-case", &ca, P_UNTRUSTED,
+        "GET /pub/%7euser/%41b%3a?q=%2e HTTP/1.1\r\nHost: app.test\r\n\r\n", 0,
+        NULL, NULL, "GET /pub/~user/Ab%3A?q=%2e HTTP/1.1\r\n" STD("app.test")},
+    {"absolute-form: its authority wins over Host", &ca, P_UNTRUSTED,
+        "GET http://abs.test:8080/pub/x?q HTTP/1.1\r\nHost: other.test\r\n"
+        "\r\n",
+        0, NULL, NULL, "GET /pub/x?q HTTP/1.1\r\n" STD("abs.test:8080")},
+    {"absolute-form without a path asks for /", &ca, P_UNTRUSTED,
+        "GET http://abs.test?q HTTP/1.1\r\nHost: abs.test\r\n\r\n", 404,
+        "no_route", NULL, NULL},
+    {"strip_prefix", &ca, P_UNTRUSTED,
+        "GET /strip/a/b?c HTTP/1.1\r\nHost: app.test\r\n\r\n", 0, NULL, NULL,
+        "GET /a/b?c HTTP/1.1\r\n" STD("app.test")},
+    {"strip_prefix leaves /", &ca, P_UNTRUSTED,
+        "GET /strip HTTP/1.1\r\nHost: app.test\r\n\r\n", 0, NULL, NULL,
+        "GET / HTTP/1.1\r\n" STD("app.test")},
+    {"dotted keep_claims: user.email fills the email claim header", &ca,
+        P_UNTRUSTED,
+        "GET /dot/x HTTP/1.1\r\nHost: app.test\r\nCookie: dtoken={TD}\r\n"
+        "\r\n",
+        0, NULL, NULL,
+        "GET /dot/x HTTP/1.1\r\n" STD(
+            "app.test") "Authorization: Bearer {TD}\r\nX-User-Email: d@x.test\r\n"},
+
+    /* -- Better Auth cookies never leak -- */
+    {"every Better Auth cookie cut on a route without auth", &ca, P_UNTRUSTED,
+        "GET /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "Cookie: better-auth.session_token=abc.sig; theme=dark; "
+        "__Secure-better-auth.session_token=x; "
+        "better-auth.session_data=d; better-auth.session_data.0=c0; "
+        "__Secure-better-auth.session_data.12=c12; "
+        "better-auth.dont_remember=t; token={T1}; dtoken=x; "
+        "better-auth.session_datax=keep; better-auth.session_data.x=keep2"
+        "\r\nCookie: better-auth.session_token=abc\r\n\r\n",
+        0, NULL, NULL,
+        "GET /pub/x HTTP/1.1\r\nCookie: theme=dark; "
+        "better-auth.session_datax=keep; better-auth.session_data.x=keep2"
+        "\r\n" STD("app.test")},
+    {"pass_auth_cookies passes them verbatim", &ca, P_UNTRUSTED,
+        "POST /api/auth/sign-out HTTP/1.1\r\nHost: app.test\r\n"
+        "Cookie: better-auth.session_token=abc;token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "POST /api/auth/sign-out HTTP/1.1\r\n"
+        "Cookie: better-auth.session_token=abc;token={T1}\r\n" STD("app.test")},
+
+    /* -- refusals -- */
+    {"no credential: 401 Bearer", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\n\r\n", 401, "no_token",
+        "Bearer", NULL},
+    {"bad signature: 401 invalid_token", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\nCookie: token={TB}\r\n"
+        "\r\n",
+        401, "bad_signature", "Bearer error=\"invalid_token\"", NULL},
+    {"expired: 401 invalid_token", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\nCookie: token={TX}\r\n"
+        "\r\n",
+        401, "expired", "Bearer error=\"invalid_token\"", NULL},
+    {"another user's path: 403", &ca, P_UNTRUSTED,
+        "GET /api/u2/t HTTP/1.1\r\nHost: app.test\r\nCookie: token={T1}\r\n"
+        "\r\n",
+        403, "forbidden", NULL, NULL},
+    {"two credential values: 400 ambiguous", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Cookie: token={T1}; token={T2}\r\n\r\n",
+        400, "ambiguous", NULL, NULL},
+    {"dot segment: 400", &ca, P_UNTRUSTED,
+        "GET /pub/../api/u2/t HTTP/1.1\r\nHost: app.test\r\n\r\n", 400,
+        "path_invalid", NULL, NULL},
+    {"no route: 404", &ca, P_UNTRUSTED,
+        "GET /nothing HTTP/1.1\r\nHost: app.test\r\n\r\n", 404, "no_route",
+        NULL, NULL},
+    {"optional route, no cookie: forwarded without identity", &ca, P_UNTRUSTED,
+        "GET /opt/x HTTP/1.1\r\nHost: app.test\r\n\r\n", 0, NULL, NULL,
+        "GET /opt/x HTTP/1.1\r\n" STD("app.test")},
+    {"optional route, bad cookie: forwarded without identity or cookie", &ca,
+        P_UNTRUSTED,
+        "GET /opt/x HTTP/1.1\r\nHost: app.test\r\nCookie: token={TB}\r\n"
+        "\r\n",
+        0, NULL, NULL, "GET /opt/x HTTP/1.1\r\n" STD("app.test")},
+
+    /* -- CSRF guard -- */
+    {"csrf: unsafe, cookie, foreign Origin: 403", &ca, P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Origin: https://evil.test\r\nCookie: token={T1}\r\n\r\n",
+        403, "csrf", NULL, NULL},
+    {"csrf: Origin null: 403", &ca, P_UNTRUSTED,
+        "DELETE /api/u1/t HTTP/1.1\r\nHost: app.test\r\nOrigin: null\r\n"
+        "Cookie: token={T1}\r\n\r\n",
+        403, "csrf", NULL, NULL},
+    {"csrf: own origin passes", &ca, P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Origin: http://app.test\r\nCookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "POST /api/u1/t HTTP/1.1\r\nOrigin: http://app.test\r\n" STD("app.test")
+            BEARER1},
+    {"csrf: own origin with its default port passes", &ca, P_UNTRUSTED,
+        "PUT /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Origin: http://APP.test:80\r\nCookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "PUT /api/u1/t HTTP/1.1\r\nOrigin: http://APP.test:80\r\n" STD(
+            "app.test") BEARER1},
+    {"csrf: own host under the other scheme: 403", &ca, P_TLS,
+        "PATCH /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Origin: http://app.test\r\nCookie: token={T1}\r\n\r\n",
+        403, "csrf", NULL, NULL},
+    {"csrf: the origin a trusted proxy forwarded passes", &ca, P_TRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "X-Forwarded-Proto: https\r\nX-Forwarded-Host: front.test\r\n"
+        "Origin: https://front.test\r\nCookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "POST /api/u1/t HTTP/1.1\r\nOrigin: https://front.test\r\n"
+        "X-Forwarded-For: 10.0.0.5\r\nX-Forwarded-Proto: https\r\n" XFH(
+            "front.test") RID BEARER1},
+    {"csrf: a listed origin passes", &ca, P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: api.test\r\n"
+        "Sec-Fetch-Site: same-site\r\nOrigin: https://app.example.com\r\n"
+        "Cookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "POST /api/u1/t HTTP/1.1\r\nSec-Fetch-Site: same-site\r\n"
+        "Origin: https://app.example.com\r\n" STD("api.test") BEARER1},
+    {"csrf: Sec-Fetch-Site same-origin passes", &ca, P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Sec-Fetch-Site: same-origin\r\nCookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "POST /api/u1/t HTTP/1.1\r\nSec-Fetch-Site: same-origin\r\n" STD(
+            "app.test") BEARER1},
+    {"csrf: cross-site with our own Origin: 403", &ca, P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Sec-Fetch-Site: cross-site\r\nOrigin: http://app.test\r\n"
+        "Cookie: token={T1}\r\n\r\n",
+        403, "csrf", NULL, NULL},
+    {"csrf: cross-site without Origin: 403", &ca, P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Sec-Fetch-Site: cross-site\r\nCookie: token={T1}\r\n\r\n",
+        403, "csrf", NULL, NULL},
+    {"csrf: no Origin, no Sec-Fetch-Site (not a browser) passes", &ca,
+        P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Cookie: token={T1}\r\n\r\n",
+        0, NULL, NULL, "POST /api/u1/t HTTP/1.1\r\n" STD("app.test") BEARER1},
+    {"csrf: require_origin refuses it", &cb, P_UNTRUSTED,
+        "POST /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Cookie: token={T1}\r\n\r\n",
+        403, "csrf", NULL, NULL},
+    {"csrf: safe methods are not checked", &ca, P_UNTRUSTED,
+        "GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+        "Origin: https://evil.test\r\nCookie: token={T1}\r\n\r\n",
+        0, NULL, NULL,
+        "GET /api/u1/t HTTP/1.1\r\nOrigin: https://evil.test\r\n" STD(
+            "app.test") BEARER1},
+    {"csrf: no cookie identity, no check", &ca, P_UNTRUSTED,
+        "POST /pub/x HTTP/1.1\r\nHost: app.test\r\n"
+        "Origin: https://evil.test\r\n\r\n",
+        0, NULL, NULL,
+        "POST /pub/x HTTP/1.1\r\nOrigin: https://evil.test\r\n" STD(
+            "app.test")},
+};
+
+static void
+run_case(struct guard *g, const struct gcase *tc)
+{
+	static char text[16384], want[16384];
+	struct h1_field fields[MAX_FIELDS];
+	struct h1_request r;
+	struct gate_in in;
+	struct gate_ctx ctx = {NULL, NULL};
+	struct gate_out out;
+	const struct conf *c = *tc->conf;
+	size_t cap = gate_head_cap(c);
+	const char *head;
+	char *buf;
+	int rv;
+
+	subst(tc->head, text, sizeof(text));
+	head = guard_put(g, text, strlen(text));
+	parse(head, strlen(text), &r, fields);
+	/* The output ends at the guard page: an overrun faults. */
+	buf = g->base + g->size - strlen(text) - cap;
+	in.req = &r;
+	in.peer = tc->peer == P_TRUSTED || tc->peer == P_TRUSTED_TLS
+	    ? "10.0.0.5"
+	    : "192.0.2.7";
+	in.peer_trusted = tc->peer == P_TRUSTED || tc->peer == P_TRUSTED_TLS;
+	in.tls = tc->peer == P_TLS || tc->peer == P_TRUSTED_TLS;
+	in.request_id = "gen-1";
+	in.request_id_len = 5;
+	rv = gate_decide(&in, c, &ctx, NOW, &out, buf, cap);
+	is_int(out.status, tc->status, "%s: status", tc->name);
+	is_int(rv, tc->status == 0 ? 0 : -1, "%s: returns", tc->name);
+	if (tc->status != 0) {
+		is_str(out.code, tc->code, "%s: code", tc->name);
+		is_str(out.title, h1_reason(tc->status), "%s: title", tc->name);
+		if (tc->www_auth != NULL)
+			is_str(out.www_auth, tc->www_auth,
+			    "%s: WWW-Authenticate", tc->name);
+		else
+			ok(out.www_auth == NULL, "%s: no WWW-Authenticate",
+			    tc->name);
+		return;
+	}
+	subst(tc->up, want, sizeof(want));
+	ok(out.head_len == strlen(want) && memcmp(buf, want, out.head_len) == 0,
+	    "%s: upstream head", tc->name);
+	if (out.head_len != strlen(want) ||
+	    memcmp(buf, want, out.head_len) != 0)
+		printf("#   got:\n#   %.*s\n#   want:\n#   %s\n",
+		    (int)out.head_len, buf, want);
+	ok(out.upstream == c->routes[out.route].upstream, "%s: upstream",
+	    tc->name);
+}
+
+static void
+test_table(void)
+{
+	struct guard g;
+	size_t i;
+
+	guard_init(&g);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		run_case(&g, &cases[i]);
+}
+
+/* The verdict's other outputs, and a head that does not fit. */
+static void
+test_outputs(void)
+{
+	static char text[8192];
+	struct h1_field fields[MAX_FIELDS];
+	struct h1_request r;
+	struct gate_in in = {&r, "192.0.2.7", false, false, "gen-1", 5};
+	struct gate_ctx ctx = {NULL, NULL};
+	struct gate_out out;
+	struct auth_tcache *tc = auth_tcache_new(16);
+	char buf[65536];
+	size_t full;
+
+	subst("GET /api/u1/t HTTP/1.1\r\nHost: app.test\r\n"
+	      "Cookie: token={T1}\r\n\r\n",
+	    text, sizeof(text));
+	parse(text, strlen(text), &r, fields);
+	ctx.tcache = tc;
+	is_int(gate_decide(&in, ca, &ctx, NOW, &out, buf, sizeof(buf)), 0,
+	    "forwarded");
+	is_int(out.route, 1, "route index");
+	ok(out.auth_needed && out.auth == AUTH_OK, "auth needed, ok");
+	ok(out.has_sub && strcmp(out.sub, "u1") == 0, "sub for logs");
+	is_str(out.path, "/api/u1/t", "canonical path for logs");
+	is_str(out.request_id, "gen-1", "request id for logs");
+	ok(!out.need_exchange && out.issuer == -1, "no exchange");
+	full = out.head_len;
+	/* The second time comes from the token cache: the same bytes. */
+	{
+		char again[65536];
+
+		gate_decide(&in, ca, &ctx, NOW + 1, &out, again, sizeof(again));
+		ok(out.head_len == full && memcmp(buf, again, full) == 0,
+		    "cached verdict gives the same head");
+	}
+	/* Every cap short of the head is a 431, never a truncated head. */
+	{
+		size_t cap;
+		bool all = true;
+
+		for (cap = 0; cap < full; cap++) {
+			memset(buf, 'Z', sizeof(buf));
+			if (gate_decide(&in, ca, &ctx, NOW, &out, buf, cap) !=
+			        -1 ||
+			    out.status != 431 || out.head_len != 0 ||
+			    buf[cap] != 'Z')
+				all = false;
+		}
+		ok(all, "caps 0..%zu: 431 head_too_large, nothing past cap",
+		    full - 1);
+		is_str(out.code, "head_too_large", "431 code");
+		is_int(gate_decide(&in, ca, &ctx, NOW, &out, buf, full), 0,
+		    "exactly enough room");
+	}
+	auth_tcache_free(tc);
+
+	/* auth = none: no identity looked at. */
+	parse("GET /pub/x HTTP/1.1\r\nHost: h\r\n\r\n", 33, &r, fields);
+	gate_decide(&in, ca, &ctx, NOW, &out, buf, sizeof(buf));
+	ok(!out.auth_needed && out.auth == AUTH_OK && !out.has_sub,
+	    "auth none: not needed, ok, no sub");
+	parse("GET /pub/x/../y HTTP/1.1\r\nHost: h\r\n\r\n", 38, &r, fields);
+	gate_decide(&in, ca, &ctx, NOW, &out, buf, sizeof(buf));
+	ok(out.route == -1 && strcmp(out.path, "-") == 0 &&
+	        out.auth == AUTH_PATH_INVALID,
+	    "a refused path: no route, path -");
+}
+
+static void
+test_reply(void)
+{
+	struct gate_out out;
+	char buf[1024];
+	ssize_t n;
+	static const char want401[] =
+	    "HTTP/1.1 401 Unauthorized\r\n"
+	    "Content-Type: application/problem+json\r\n"
+	    "Content-Length: 76\r\nCache-Control: no-store\r\n"
+	    "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n\r\n"
+	    "{\"type\":\"about:blank\",\"title\":\"Unauthorized\",\"status\":401,"
+	    "\"code\":\"expired\"}\n";
+
+	memset(&out, 0, sizeof(out));
+	out.status = 401;
+	out.code = "expired";
+	out.title = h1_reason(401);
+	out.www_auth = "Bearer error=\"invalid_token\"";
+	n = gate_reply(&out, 1, false, false, buf, sizeof(buf));
+	ok(n == (ssize_t)strlen(want401) &&
+	        memcmp(buf, want401, (size_t)n) == 0,
+	    "401 reply, exact bytes");
+	if (n > 0 &&
+	    (n != (ssize_t)strlen(want401) ||
+	        memcmp(buf, want401, (size_t)n) != 0))
+		printf("#   got: %.*s\n", (int)n, buf);
+	n = gate_reply(&out, 1, false, true, buf, sizeof(buf));
+	ok(n == (ssize_t)(strstr(want401, "\r\n\r\n") + 4 - want401) &&
+	        memcmp(buf, want401, (size_t)n) == 0,
+	    "HEAD: the same head, no body");
+	out.status = 403;
+	out.code = "csrf";
+	out.title = NULL;
+	out.www_auth = NULL;
+	n = gate_reply(&out, 0, false, false, buf, sizeof(buf));
+	ok(n > 0 && strstr(buf, "HTTP/1.1 403 Forbidden\r\n") == buf &&
+	        strstr(buf, "Connection: keep-alive\r\n") != NULL &&
+	        strstr(buf, "WWW-Authenticate") == NULL &&
+	        strstr(buf, "\"code\":\"csrf\"") != NULL,
+	    "403 to HTTP/1.0: keep-alive said, no challenge");
+	n = gate_reply(&out, 1, true, false, buf, sizeof(buf));
+	ok(n > 0 && strstr(buf, "Connection: close\r\n") != NULL,
+	    "close asked");
+	{
+		ssize_t full = n;
+		bool all = true;
+		ssize_t cap;
+
+		for (cap = 0; cap < full; cap++)
+			if (gate_reply(&out, 1, true, false, buf,
+			        (size_t)cap) != -1)
+				all = false;
+		ok(all, "every short buffer: -1");
+		is_int(gate_reply(&out, 1, true, false, buf, (size_t)full + 1),
+		    full, "room for the bytes and snprintf's NUL");
+	}
+}
+
+static void
+test_trusted(void)
+{
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	static const struct {
+		const char *addr;
+		bool want;
+	} t[] = {{"10.0.0.1", true}, {"10.255.255.255", true},
+	    {"11.0.0.0", false}, {"9.255.255.255", false}, {"127.0.0.1", false},
+	    {"2001:db8::1", true}, {"2001:db9::1", false},
+	    {"::ffff:10.1.2.3", true}, {"::ffff:11.1.2.3", false},
+	    {"::1", false}};
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		const struct sockaddr *sa;
+
+		memset(&a4, 0, sizeof(a4));
+		memset(&a6, 0, sizeof(a6));
+		if (inet_pton(AF_INET, t[i].addr, &a4.sin_addr) == 1) {
+			a4.sin_family = AF_INET;
+			sa = (const struct sockaddr *)&a4;
+		} else {
+			inet_pton(AF_INET6, t[i].addr, &a6.sin6_addr);
+			a6.sin6_family = AF_INET6;
+			sa = (const struct sockaddr *)&a6;
+		}
+		is_int(gate_peer_trusted(ca, sa), t[i].want, "trusted %s",
+		    t[i].addr);
+	}
+	a4.sin_family = AF_INET;
+	inet_pton(AF_INET, "10.0.0.1", &a4.sin_addr);
+	ok(!gate_peer_trusted(cb, (const struct sockaddr *)&a4),
+	    "no trust_forwarded: nobody");
+}
+
+int
+main(void)
+{
+	char p[512];
+
+	auth_init();
+	snprintf(p, sizeof(p),
+	    "{\"sub\":\"u1\",\"exp\":%d,\"email\":\"a@x.test\"}", NOW + 3600);
+	tok_u1 = hs256(p);
+	snprintf(p, sizeof(p), "{\"sub\":\"u2\",\"exp\":%d}", NOW + 3600);
+	tok_u2 = hs256(p);
+	snprintf(p, sizeof(p), "{\"sub\":\"u1\",\"exp\":%d}", NOW - 3600);
+	tok_exp = hs256(p);
+	snprintf(p, sizeof(p),
+	    "{\"sub\":\"u1\",\"exp\":%d,\"user\":{\"email\":\"d@x.test\"}}",
+	    NOW + 3600);
+	tok_dot = hs256(p);
+	tok_bad = strdup(tok_u1);
+	tok_bad[strlen(tok_bad) - 2] =
+	    tok_bad[strlen(tok_bad) - 2] == 'A' ? 'B' : 'A';
+
+	ca = load(conf_a);
+	cb = load(conf_b);
+	test_table();
+	test_outputs();
+	test_reply();
+	test_trusted();
+	conf_free(ca);
+	conf_free(cb);
+	free(tok_u1);
+	free(tok_u2);
+	free(tok_exp);
+	free(tok_dot);
+	free(tok_bad);
+	return tap_done();
+}
