@@ -304,6 +304,7 @@ def render_config(port, upstream_url, keydir, **o):
     if tf:
         L.append("  trust_forwarded = {%s}" % ", ".join('"%s"' % n for n in tf))
     L.append("}")
+    L += o.get("tail", [])
     L.append('admin {\n  health = "/healthz"\n  ready = "/readyz"\n}')
     L.append("log {\n  access = %s\n}" % ("false" if o.get("access_log") is False else "true"))
     return "\n".join(L) + "\n"
