@@ -167,7 +167,7 @@ json_add(char *out, size_t cap, size_t n, const char *fmt, ...)
 void
 log_access(const struct proxy_req *pr)
 {
-	char line[1024 + AUTH_MAX_SUB_LEN * 6];
+	char line[1024 + AUTH_MAX_SUB_LEN * 6 + GATE_REQUEST_ID_MAX * 6];
 	struct timeval tv;
 	struct tm tm;
 	char ts[40];
@@ -194,6 +194,11 @@ log_access(const struct proxy_req *pr)
 	if (pr->v.code != NULL && pr->status >= 400)
 		n = json_add(line, sizeof(line), n, ",\"code\":\"%s\"",
 		    pr->v.code);
+	if (pr->request_id[0] != '\0') {
+		n = json_add(line, sizeof(line), n, ",\"request_id\":\"");
+		n = json_str(line, sizeof(line), n, pr->request_id);
+		n = json_add(line, sizeof(line), n, "\"");
+	}
 	if (pr->has_sub) {
 		n = json_add(line, sizeof(line), n, ",\"sub\":\"");
 		n = json_str(line, sizeof(line), n, pr->sub);

@@ -2072,6 +2072,7 @@ proxy_req_new(void)
 	pr->v.body[0] = '\0';
 	pr->path[0] = '\0';
 	pr->sub[0] = '\0';
+	pr->request_id[0] = '\0';
 	return pr;
 }
 
@@ -2119,7 +2120,6 @@ hook_headers(evhtp_request_t *req, evhtp_headers_t *hdrs, void *arg)
 	pr->minor = cx->minor;
 	pr->abs_form = cx->abs_form;
 	memcpy(pr->authority, cx->authority, sizeof(pr->authority));
-	pr->request_id[0] = '\0';
 	pr->body_kind = cx->body_kind;
 	pr->body_len = cx->body_len;
 	pr->is_head = strcmp(pr->method, "HEAD") == 0;

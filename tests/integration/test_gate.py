@@ -64,6 +64,9 @@ def test_request_ids_differ(bd, upstream):
         assert bd.get("/public/x").status == 200
         ids += hdrs(upstream.one(m), "x-request-id")
     assert len(set(ids)) == 3, ids
+    # the access log names the id the upstream got
+    logged = [l.get("request_id") for l in bd.access_lines()]
+    assert all(i in logged for i in ids), (ids, logged[-5:])
 
 
 def test_trusted_peer_forwarding_headers(bearerd_factory, upstream):
@@ -212,3 +215,28 @@ def test_strip_prefix(bearerd_factory, upstream):
         r = b.get(path)
         assert r.status == 200, (path, r)
         assert upstream.one(m)["raw_path"] == want, path
+
+
+def test_dotted_keep_claims_fill_claim_headers(bearerd_factory, upstream, tokens):
+    """claim email { header = "X-User-Email" } works for a JWT's top-level
+    email and for Better Auth's session_data user.email alike, and the
+    minted token carries it."""
+    import jwt
+    from conftest import MINT_SECRET, issuer_block, route_block
+    issuers = issuer_block("ba", ["credential = better-auth-compact",
+        'cookie = "better-auth.session_data"', 'secret = "${BEARERD_TEST_BA_SECRET}"',
+        "forward = mint", 'mint_secret = "${BEARERD_TEST_MINT_SECRET}"',
+        'keep_claims = {"user.email", "user.name"}'])
+    b = bearerd_factory(issuers=issuers, routes=route_block("/ba/{user_id}/**", "ba"))
+    m = upstream.mark()
+    r = b.get("/ba/u1/tasks", cookie="better-auth.session_data=" + tokens.ba_compact("u1"))
+    assert r.status == 200, (r.status, r.body[:300])
+    rec = upstream.one(m)
+    assert hdrs(rec, "x-user-email") == ["u1@example.com"]
+    c = jwt.decode(hdrs(rec, "authorization")[0][7:], MINT_SECRET,
+        algorithms=["HS256"], options={"verify_aud": False})
+    assert c["email"] == "u1@example.com" and c["name"] == "Test", c
+    m = upstream.mark()
+    r = b.get("/api/u1/tasks", token=tokens.hs("u1", email="jwt@example.com"))
+    assert r.status == 200
+    assert hdrs(upstream.one(m), "x-user-email") == ["jwt@example.com"]
