@@ -470,7 +470,7 @@ struct head_state {
  * which ends at offset |at|. Returns 0 or H1_ERROR. */
 static int
 field_rules(struct scan *s, struct head_state *h, const struct h1_field *f,
-    size_t at)
+    bool trailing_ows, size_t at)
 {
 	switch (f->tok) {
 	case H1_T_CONTENT_LENGTH:
@@ -486,9 +486,10 @@ field_rules(struct scan *s, struct head_state *h, const struct h1_field *f,
 		break;
 	case H1_T_TRANSFER_ENCODING:
 		/* RFC 9112 §6.1: only a lone "chunked" can be framed; on
-		 * HTTP/1.0 it is faulty framing; with CL it is an error. */
-		if (h->n_te++ > 0 || h->minor == 0 || f->value_len != 7 ||
-		    memcmp(f->value, "chunked", 7) != 0)
+		 * HTTP/1.0 it is faulty framing; with CL it is an error.
+		 * No whitespace after it (see http1.h). */
+		if (h->n_te++ > 0 || h->minor == 0 || trailing_ows ||
+		    !h1_name_eq(f->value, f->value_len, "chunked", 7))
 			return bad(s, "bad_transfer_encoding", at);
 		if (h->n_cl > 0)
 			return bad(s, "content_length_with_transfer_encoding",
@@ -637,7 +638,7 @@ parse_fields(struct scan *s, size_t *pp, struct h1_field *fields,
 		f->value_len = ve - vs;
 		f->tok = h1_token_lookup(f->name, f->name_len);
 		if (f->tok != H1_T_OTHER &&
-		    (rc = field_rules(s, h, f, ls)) != 0)
+		    (rc = field_rules(s, h, f, ve != p, ls)) != 0)
 			return rc;
 		p += 2;
 	}

@@ -38,12 +38,13 @@
  *   head longer than max_head: 431 (RFC 6585 §5).
  * - Content-Length: one field, 1-18 ASCII digits, nothing else (no sign,
  *   no list, no repeat even of the same value) (RFC 9112 §6.3 item 5).
- * - Transfer-Encoding: one field whose value is exactly "chunked" (the
- *   lower-case spelling; RFC 9112 §7 calls coding names case-insensitive,
- *   but refusing another spelling can never desynchronise two parsers,
- *   and no real client or server sends one). Any other coding, a list, or
- *   a second field is refused with 400 (502 from an upstream): we would
- *   have to guess the framing (RFC 9112 §6.1, §6.3 item 4).
+ * - Transfer-Encoding: one field whose value is the single coding
+ *   "chunked", compared case-insensitively (RFC 9112 §7), with no
+ *   whitespace after it: trailing OWS is trimmed by the RFC (§5) but not
+ *   by every parser, and "chunked " is a known way to make two parsers
+ *   disagree, so it is refused. Any other coding, a list, or a second
+ *   field is refused with 400 (502 from an upstream): we would have to
+ *   guess the framing (RFC 9112 §6.1, §6.3 item 4).
  * - Content-Length together with Transfer-Encoding is refused in both
  *   directions (RFC 9112 §6.1: "ought to be handled as an error"), and
  *   Transfer-Encoding in an HTTP/1.0 message is faulty framing (§6.1).
