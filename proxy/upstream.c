@@ -20,11 +20,8 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#include "http.h"
+#include "http1.h"
 #include "upstream.h"
-
-/* A chunk-size line (with extensions we ignore) or one trailer line. */
-#define UP_MAX_LINE_BYTES 8192
 
 /* One connection to the upstream; idle in its pool or owned by one request. */
 struct up_conn {
@@ -52,10 +49,7 @@ struct up_pool {
 enum up_state {
 	ST_HEAD = 0,   /* status line and fields, 1xx skipped */
 	ST_BODY_LEN,   /* Content-Length body */
-	ST_CHUNK_SIZE, /* chunk-size line */
-	ST_CHUNK_DATA,
-	ST_CHUNK_CRLF, /* the CRLF after chunk data */
-	ST_TRAILERS,   /* trailer section, read and dropped */
+	ST_CHUNKED,    /* chunked body, through h1_chunked_step */
 	ST_BODY_CLOSE, /* body delimited by the connection close */
 	ST_TUNNEL      /* after 101: bytes belong to whoever takes the bev */
 };
@@ -82,10 +76,10 @@ struct up_req {
 	struct evutil_addrinfo *ai;       /* owned: resolved addresses */
 	struct evutil_addrinfo *ai_next;  /* next one to try */
 	enum up_body body_mode;
-	uint64_t body_len;  /* UP_BODY_LENGTH: announced */
-	uint64_t body_sent; /* UP_BODY_LENGTH: queued so far */
-	uint64_t left;      /* CL body or chunk bytes still to read */
-	size_t trailer_bytes, trailer_n;
+	uint64_t body_len;         /* UP_BODY_LENGTH: announced */
+	uint64_t body_sent;        /* UP_BODY_LENGTH: queued so far */
+	uint64_t left;             /* CL body bytes still to read */
+	struct h1_chunked chunked; /* ST_CHUNKED: the decoder */
 	enum up_state state;
 	enum up_error pending_err; /* reported from |kick| */
 	enum up_error step_err;
@@ -104,15 +98,6 @@ struct up_req {
 struct up_lookup {
 	struct up_req *r; /* NULL once the request is gone */
 	struct evdns_getaddrinfo_request *req;
-};
-
-struct up_head_info {
-	int status;
-	bool http11;
-	size_t n;
-	int64_t cl; /* -1 if absent */
-	bool has_te;
-	bool conn_close;
 };
 
 static void req_process(struct up_req *);
@@ -144,221 +129,12 @@ ms_to_tv(int ms, struct timeval *tv, bool *set)
 	tv->tv_usec = ms > 0 ? (ms % 1000) * 1000 : 0;
 }
 
-/* ---- parsing (RFC 9112 §2-§7, RFC 9110 §5) ---- */
-
-/* field-vchar, SP or HTAB (RFC 9110 §5.5); obs-text allowed, CTL never. */
+/* field-vchar, SP or HTAB (RFC 9110 §5.5): what a configured Host value
+ * may hold, since it is written verbatim into every request head. */
 static bool
 is_field_char(unsigned char c)
 {
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static bool
-ci_eq(const char *a, size_t a_len, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return a_len == n && strncasecmp(a, lit, n) == 0;
-}
-
-/* Parses "name: value" (no CRLF) into |h|; rejects obs-fold, a space
- * before the colon, non-token names and CTL bytes (RFC 9112 §5). */
-static int
-parse_field(const char *line, size_t len, struct up_header *h)
-{
-	const char *colon, *v, *end;
-	size_t i;
-
-	if (len == 0 || line[0] == ' ' || line[0] == '\t')
-		return -1; /* obs-fold, RFC 9112 §5.2 */
-	colon = memchr(line, ':', len);
-	if (colon == NULL || colon == line)
-		return -1;
-	for (i = 0; line + i < colon; i++)
-		if (!http_is_tchar((unsigned char)line[i]))
-			return -1;
-	v = colon + 1;
-	end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	for (i = 0; v + i < end; i++)
-		if (!is_field_char((unsigned char)v[i]))
-			return -1;
-	h->name = line;
-	h->name_len = (size_t)(colon - line);
-	h->value = v;
-	h->value_len = (size_t)(end - v);
-	return 0;
-}
-
-/* Finds the end of the line starting at |p|; only CRLF ends a line. */
-static const char *
-line_end(const char *p, const char *end)
-{
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-	if (nl == NULL || nl == p || nl[-1] != '\r')
-		return NULL; /* bare LF, RFC 9112 §2.2 */
-	return nl - 1;
-}
-
-static bool
-conn_has_close(const char *v, size_t len)
-{
-	size_t i = 0, s;
-
-	while (i < len) {
-		while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		s = i;
-		while (i < len && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
-			i++;
-		if (ci_eq(v + s, i - s, "close"))
-			return true;
-	}
-	return false;
-}
-
-/* Parses a whole response head (ending in CRLFCRLF) held in |buf|. */
-static int
-parse_head(const char *buf, size_t len, struct up_header *hdrs,
-    struct up_head_info *hi)
-{
-	const char *p = buf, *end = buf + len, *le, *r;
-	struct up_header *h;
-	size_t ll, i;
-	int64_t cl;
-
-	memset(hi, 0, sizeof(*hi));
-	hi->cl = -1;
-	/* status-line = HTTP-version SP status-code SP [ reason-phrase ] */
-	if ((le = line_end(p, end)) == NULL)
-		return -1;
-	ll = (size_t)(le - p);
-	if (ll < 12 || memcmp(p, "HTTP/1.", 7) != 0 ||
-	    (p[7] != '0' && p[7] != '1') || p[8] != ' ')
-		return -1;
-	hi->http11 = p[7] == '1';
-	for (i = 9; i < 12; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-	hi->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (hi->status < 100 || hi->status > 599)
-		return -1;
-	if (ll > 12) {
-		if (p[12] != ' ')
-			return -1;
-		for (r = p + 13; r < le; r++)
-			if (!is_field_char((unsigned char)*r))
-				return -1;
-	}
-	p = le + 2;
-	for (;;) {
-		if ((le = line_end(p, end)) == NULL)
-			return -1;
-		if (le == p)
-			break; /* the empty line */
-		if (hi->n == UP_MAX_HEADERS)
-			return -1;
-		h = &hdrs[hi->n];
-		if (parse_field(p, (size_t)(le - p), h) == -1)
-			return -1;
-		hi->n++;
-		p = le + 2;
-		if (ci_eq(h->name, h->name_len, "content-length")) {
-			/* RFC 9112 §6.3: several or invalid lengths are an
-			 * unrecoverable error; identical duplicates too,
-			 * so no two parsers can disagree. */
-			if (hi->cl != -1 || h->value_len == 0 ||
-			    h->value_len > 18)
-				return -1;
-			cl = 0;
-			for (i = 0; i < h->value_len; i++) {
-				if (h->value[i] < '0' || h->value[i] > '9')
-					return -1;
-				cl = cl * 10 + (h->value[i] - '0');
-			}
-			hi->cl = cl;
-		} else if (ci_eq(h->name, h->name_len, "transfer-encoding")) {
-			/* Only a lone "chunked": anything else cannot be
-			 * framed safely (RFC 9112 §6.3 item 4). */
-			if (hi->has_te ||
-			    !ci_eq(h->value, h->value_len, "chunked"))
-				return -1;
-			hi->has_te = true;
-		} else if (ci_eq(h->name, h->name_len, "connection")) {
-			if (conn_has_close(h->value, h->value_len))
-				hi->conn_close = true;
-		}
-	}
-	if (p + 2 != end)
-		return -1;
-	/* RFC 9112 §6.3 item 3: CL with TE is a smuggling attempt. */
-	if (hi->has_te && hi->cl != -1)
-		return -1;
-	return 0;
-}
-
-/* chunk-size [ chunk-ext ], RFC 9112 §7.1: 1-16 hex digits. */
-static int
-parse_chunk_size(const char *s, size_t n, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i = 0, j;
-	unsigned char c;
-	int d;
-
-	for (; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			break;
-		if (i == 16)
-			return -1; /* would overflow 64 bits */
-		v = (v << 4) | (uint64_t)d;
-	}
-	if (i == 0)
-		return -1;
-	j = i;
-	while (j < n && (s[j] == ' ' || s[j] == '\t'))
-		j++;
-	if (j < n) {
-		if (s[j] != ';')
-			return -1;
-		for (; j < n; j++)
-			if (!is_field_char((unsigned char)s[j]))
-				return -1;
-	} else if (j != i) {
-		return -1; /* whitespace without an extension */
-	}
-	*out = v;
-	return 0;
-}
-
-/* Takes one CRLF-terminated line: 1 got it, 0 need more, -1 too long. */
-static int
-take_line(struct evbuffer *in, char *line, size_t *len)
-{
-	struct evbuffer_ptr p;
-	size_t eol_len;
-
-	p = evbuffer_search_eol(in, NULL, &eol_len, EVBUFFER_EOL_CRLF_STRICT);
-	if (p.pos < 0)
-		return evbuffer_get_length(in) > UP_MAX_LINE_BYTES + 1 ? -1 : 0;
-	if ((size_t)p.pos > UP_MAX_LINE_BYTES)
-		return -1;
-	if (evbuffer_remove(in, line, (size_t)p.pos) != (int)p.pos)
-		return -1;
-	evbuffer_drain(in, eol_len);
-	*len = (size_t)p.pos;
-	return 1;
 }
 
 /* ---- connections and the pool ---- */
@@ -396,6 +172,17 @@ idle_eventcb(struct bufferevent *bev, short what, void *arg)
 	pool_drop(arg);
 }
 
+/*
+ * Keeps |c| for reuse. The pool follows the concurrency actually used:
+ * every connection a finished request returns is kept, up to max_idle (a
+ * cap on file descriptors, not a working size), and reuse is most
+ * recently used first, so connections beyond what the current load needs
+ * sit at the tail untouched until idle_timeout closes them. The number
+ * kept is thus the peak of concurrently busy connections over the last
+ * idle_timeout, and a burst of N requests is followed by N reuses rather
+ * than by closing all but a fixed few and connecting again (which made
+ * every request past the 32nd concurrent one pay a connect and a close).
+ */
 static void
 pool_put(struct up_pool *p, struct up_conn *c)
 {
@@ -908,85 +695,134 @@ req_ended(struct up_req *r)
 	req_fail(r, UP_ERR_CLOSED);
 }
 
+/* The response head, through the codec (RFC 9112 §4-§6, strictness as
+ * written in http1.h). Interim 1xx heads are dropped here. */
 static enum up_step
 step_head(struct up_req *r, struct evbuffer *in)
 {
-	struct up_head_info hi;
-	struct evbuffer_ptr pos;
+	struct h1_field fields[UP_MAX_HEADERS];
+	struct h1_response res;
+	struct h1_limits lim;
+	struct h1_error err;
 	struct bufferevent *bev = r->conn->bev;
-	size_t head_len;
-	bool has_body, chunked, done = false;
-	char *buf;
+	char buf[UP_MAX_HEAD_BYTES];
+	const char *p;
+	size_t n = evbuffer_get_length(in), i;
+	bool has_body, done = false;
+	int rc;
 
-	pos = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-	if (pos.pos < 0) {
-		if (evbuffer_get_length(in) >= UP_MAX_HEAD_BYTES)
-			goto protocol;
-		/* A head ended by bare LFs would never match CRLFCRLF. */
-		if (evbuffer_search(in, "\n\n", 2, NULL).pos >= 0)
-			goto protocol;
+	if (n == 0)
 		return STEP_NEED;
-	}
-	head_len = (size_t)pos.pos + 4;
-	if (head_len > UP_MAX_HEAD_BYTES)
-		goto protocol;
-	if ((buf = malloc(head_len)) == NULL) {
+	if (n > UP_MAX_HEAD_BYTES)
+		n = UP_MAX_HEAD_BYTES;
+	if ((p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n)) == NULL) {
 		r->step_err = UP_ERR_NOMEM;
 		return STEP_ERR;
 	}
-	if (evbuffer_remove(in, buf, head_len) != (int)head_len ||
-	    parse_head(buf, head_len, r->hdrs, &hi) == -1) {
-		free(buf);
-		goto protocol;
+	h1_limits_init(&lim);
+	lim.max_head = UP_MAX_HEAD_BYTES;
+	lim.max_fields = UP_MAX_HEADERS;
+	rc = h1_parse_response(p, n, &lim, r->is_head, &res, fields,
+	    UP_MAX_HEADERS, &err);
+	if (rc == H1_INCOMPLETE)
+		return STEP_NEED;
+	if (rc < 0) {
+		r->step_err = UP_ERR_PROTOCOL;
+		return STEP_ERR;
 	}
 	/* RFC 9110 §15.2: interim responses precede the final one. They
 	 * leave the response timer running: only the final head stops it. */
-	if (hi.status < 200 && hi.status != 101) {
-		free(buf);
+	if (res.status < 200 && res.status != 101) {
+		evbuffer_drain(in, (size_t)rc);
 		return STEP_MORE;
 	}
+	/* The head leaves the input before the callback (which may take the
+	 * bufferevent on a 101); the views move to our copy. */
+	memcpy(buf, p, (size_t)rc);
+	for (i = 0; i < res.n_fields; i++) {
+		r->hdrs[i].name = buf + (fields[i].name - p);
+		r->hdrs[i].name_len = fields[i].name_len;
+		r->hdrs[i].value = buf + (fields[i].value - p);
+		r->hdrs[i].value_len = fields[i].value_len;
+	}
+	evbuffer_drain(in, (size_t)rc);
 	evtimer_del(r->timer);
-	r->keep_alive = hi.http11 && !hi.conn_close;
-	chunked = hi.has_te;
-	if (hi.status == 101) {
-		/* The bytes after this head are the new protocol's. */
-		r->state = ST_TUNNEL;
-		r->keep_alive = false;
+	r->keep_alive = res.keep_alive;
+	switch (res.body) {
+	case H1_BODY_NONE:
 		has_body = false;
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_set_timeouts(bev, NULL, NULL);
-	} else if (r->is_head || hi.status == 204 || hi.status == 304) {
-		has_body = false; /* RFC 9112 §6.3 item 1 */
-		done = true;
-	} else if (hi.has_te) {
+		if (res.status == 101) {
+			/* The bytes after this head are the new protocol's. */
+			r->state = ST_TUNNEL;
+			bufferevent_disable(bev, EV_READ);
+			bufferevent_set_timeouts(bev, NULL, NULL);
+		} else {
+			done = true; /* RFC 9112 §6.3 items 1-2 */
+		}
+		break;
+	case H1_BODY_CHUNKED:
 		has_body = true;
-		r->state = ST_CHUNK_SIZE;
-	} else if (hi.cl >= 0) {
-		r->left = (uint64_t)hi.cl;
-		has_body = hi.cl > 0;
-		done = hi.cl == 0;
+		h1_chunked_init(&r->chunked);
+		r->state = ST_CHUNKED;
+		break;
+	case H1_BODY_LENGTH:
+		r->left = res.content_length;
+		has_body = res.content_length > 0;
+		done = res.content_length == 0;
 		r->state = ST_BODY_LEN;
-	} else {
+		break;
+	case H1_BODY_CLOSE:
+	default:
 		has_body = true; /* RFC 9112 §6.3 item 8 */
 		r->close_delimited = true;
-		r->keep_alive = false;
 		r->state = ST_BODY_CLOSE;
+		break;
 	}
 	/* From the final head on, an idle read timeout between reads. */
-	if (!done && hi.status != 101)
+	if (!done && res.status != 101)
 		bufferevent_set_timeouts(bev,
 		    r->pool->has_response_tv ? &r->pool->response_tv : NULL,
 		    NULL);
 	req_enter(r);
-	r->cb.on_head(r->arg, hi.status, r->hdrs, hi.n, has_body, hi.cl,
-	    chunked);
-	free(buf);
+	r->cb.on_head(r->arg, res.status, r->hdrs, res.n_fields, has_body,
+	    res.has_content_length ? (int64_t)res.content_length : -1,
+	    res.chunked);
 	if (!req_leave(r))
 		return STEP_GONE;
 	return done ? STEP_DONE : STEP_MORE;
-protocol:
-	r->step_err = UP_ERR_PROTOCOL;
-	return STEP_ERR;
+}
+
+/* A chunked body (RFC 9112 §7.1) through the codec's decoder, one input
+ * segment at a time: framing is drained, data moves to |r|->body without
+ * a copy where libevent can. */
+static enum up_step
+step_chunked(struct up_req *r, struct evbuffer *in)
+{
+	struct evbuffer_iovec v;
+	enum h1_chunk_status st;
+	size_t consumed, dl;
+	const char *d;
+
+	while (evbuffer_peek(in, -1, NULL, &v, 1) > 0 && v.iov_len > 0) {
+		st = h1_chunked_step(&r->chunked, v.iov_base, v.iov_len,
+		    &consumed, &d, &dl);
+		if (st == H1_CHUNK_ERROR) {
+			r->step_err = UP_ERR_PROTOCOL;
+			return STEP_ERR;
+		}
+		if (st != H1_CHUNK_DATA) {
+			evbuffer_drain(in, consumed);
+			if (st == H1_CHUNK_DONE)
+				return STEP_DONE;
+			continue;
+		}
+		evbuffer_drain(in, consumed - dl);
+		if (evbuffer_remove_buffer(in, r->body, dl) != (int)dl) {
+			r->step_err = UP_ERR_NOMEM;
+			return STEP_ERR;
+		}
+	}
+	return STEP_NEED;
 }
 
 static enum up_step
@@ -1002,57 +838,19 @@ step_data(struct up_req *r, struct evbuffer *in)
 		return STEP_ERR;
 	}
 	r->left -= n;
-	if (r->left > 0)
-		return STEP_NEED;
-	if (r->state == ST_BODY_LEN)
-		return STEP_DONE;
-	r->state = ST_CHUNK_CRLF;
-	return STEP_MORE;
+	return r->left > 0 ? STEP_NEED : STEP_DONE;
 }
 
 static enum up_step
 req_step(struct up_req *r, struct evbuffer *in)
 {
-	char line[UP_MAX_LINE_BYTES];
-	struct up_header h;
-	char crlf[2];
-	size_t len;
-	int rc;
-
 	switch (r->state) {
 	case ST_HEAD:
 		return step_head(r, in);
 	case ST_BODY_LEN:
-	case ST_CHUNK_DATA:
 		return step_data(r, in);
-	case ST_CHUNK_SIZE:
-		if ((rc = take_line(in, line, &len)) <= 0)
-			goto line_rc;
-		if (parse_chunk_size(line, len, &r->left) == -1)
-			goto protocol;
-		r->state = r->left == 0 ? ST_TRAILERS : ST_CHUNK_DATA;
-		return STEP_MORE;
-	case ST_CHUNK_CRLF:
-		if (evbuffer_get_length(in) < 2)
-			return STEP_NEED;
-		evbuffer_remove(in, crlf, 2);
-		if (crlf[0] != '\r' || crlf[1] != '\n')
-			goto protocol; /* RFC 9112 §7.1 */
-		r->state = ST_CHUNK_SIZE;
-		return STEP_MORE;
-	case ST_TRAILERS:
-		/* RFC 9112 §7.1.2: trailers are checked and dropped, never
-		 * merged into the head already delivered. */
-		if ((rc = take_line(in, line, &len)) <= 0)
-			goto line_rc;
-		if (len == 0)
-			return STEP_DONE;
-		r->trailer_bytes += len + 2;
-		if (++r->trailer_n > UP_MAX_HEADERS ||
-		    r->trailer_bytes > UP_MAX_HEAD_BYTES ||
-		    parse_field(line, len, &h) == -1)
-			goto protocol;
-		return STEP_MORE;
+	case ST_CHUNKED:
+		return step_chunked(r, in);
 	case ST_BODY_CLOSE:
 		r->left = evbuffer_get_length(in);
 		if (r->left == 0)
@@ -1066,12 +864,6 @@ req_step(struct up_req *r, struct evbuffer *in)
 		return STEP_NEED;
 	}
 	return STEP_NEED;
-line_rc:
-	if (rc == 0)
-		return STEP_NEED;
-protocol:
-	r->step_err = UP_ERR_PROTOCOL;
-	return STEP_ERR;
 }
 
 static void
