@@ -56,7 +56,7 @@ static cfg_opt_t upstream_opts[] = {
 	CFG_INT("connect_timeout", 2000, CFGF_NONE),
 	CFG_INT("response_timeout", 30000, CFGF_NONE),
 	CFG_INT("idle_timeout", 4000, CFGF_NONE),
-	CFG_INT("max_idle", 32, CFGF_NONE),
+	CFG_INT("max_idle", 1024, CFGF_NONE),
 	CFG_LINE_OPT,
 	CFG_END()
 };

@@ -23,9 +23,9 @@ struct conf_upstream {
 	char *port;              /* decimal, as a string for getaddrinfo */
 	char *host_header;       /* "host" or "host:port", sent as Host */
 	int connect_timeout_ms;  /* default 2000 */
-	int response_timeout_ms; /* first response byte; default 30000 */
-	int idle_timeout_ms;     /* pooled connection idle; default 60000 */
-	int max_idle;            /* pooled idle connections per worker; 32 */
+	int response_timeout_ms; /* until the final response head; 30000 */
+	int idle_timeout_ms;     /* pooled connection idle; default 4000 */
+	int max_idle; /* cap on pooled idle connections per worker; 1024 */
 };
 
 enum conf_cred {

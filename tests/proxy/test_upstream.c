@@ -284,7 +284,7 @@ srv_init(struct srv *s, const struct step *script, size_t n)
 	sin.sin_family = AF_INET;
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	s->lis = evconnlistener_new_bind(base, srv_accept, s,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 16,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 256,
 	    (struct sockaddr *)&sin, sizeof(sin));
 	if (s->lis == NULL) {
 		printf("Bail out! cannot listen on 127.0.0.1\n");
@@ -1381,6 +1381,73 @@ test_pool_limits(void)
 	srv_free(&s);
 }
 
+/* A wave of |n| concurrent GETs; true when all ended with on_done. */
+static bool
+wave(struct up_pool *p, struct srv *s, struct cli *c, size_t n)
+{
+	size_t i, done = 0;
+
+	for (i = 0; i < n; i++) {
+		cli_init(&c[i], s);
+		start(p, &c[i], "GET /w HTTP/1.1\r\n", UP_BODY_NONE, 0, true,
+		    false);
+	}
+	for (i = 0; i < n; i++) {
+		run_until(&c[i].ended, 5000);
+		done += c[i].n_done == 1;
+		cli_cleanup(&c[i]);
+	}
+	return done == n;
+}
+
+/* Issue 6 item 7: with the default configuration, the pool keeps what a
+ * burst of concurrent requests used (a fixed 32 closed all but 32 and
+ * reconnected on the next burst), and gives back what the load no longer
+ * uses after idle_timeout. */
+static void
+test_pool_follows_load(void)
+{
+	enum { N = 48 };
+	static struct cli c[N];
+	char err[512];
+	struct conf *cf;
+	struct srv s;
+	struct up_pool *p;
+	int i;
+
+	cf = conf_load(TEST_DATA_DIR "/conf/minimal.conf", err, sizeof(err));
+	ok(cf != NULL && cf->n_upstreams == 1, "default config loaded");
+	if (cf == NULL)
+		return;
+	srv_init(&s, s_cl, 1);
+	/* the defaults, only the address is the test server's */
+	p = pool_for(&s, cf->upstreams[0].max_idle,
+	    cf->upstreams[0].response_timeout_ms,
+	    cf->upstreams[0].idle_timeout_ms);
+	ok(wave(p, &s, c, N), "a burst of %d concurrent requests", N);
+	is_int(s.accepts, N, "burst: one connection each");
+	is_int(up_pool_idle(p), N, "burst: every connection kept");
+	ok(wave(p, &s, c, N), "a second burst");
+	is_int(s.accepts, N, "second burst: no new connection");
+	is_int(s.requests, 2 * N, "second burst: all reused");
+	up_pool_free(p);
+
+	/* Load falls to one request at a time: the idle timeout (300 ms
+	 * here) closes what the lower load leaves untouched at the tail. */
+	p = pool_for(&s, cf->upstreams[0].max_idle, 1000, 300);
+	ok(wave(p, &s, c, 8), "a burst of 8");
+	is_int(up_pool_idle(p), 8, "burst of 8: kept");
+	for (i = 0; i < 16; i++) {
+		ok(wave(p, &s, c, 1), "then one at a time (%d)", i);
+		run_for(50);
+	}
+	ok(up_pool_idle(p) <= 2, "idle follows the load down (%zu)",
+	    up_pool_idle(p));
+	up_pool_free(p);
+	srv_free(&s);
+	conf_free(cf);
+}
+
 static const size_t SLICE = 65536;
 
 static void
@@ -1599,6 +1666,7 @@ main(void)
 	test_retry();
 	test_stray();
 	test_pool_limits();
+	test_pool_follows_load();
 	test_upload();
 	test_cancel_pause();
 	event_base_free(base);

@@ -512,7 +512,7 @@ test_defaults(void)
 	is_int(c->upstreams[0].connect_timeout_ms, 2000, "default connect");
 	is_int(c->upstreams[0].response_timeout_ms, 30000, "default response");
 	is_int(c->upstreams[0].idle_timeout_ms, 4000, "default pool idle");
-	is_int(c->upstreams[0].max_idle, 32, "default max_idle");
+	is_int(c->upstreams[0].max_idle, 1024, "default max_idle");
 	is_str(c->upstreams[0].host_header, "localhost:3000", "Host");
 	is_int(c->n_issuers, 0, "no issuer");
 	is_int(c->routes[0].issuer, -1, "auth none: no issuer");
