@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/x509_vfy.h>
 
 #include "conf_int.h"
 
@@ -57,6 +59,7 @@ static cfg_opt_t upstream_opts[] = {
 	CFG_INT("response_timeout", 30000, CFGF_NONE),
 	CFG_INT("idle_timeout", 4000, CFGF_NONE),
 	CFG_INT("max_idle", 1024, CFGF_NONE),
+	CFG_STR("ca_file", NULL, CFGF_NODEFAULT),
 	CFG_LINE_OPT,
 	CFG_END()
 };
@@ -717,11 +720,37 @@ is_hs(enum auth_alg a)
 	    a == AUTH_ALG_HS512;
 }
 
+/* A ca_file must be readable and hold at least one PEM certificate, so
+ * that -t catches it rather than every request failing with 502. */
+static int
+ca_file_check(const char *path, char *msg, size_t msg_len)
+{
+	X509_STORE *st;
+	int ok;
+
+	if (access(path, R_OK) == -1) {
+		snprintf(msg, msg_len, "%s", strerror(errno));
+		return -1;
+	}
+	if ((st = X509_STORE_new()) == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return -1;
+	}
+	ok = X509_STORE_load_file(st, path);
+	X509_STORE_free(st);
+	ERR_clear_error();
+	if (ok != 1) {
+		snprintf(msg, msg_len, "holds no PEM certificate");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 build_upstream(struct load *L, cfg_t *sec, struct conf_upstream *u)
 {
 	char msg[CONF_MSG_LEN];
-	const char *url = cfg_getstr(sec, "url");
+	const char *url = cfg_getstr(sec, "url"), *ca;
 
 	u->name = xstrdup(L, cfg_title(sec));
 	if (!conf_is_token(u->name))
@@ -741,6 +770,18 @@ build_upstream(struct load *L, cfg_t *sec, struct conf_upstream *u)
 	u->idle_timeout_ms =
 	    (int)get_int(L, sec, "idle_timeout", 1, CONF_MAX_MS);
 	u->max_idle = (int)get_int(L, sec, "max_idle", 0, 10000);
+	if ((ca = cfg_getstr(sec, "ca_file")) == NULL)
+		return;
+	if (url != NULL && !u->tls) {
+		conf_err(&L->ctx, opt_line(L, sec, "ca_file", 0),
+		    "upstream \"%s\": ca_file needs an https:// url",
+		    cfg_title(sec));
+		return;
+	}
+	if ((u->ca_file = resolve_path(L, ca)) != NULL &&
+	    ca_file_check(u->ca_file, msg, sizeof(msg)) == -1)
+		conf_err(&L->ctx, opt_line(L, sec, "ca_file", 0),
+		    "upstream \"%s\": ca_file %s: %s", cfg_title(sec), ca, msg);
 }
 
 /* The keys of a jwt issuer: the secret, key { } sections, jwks_file. */
@@ -1616,6 +1657,7 @@ conf_free(struct conf *c)
 		free(u->host);
 		free(u->port);
 		free(u->host_header);
+		free(u->ca_file);
 	}
 	for (i = 0; i < c->n_issuers; i++) {
 		struct conf_issuer *is = &c->issuers[i];

@@ -26,6 +26,8 @@ struct conf_upstream {
 	int response_timeout_ms; /* until the final response head; 30000 */
 	int idle_timeout_ms;     /* pooled connection idle; default 4000 */
 	int max_idle; /* cap on pooled idle connections per worker; 1024 */
+	bool tls;     /* https:// url: TLS 1.2+, certificate and name checked */
+	char *ca_file; /* PEM CAs for a tls upstream; NULL: the system store */
 };
 
 enum conf_cred {

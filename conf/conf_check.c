@@ -177,20 +177,25 @@ conf_parse_url(const char *s, struct conf_upstream *u, char *msg,
 	long port;
 	char hh[300], pbuf[8];
 
+	long dport;
+
 	if (strncasecmp(s, "https://", 8) == 0) {
+		u->tls = true;
+		dport = 443;
+		auth = s + 8;
+	} else if (strncasecmp(s, "http://", 7) == 0) {
+		u->tls = false;
+		dport = 80;
+		auth = s + 7;
+	} else {
 		snprintf(msg, msg_len,
-		    "https upstreams are not supported (use http://)");
+		    "url must start with http:// or https://");
 		return -1;
 	}
-	if (strncasecmp(s, "http://", 7) != 0) {
-		snprintf(msg, msg_len, "url must start with http://");
-		return -1;
-	}
-	auth = s + 7;
 	end = auth + strcspn(auth, "/?#");
 	if (*end != '\0' && strcmp(end, "/") != 0) {
 		snprintf(msg, msg_len,
-		    "url must be http://host[:port] without a path, query or fragment (the request path is forwarded as is)");
+		    "url must be http[s]://host[:port] without a path, query or fragment (the request path is forwarded as is)");
 		return -1;
 	}
 	n = (size_t)(end - auth);
@@ -202,11 +207,11 @@ conf_parse_url(const char *s, struct conf_upstream *u, char *msg,
 	        msg_len) == -1)
 		return -1;
 	if (port == 0)
-		port = 80;
+		port = dport;
 	snprintf(pbuf, sizeof(pbuf), "%ld", port);
 	/* RFC 9110 §7.2: Host is uri-host [":" port]; the default port is
 	 * left out, an IPv6 literal keeps its brackets. */
-	if (port == 80)
+	if (port == dport)
 		snprintf(hh, sizeof(hh), "%s%.*s%s", v6 ? "[" : "",
 		    (int)host_len, host, v6 ? "]" : "");
 	else

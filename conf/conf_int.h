@@ -52,8 +52,9 @@ void conf_err(struct conf_ctx *ctx, int line, const char *fmt, ...)
 int conf_parse_listen(const char *s, char **out_host, char **out_port,
     char *msg, size_t msg_len);
 
-/* Parses "http://host[:port][/]" into |u|'s host, port and host_header
- * (new strings). Returns 0, or -1 with |msg|. */
+/* Parses "http[s]://host[:port][/]" into |u|'s host, port and host_header
+ * (new strings) and tls (https: default port 443). Returns 0, or -1 with
+ * |msg|. */
 int conf_parse_url(const char *s, struct conf_upstream *u, char *msg,
     size_t msg_len);
 

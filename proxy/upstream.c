@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,10 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
+#include <event2/bufferevent_ssl.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "http1.h"
 #include "upstream.h"
@@ -44,6 +49,10 @@ struct up_pool {
 	size_t max_idle;
 	struct up_conn_list idle; /* most recently used first */
 	size_t n_idle;
+	/* https upstreams (RFC 9110 §4.3.3, RFC 8446/5246 for TLS) */
+	SSL_CTX *ssl_ctx;     /* owned; NULL for plain http */
+	bool host_is_ip;      /* an address literal: no SNI, IP check */
+	SSL_SESSION *session; /* owned: the last resumable one, or NULL */
 };
 
 enum up_state {
@@ -194,6 +203,19 @@ pool_put(struct up_pool *p, struct up_conn *c)
 	}
 	if (p->n_idle >= p->max_idle)
 		pool_drop(TAILQ_LAST(&p->idle, up_conn_list));
+	if (p->ssl_ctx != NULL) {
+		/* Resume with the newest session: by now a TLS 1.3 ticket
+		 * has arrived (it follows the handshake). */
+		SSL_SESSION *s =
+		    SSL_get1_session(bufferevent_openssl_get_ssl(bev));
+
+		if (s != NULL && SSL_SESSION_is_resumable(s)) {
+			SSL_SESSION_free(p->session);
+			p->session = s;
+		} else {
+			SSL_SESSION_free(s);
+		}
+	}
 	bufferevent_setcb(bev, idle_readcb, NULL, idle_eventcb, c);
 	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 	bufferevent_set_timeouts(bev, p->has_idle_tv ? &p->idle_tv : NULL,
@@ -218,6 +240,72 @@ pool_take(struct up_pool *p)
 		conn_close(c);
 	}
 	return NULL;
+}
+
+/* The TLS client context of an https upstream: TLS 1.2 or 1.3 (RFC 8996
+ * deprecates older ones), the peer's certificate verified against |u|'s
+ * ca_file or the system store, ALPN http/1.1 (RFC 7301), so a server that
+ * also speaks h2 answers in HTTP/1.1. */
+static int
+pool_tls_init(struct up_pool *p, const struct conf_upstream *u)
+{
+	static const unsigned char alpn[] = "\x08http/1.1";
+	struct in6_addr a6;
+	struct in_addr a4;
+	SSL_CTX *ctx;
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	p->ssl_ctx = ctx;
+	p->host_is_ip = inet_pton(AF_INET, u->host, &a4) == 1 ||
+	    inet_pton(AF_INET6, u->host, &a6) == 1;
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0)
+		return -1;
+	if (u->ca_file != NULL
+	        ? SSL_CTX_load_verify_locations(ctx, u->ca_file, NULL) != 1
+	        : SSL_CTX_set_default_verify_paths(ctx) != 1)
+		return -1;
+	return 0;
+}
+
+/* A new unconnected bufferevent for |p|: a plain socket, or TLS with SNI
+ * (RFC 6066 §3: a host name, never an address literal) and the name or
+ * address checked against the certificate (RFC 9110 §4.3.4, RFC 6125). */
+static struct bufferevent *
+pool_bev_new(struct up_pool *p)
+{
+	X509_VERIFY_PARAM *vp;
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (p->ssl_ctx == NULL)
+		return bufferevent_socket_new(p->base, -1,
+		    BEV_OPT_CLOSE_ON_FREE);
+	if ((ssl = SSL_new(p->ssl_ctx)) == NULL)
+		return NULL;
+	vp = SSL_get0_param(ssl);
+	X509_VERIFY_PARAM_set_hostflags(vp,
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if ((!p->host_is_ip && SSL_set_tlsext_host_name(ssl, p->host) != 1) ||
+	    (p->host_is_ip
+	            ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->host)
+	            : X509_VERIFY_PARAM_set1_host(vp, p->host, 0)) != 1 ||
+	    (p->session != NULL && SSL_set_session(ssl, p->session) != 1)) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	/* On failure libevent may or may not have freed |ssl| (it does once
+	 * its own allocation succeeded): leak rather than free twice. */
+	bev = bufferevent_openssl_socket_new(p->base, -1, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		return NULL;
+	/* A close without close_notify ends a close-delimited body as at
+	 * EOF; such bodies are never pooled or trusted for framing. */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	return bev;
 }
 
 struct up_pool *
@@ -249,6 +337,8 @@ up_pool_new(struct event_base *base, struct evdns_base *dns,
 	ms_to_tv(u->idle_timeout_ms, &p->idle_tv, &p->has_idle_tv);
 	if ((p->host = strdup(u->host)) == NULL)
 		goto fail;
+	if (u->tls && pool_tls_init(p, u) == -1)
+		goto fail;
 	if (u->host_header != NULL) {
 		hh = u->host_header;
 		/* Written verbatim into every request head. */
@@ -270,6 +360,7 @@ up_pool_new(struct event_base *base, struct evdns_base *dns,
 	}
 	return p;
 fail:
+	SSL_CTX_free(p->ssl_ctx);
 	free(p->host_line);
 	free(p->host);
 	free(p);
@@ -283,6 +374,8 @@ up_pool_free(struct up_pool *p)
 		return;
 	while (!TAILQ_EMPTY(&p->idle))
 		pool_drop(TAILQ_FIRST(&p->idle));
+	SSL_SESSION_free(p->session);
+	SSL_CTX_free(p->ssl_ctx);
 	free(p->host_line);
 	free(p->host);
 	free(p);
@@ -492,9 +585,10 @@ req_attach(struct up_req *r, struct up_conn *c, bool fresh)
 	bufferevent_setcb(bev, conn_readcb, conn_writecb, conn_eventcb, r);
 	bufferevent_setwatermark(bev, EV_WRITE, UP_HIGH_WM / 2, 0);
 	bufferevent_set_timeouts(bev, NULL, NULL);
-	if (fresh)
+	if (fresh || r->pool->ssl_ctx != NULL) {
+		/* TLS writes only through the bufferevent (no req_push) */
 		bufferevent_enable(bev, EV_READ | EV_WRITE);
-	else {
+	} else {
 		bufferevent_disable(bev, EV_WRITE);
 		bufferevent_enable(bev, EV_READ);
 	}
@@ -513,7 +607,7 @@ req_push(struct up_req *r)
 	size_t before;
 
 	if (r->conn == NULL || !r->connected || r->pending_err != 0 ||
-	    r->gone || r->finished)
+	    r->gone || r->finished || r->pool->ssl_ctx != NULL)
 		return false;
 	bev = r->conn->bev;
 	if (bufferevent_get_enabled(bev) & EV_WRITE)
@@ -608,7 +702,7 @@ req_connect(struct up_req *r, struct evbuffer *head)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return -1;
 	c->pool = p;
-	c->bev = bufferevent_socket_new(p->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = pool_bev_new(p);
 	if (c->bev == NULL || req_attach(r, c, true) == -1) {
 		conn_close(c);
 		return -1;
@@ -941,7 +1035,7 @@ req_swap_bev(struct up_req *r)
 {
 	struct bufferevent *ob = r->conn->bev, *nb;
 
-	nb = bufferevent_socket_new(r->pool->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	nb = pool_bev_new(r->pool);
 	if (nb == NULL)
 		return -1;
 	req_detach_conn(r);

@@ -556,7 +556,7 @@ test_bad(void)
 	unsetenv("BEARERD_TEST_UNSET_VAR");
 	bad("bad_secret_file.conf", 3,
 	    "secret_file short_secret.txt holds 5 bytes");
-	bad("bad_https.conf", 2, "https upstreams are not supported");
+	bad("bad_https.conf", 2, "ca_file needs an https:// url");
 	bad("bad_listen.conf", 3, "listen: an IPv6 address needs brackets");
 	bad("bad_alg.conf", 5, "unknown alg \"XS256\"");
 	bad("bad_alg_key.conf", 4, "key \"k1\" (rsa.pub.pem, alg ES256)");
@@ -578,8 +578,8 @@ test_bad(void)
 	    "many: workers");
 	ok(has_err(err, path, 6, "head must be between 1 and"),
 	    "many: timeouts head");
-	ok(has_err(err, path, 9, "https upstreams are not supported"),
-	    "many: https");
+	ok(has_err(err, path, 9, "url must start with http:// or https://"),
+	    "many: url scheme");
 	ok(has_err(err, path, 12, "secret is 5 bytes"), "many: secret");
 	ok(has_err(err, path, 15, "unknown upstream \"nope\""),
 	    "many: upstream");
@@ -610,6 +610,44 @@ test_inline(void)
 {
 	char path[512];
 	struct conf *c;
+
+	/* https upstreams: port 443 by default (left out of Host), ca_file
+	 * relative to the config file and holding a certificate. */
+	c = load_text("upstream s { url = \"https://api.example\" }\n"
+	              "upstream t { url = \"HTTPS://[::1]:8443\"\n"
+	              "  ca_file = \"../keys/rsa2048.cert.pem\" }\n"
+	              "route \"/s/**\" { upstream = s; auth = none }\n"
+	              "route \"/t/**\" { upstream = t; auth = none }\n",
+	    path, sizeof(path));
+	ok(c != NULL, "https upstreams");
+	if (c == NULL)
+		printf("#   %s\n", err);
+	ok(c != NULL && c->upstreams[0].tls && !c->upstreams[0].ca_file &&
+	        strcmp(c->upstreams[0].port, "443") == 0 &&
+	        strcmp(c->upstreams[0].host_header, "api.example") == 0,
+	    "https: port 443, Host without it, system store");
+	ok(c != NULL && c->upstreams[1].tls &&
+	        strcmp(c->upstreams[1].port, "8443") == 0 &&
+	        strcmp(c->upstreams[1].host_header, "[::1]:8443") == 0 &&
+	        c->upstreams[1].ca_file != NULL &&
+	        strstr(c->upstreams[1].ca_file, "/keys/rsa2048.cert.pem") !=
+	            NULL,
+	    "https: port, ca_file resolved");
+	conf_free(c);
+	c = load_text(
+	    "upstream s { url = \"https://a\"\n"
+	    "  ca_file = \"rsa.pem\" }\n"
+	    "upstream t { url = \"https://b\"; ca_file = \"nope.pem\" }\n"
+	    "route \"/**\" { upstream = s; auth = none }\n",
+	    path, sizeof(path));
+	ok(c == NULL &&
+	        has_err(err, path, 2,
+	            "ca_file rsa.pem: holds no PEM certificate") &&
+	        has_err(err, path, 3, "ca_file nope.pem: No such file"),
+	    "https: a ca_file without a certificate, or missing");
+	if (c == NULL && !has_err(err, path, 3, "nope.pem"))
+		printf("#   %s\n", err);
+	conf_free(c);
 
 	/* Key titles are scoped per issuer; ';' separates options; a bare
 	 * "//" inside a word is not a comment. */

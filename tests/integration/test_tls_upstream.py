@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: MIT
+"""https upstreams: a uvicorn upstream over TLS with a CA made here (openssl
+CLI); bearerd verifies its certificate and name, pools the connections, and
+refuses a wrong CA or a wrong name with 502."""
+
+import os
+import subprocess
+
+import pytest
+
+from conftest import BEARERD, HERE, PY, Upstream, bearerd_env, free_port, wait_port
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl"] + list(args), cwd=cwd, check=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_ca(d, name):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
+        "-subj", "/CN=bearerd test " + name,
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    return os.path.join(d, name + ".pem")
+
+
+def make_leaf(d, ca, name, san):
+    with open(os.path.join(d, name + ".ext"), "w") as f:
+        f.write("subjectAltName=%s\nbasicConstraints=CA:FALSE\n"
+            "keyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n" % san)
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", name + ".key", "-out", name + ".csr", "-subj", "/CN=" + name, cwd=d)
+    openssl("x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+        "-CAcreateserial", "-out", name + ".pem", "-days", "2",
+        "-extfile", name + ".ext", cwd=d)
+    return os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+
+
+class TlsUpstream(Upstream):
+    """The recording app of conftest.Upstream, served by uvicorn over TLS."""
+
+    def __init__(self, d, cert, key):
+        self.port = free_port()
+        self.record = os.path.join(d, "tls-record.jsonl")
+        open(self.record, "w").close()
+        self.log = open(os.path.join(d, "tls-uvicorn.log"), "w")
+        env = dict(os.environ, UPSTREAM_RECORD=self.record)
+        self.proc = subprocess.Popen(
+            [PY, "-m", "uvicorn", "upstream_app:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--log-level", "warning", "--no-access-log",
+             "--timeout-keep-alive", "30", "--no-proxy-headers",
+             "--ssl-certfile", cert, "--ssl-keyfile", key],
+            cwd=HERE, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        if not wait_port(self.port, 15, self.proc):
+            raise RuntimeError("TLS upstream did not start: " +
+                open(os.path.join(d, "tls-uvicorn.log")).read())
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("pki"))
+    make_ca(d, "ca")
+    make_ca(d, "other")
+    # The name only: an address literal is checked against IP SANs, and
+    # this certificate has none.
+    cert, key = make_leaf(d, "ca", "localhost", "DNS:localhost")
+    return {"dir": d, "ca": os.path.join(d, "ca.pem"),
+        "other": os.path.join(d, "other.pem"), "cert": cert, "key": key}
+
+
+@pytest.fixture(scope="module")
+def tls_up(pki):
+    u = TlsUpstream(pki["dir"], pki["cert"], pki["key"])
+    yield u
+    u.stop()
+
+
+def start(factory, tls_up, host, ca):
+    opts = {"ca_file": '"%s"' % ca} if ca else {}
+    return factory(upstream_url="https://%s:%d" % (host, tls_up.port),
+        upstream_opts=opts)
+
+
+def test_https_upstream_verified_and_pooled(bearerd_factory, tls_up, pki):
+    bd = start(bearerd_factory, tls_up, "localhost", pki["ca"])
+    m = tls_up.mark()
+    for i in range(3):
+        r = bd.get("/public/u1/res?i=%d" % i)
+        assert r.status == 200, (r.status, r.body[:200])
+    recs = tls_up.since(m)
+    assert [x["query"] for x in recs] == ["i=0", "i=1", "i=2"], recs
+    # one pooled TLS connection carried all three
+    assert len({tuple(x["peer"]) for x in recs}) == 1, recs
+    host = [v for k, v in recs[0]["headers"] if k.lower() == "host"]
+    assert host == ["localhost:%d" % tls_up.port], host
+    # a streamed (chunked) body of 1 MiB over TLS
+    r = bd.get("/public/u1/download?mb=1")
+    assert r.status == 200 and len(r.body) == 1 << 20, (r.status, len(r.body))
+
+
+@pytest.mark.parametrize("host,ca", [("localhost", "other"), ("127.0.0.1", "ca")],
+    ids=["wrong_ca", "wrong_name"])
+def test_https_upstream_refused(bearerd_factory, tls_up, pki, host, ca):
+    bd = start(bearerd_factory, tls_up, host, pki[ca])
+    m = tls_up.mark()
+    r = bd.get("/public/u1/res")
+    assert r.status == 502, (r.status, r.body[:200])
+    tls_up.assert_not_reached(m)
+
+
+def test_https_upstream_system_store_refuses_a_private_ca(bearerd_factory, tls_up):
+    bd = start(bearerd_factory, tls_up, "localhost", None)
+    r = bd.get("/public/u1/res")
+    assert r.status == 502, (r.status, r.body[:200])
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate\n"], ids=["missing", "garbage"])
+def test_config_check_refuses_a_bad_ca_file(bearerd_factory, tls_up, tmp_path, content):
+    path = str(tmp_path / "ca.pem")
+    if content is not None:
+        with open(path, "w") as f:
+            f.write(content)
+    bd = bearerd_factory(start=False, upstream_url="https://localhost:%d" % tls_up.port,
+        upstream_opts={"ca_file": '"%s"' % path})
+    p = subprocess.run([BEARERD, "-t", "-c", bd.conf], capture_output=True, text=True,
+        timeout=30, env=bearerd_env())
+    assert p.returncode != 0, p.stdout + p.stderr
+    assert "ca_file" in p.stderr + p.stdout, p.stdout + p.stderr
+    assert bd.conf + ":" in p.stderr + p.stdout, p.stdout + p.stderr
