@@ -838,6 +838,7 @@ step_head(struct up_req *r, struct evbuffer *in)
 		r->hdrs[i].name_len = fields[i].name_len;
 		r->hdrs[i].value = buf + (fields[i].value - p);
 		r->hdrs[i].value_len = fields[i].value_len;
+		r->hdrs[i].tok = fields[i].tok;
 	}
 	evbuffer_drain(in, (size_t)rc);
 	evtimer_del(r->timer);

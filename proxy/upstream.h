@@ -60,6 +60,7 @@ struct up_header {
 	size_t name_len;
 	const char *value;
 	size_t value_len;
+	uint16_t tok; /* enum h1_token of the name (http1.h), 0 if none */
 };
 
 struct up_req;
