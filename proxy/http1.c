@@ -91,20 +91,74 @@ static const struct token_def tokens[H1_T_MAX] = {
 #undef RES
 #undef FWD
 
+/* Token by a hash of the lower-cased name: (length + 2 * first + last + 31 *
+ * second-to-last byte) mod 128, collision-free over the table above (the
+ * test checks every name). One probe and one comparison per field. */
+#define TOKEN_HASH(len, first, last, last2)                                    \
+	(((len) + 2u * (first) + (last) + 31u * (last2)) & 127u)
+
+static const uint8_t token_hash[128] = {
+    [7] = H1_T_VIA,
+    [9] = H1_T_ORIGIN,
+    [12] = H1_T_SET_COOKIE,
+    [15] = H1_T_KEEP_ALIVE,
+    [23] = H1_T_X_REQUEST_ID,
+    [24] = H1_T_REFERER,
+    [25] = H1_T_SERVER,
+    [28] = H1_T_TRAILER,
+    [29] = H1_T_TRUE_CLIENT_IP,
+    [32] = H1_T_X_REAL_IP,
+    [34] = H1_T_X_CLIENT_IP,
+    [42] = H1_T_X_CLUSTER_CLIENT_IP,
+    [43] = H1_T_SEC_WEBSOCKET_KEY,
+    [46] = H1_T_AUTHORIZATION,
+    [47] = H1_T_CONNECTION,
+    [49] = H1_T_X_FORWARDED_PREFIX,
+    [50] = H1_T_TRANSFER_ENCODING,
+    [53] = H1_T_HOST,
+    [61] = H1_T_DATE,
+    [63] = H1_T_LOCATION,
+    [65] = H1_T_EXPECT,
+    [66] = H1_T_X_FORWARDED_PORT,
+    [67] = H1_T_SEC_WEBSOCKET_EXTENSIONS,
+    [71] = H1_T_CONTENT_TYPE,
+    [72] = H1_T_CONTENT_LENGTH,
+    [74] = H1_T_HTTP2_SETTINGS,
+    [79] = H1_T_PROXY_CONNECTION,
+    [82] = H1_T_PROXY_AUTHORIZATION,
+    [89] = H1_T_SEC_WEBSOCKET_PROTOCOL,
+    [90] = H1_T_SEC_WEBSOCKET_VERSION,
+    [91] = H1_T_TE,
+    [97] = H1_T_X_FORWARDED_HOST,
+    [98] = H1_T_X_FORWARDED_FOR,
+    [99] = H1_T_PROXY_AUTHENTICATE,
+    [101] = H1_T_SEC_FETCH_SITE,
+    [104] = H1_T_COOKIE,
+    [111] = H1_T_WWW_AUTHENTICATE,
+    [114] = H1_T_UPGRADE,
+    [116] = H1_T_FORWARDED,
+    [117] = H1_T_SEC_FETCH_MODE,
+    [118] = H1_T_CLIENT_IP,
+    [124] = H1_T_X_FORWARDED_PROTO,
+    [125] = H1_T_CF_CONNECTING_IP,
+    [126] = H1_T_SEC_WEBSOCKET_ACCEPT,
+};
+
 static uint16_t
 token_find(const char *name, size_t len, bool loose)
 {
 	uint16_t t;
 
-	if (len == 0 || len > 32)
+	if (len < 2 || len > 32)
 		return H1_T_OTHER;
-	for (t = 1; t < H1_T_MAX; t++) {
-		if (tokens[t].len != len)
-			continue;
-		if (loose ? h1_name_eq_loose(name, len, tokens[t].name, len)
-		          : h1_name_eq(name, len, tokens[t].name, len))
-			return t;
-	}
+	t = token_hash[TOKEN_HASH(len, lower((unsigned char)name[0]),
+	    lower((unsigned char)name[len - 1]),
+	    lower((unsigned char)name[len - 2]))];
+	if (t == H1_T_OTHER || tokens[t].len != len)
+		return H1_T_OTHER;
+	if (loose ? h1_name_eq_loose(name, len, tokens[t].name, len)
+	          : h1_name_eq(name, len, tokens[t].name, len))
+		return t;
 	return H1_T_OTHER;
 }
 
@@ -550,7 +604,7 @@ parse_fields(struct scan *s, size_t *pp, struct h1_field *fields,
     size_t fields_cap, size_t *n, struct head_state *h)
 {
 	const char *b = s->buf;
-	size_t p = *pp, cap = s->max_fields, ls, ns, ne, vs, ve;
+	size_t p = *pp, cap = s->max_fields, ls, ns, ne, vs, ve, lim, stop;
 	unsigned char c;
 	struct h1_field *f;
 	int rc;
@@ -579,19 +633,21 @@ parse_fields(struct scan *s, size_t *pp, struct h1_field *fields,
 			return fail(s,
 			    s->bad_status == 400 ? 431 : s->bad_status,
 			    "too_many_fields", p);
+		/* Bytes at or past |lim| make the line longer than max_line,
+		 * unless the CR that ends it is there. */
+		lim = ls + s->max_line;
+		stop = s->end < lim ? s->end : lim;
 		/* field-name = token, then ":" at once (RFC 9112 §5.1) */
 		ns = p;
-		for (;;) {
+		while (p < stop && (cls[(unsigned char)b[p]] & C_TCHAR))
+			p++;
+		if (p == stop) {
 			if (p >= s->end)
 				return more(s, p);
-			c = (unsigned char)b[p];
-			if (!(cls[c] & C_TCHAR))
-				break;
-			if (p - ls >= s->max_line)
-				goto too_long;
-			p++;
+			goto too_long;
 		}
 		ne = p;
+		c = (unsigned char)b[p];
 		if (c != ':') {
 			if (c == '\r' || c == '\n')
 				return bad(s, "bad_field", p);
@@ -600,37 +656,31 @@ parse_fields(struct scan *s, size_t *pp, struct h1_field *fields,
 		}
 		if (ne == ns)
 			return bad(s, "bad_field", p);
-		if (p - ls >= s->max_line)
-			goto too_long;
 		p++;
-		/* OWS field-value OWS CRLF */
-		vs = 0;
-		ve = p;
-		for (;;) {
+		/* OWS field-value OWS CRLF: one pass over the value bytes
+		 * (SP, HTAB, VCHAR, obs-text), then the byte that stopped it */
+		while (p < stop && (b[p] == ' ' || b[p] == '\t'))
+			p++;
+		vs = p;
+		while (p < stop && (cls[(unsigned char)b[p]] & C_VALUE))
+			p++;
+		if (p == stop) {
 			if (p >= s->end)
 				return more(s, p);
-			c = (unsigned char)b[p];
-			if (c == '\r')
-				break;
-			if (c == '\n')
-				return bad(s, "bare_lf", p);
-			if (!(cls[c] & C_VALUE))
-				return bad(s, "control_byte", p);
-			if (p - ls >= s->max_line)
+			if (b[p] != '\r')
 				goto too_long;
-			if (c != ' ' && c != '\t') {
-				if (vs == 0)
-					vs = p;
-				ve = p + 1;
-			}
-			p++;
 		}
+		c = (unsigned char)b[p];
+		if (c != '\r')
+			return bad(s, c == '\n' ? "bare_lf" : "control_byte",
+			    p);
+		ve = p;
+		while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t'))
+			ve--;
 		if (p + 1 >= s->end)
 			return more(s, p + 1);
 		if (b[p + 1] != '\n')
 			return bad(s, "bare_cr", p);
-		if (vs == 0)
-			vs = ve = p;
 		f = &fields[(*n)++];
 		f->name = b + ns;
 		f->name_len = ne - ns;
