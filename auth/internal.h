@@ -52,10 +52,12 @@ struct auth_key {
 };
 
 /* Picks the key for a token whose header says |alg| and, when |has_kid|,
- * kid |kid| (|kid_len| bytes): the key with that kid (or the only key of
- * the set when it has no kid), else the only key when the token has no
- * kid. AUTH_KEY_UNKNOWN when none fits, AUTH_ALG_REJECTED when the key is
- * pinned to another alg. Defined in keys.c. */
+ * kid |kid| (|kid_len| bytes), the same way with one key or many: the key
+ * with that kid; else the set's one key without a kid (when the token has
+ * no kid, or a kid no key has). A key with a kid is never chosen for
+ * another kid or for a kid-less token. AUTH_KEY_UNKNOWN when none fits,
+ * AUTH_ALG_REJECTED when the key is pinned to another alg. Defined in
+ * keys.c. */
 enum auth_status auth_keyset_select(const struct auth_keyset *ks,
     enum auth_alg alg, const char *kid, size_t kid_len, bool has_kid,
     const struct auth_key **out);

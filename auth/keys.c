@@ -839,6 +839,15 @@ auth_keyset_select(const struct auth_keyset *ks, enum auth_alg alg,
 		return AUTH_ALG_REJECTED;
 	if (ks == NULL || ks->n == 0)
 		return AUTH_KEY_UNKNOWN;
+	/*
+	 * One rule whatever the number of keys: a key configured with a kid
+	 * is chosen by that kid only; the one key without a kid (a keyset
+	 * holds at most one) takes every token whose kid names no key, or
+	 * that has none. So a kid'd secret works beside PEMs or a JWKS, and
+	 * Better Auth's kid-less session_data JWT finds its secret beside a
+	 * JWKS. RFC 7515 §4.1.4 leaves the kid's meaning to the application;
+	 * the signature, checked with the chosen key's own alg, decides.
+	 */
 	if (has_kid) {
 		for (i = 0; i < ks->n && k == NULL; i++) {
 			const struct auth_key *c = &ks->keys[i];
@@ -847,20 +856,10 @@ auth_keyset_select(const struct auth_keyset *ks, enum auth_alg alg,
 			    memcmp(c->kid, kid, kid_len) == 0)
 				k = c;
 		}
-		/* A single key configured without a kid does not constrain
-		 * the token's kid: it is the only candidate either way. */
-		if (k == NULL && ks->n == 1 && !ks->keys[0].has_kid)
-			k = &ks->keys[0];
-	} else {
-		/* No kid: the one key configured without a kid (a keyset
-		 * holds at most one), so a secret for Better Auth's kid-less
-		 * session_data JWT works beside a JWKS; else a single key. */
-		for (i = 0; i < ks->n && k == NULL; i++)
-			if (!ks->keys[i].has_kid)
-				k = &ks->keys[i];
-		if (k == NULL && ks->n == 1)
-			k = &ks->keys[0];
 	}
+	for (i = 0; i < ks->n && k == NULL; i++)
+		if (!ks->keys[i].has_kid)
+			k = &ks->keys[i];
 	if (k == NULL)
 		return AUTH_KEY_UNKNOWN;
 	/* The key, never the token, chooses the alg (RFC 8725 §3.1). */

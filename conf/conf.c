@@ -79,6 +79,7 @@ static cfg_opt_t issuer_opts[] = {
 	CFG_STR("secret", NULL, CFGF_NODEFAULT),
 	CFG_STR("secret_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("secret_alg", "HS256", CFGF_NONE),
+	CFG_STR("secret_kid", NULL, CFGF_NODEFAULT),
 	CFG_SEC("key", key_opts, CFGF_MULTI | CFGF_TITLE),
 	CFG_STR("jwks_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("issuer", NULL, CFGF_NODEFAULT),
@@ -92,6 +93,7 @@ static cfg_opt_t issuer_opts[] = {
 	CFG_STR("mint_secret", NULL, CFGF_NODEFAULT),
 	CFG_STR("mint_secret_file", NULL, CFGF_NODEFAULT),
 	CFG_STR("mint_key_file", NULL, CFGF_NODEFAULT),
+	CFG_STR("mint_kid", NULL, CFGF_NODEFAULT),
 	CFG_INT("mint_ttl", 300, CFGF_NONE),
 	CFG_STR("mint_issuer", NULL, CFGF_NODEFAULT),
 	CFG_STR("mint_audience", NULL, CFGF_NODEFAULT),
@@ -784,6 +786,24 @@ build_upstream(struct load *L, cfg_t *sec, struct conf_upstream *u)
 		    "upstream \"%s\": ca_file %s: %s", cfg_title(sec), ca, msg);
 }
 
+/* Option |name| of |sec|, a kid: NULL when unset; an empty or too long
+ * one is reported (an unset ${VAR} must not become a kid of ""). */
+static const char *
+get_kid(struct load *L, cfg_t *sec, const char *what, const char *name,
+    bool *bad)
+{
+	const char *kid = cfg_getstr(sec, name);
+
+	*bad = false;
+	if (kid != NULL && (kid[0] == '\0' || strlen(kid) > AUTH_MAX_KID_LEN)) {
+		conf_err(&L->ctx, opt_line(L, sec, name, 0),
+		    "%s: %s must be 1 to %d bytes", what, name,
+		    AUTH_MAX_KID_LEN);
+		*bad = true;
+	}
+	return kid;
+}
+
 /* The keys of a jwt issuer: the secret, key { } sections, jwks_file. */
 static void
 build_jwt_keys(struct load *L, cfg_t *sec, struct conf_issuer *is,
@@ -792,8 +812,10 @@ build_jwt_keys(struct load *L, cfg_t *sec, struct conf_issuer *is,
 	char kerr[CONF_MSG_LEN], what[CONF_MSG_LEN];
 	unsigned i, n_keys = cfg_size(sec, "key");
 	const char *jwks = cfg_getstr(sec, "jwks_file");
+	const char *secret_kid;
 	char *buf;
 	size_t len;
+	bool bad;
 
 	if (is->secret == NULL && n_keys == 0 && jwks == NULL &&
 	    cfg_getstr(sec, "secret") == NULL &&
@@ -803,8 +825,17 @@ build_jwt_keys(struct load *L, cfg_t *sec, struct conf_issuer *is,
 		    who);
 		return;
 	}
-	if (is->secret != NULL && is_hs(secret_alg) &&
-	    auth_keyset_add_secret(is->keys, NULL, secret_alg, is->secret,
+	/* Like key { kid }: a token naming this kid gets the secret, beside
+	 * PEMs or a JWKS; without it the secret is the issuer's one key
+	 * without a kid. */
+	secret_kid = get_kid(L, sec, who, "secret_kid", &bad);
+	if (secret_kid != NULL && cfg_getstr(sec, "secret") == NULL &&
+	    cfg_getstr(sec, "secret_file") == NULL)
+		conf_err(&L->ctx, opt_line(L, sec, "secret_kid", 0),
+		    "%s: secret_kid names the secret, but there is no secret or secret_file",
+		    who);
+	if (is->secret != NULL && is_hs(secret_alg) && !bad &&
+	    auth_keyset_add_secret(is->keys, secret_kid, secret_alg, is->secret,
 	        is->secret_len, kerr, sizeof(kerr)) == -1)
 		conf_err(&L->ctx,
 		    opt_line(L, sec,
@@ -814,7 +845,7 @@ build_jwt_keys(struct load *L, cfg_t *sec, struct conf_issuer *is,
 	for (i = 0; i < n_keys; i++) {
 		cfg_t *k = cfg_getnsec(sec, "key", i);
 		const char *pem = cfg_getstr(k, "pem_file");
-		const char *kid = cfg_getstr(k, "kid");
+		const char *kid;
 		int line = sec_line(L, k);
 		enum auth_alg alg;
 
@@ -832,13 +863,9 @@ build_jwt_keys(struct load *L, cfg_t *sec, struct conf_issuer *is,
 		alg = get_alg(L, k, what, "alg");
 		if (pem == NULL || alg == AUTH_ALG_INVALID)
 			continue;
-		if (kid != NULL &&
-		    (kid[0] == '\0' || strlen(kid) > AUTH_MAX_KID_LEN)) {
-			conf_err(&L->ctx, opt_line(L, k, "kid", 0),
-			    "%s: kid must be 1 to %d bytes", what,
-			    AUTH_MAX_KID_LEN);
+		kid = get_kid(L, k, what, "kid", &bad);
+		if (bad)
 			continue;
-		}
 		buf = read_opt_file(L, pem, what, opt_line(L, k, "pem_file", 0),
 		    &len);
 		if (buf == NULL)
@@ -878,6 +905,8 @@ build_minter(struct load *L, cfg_t *sec, struct conf_issuer *is,
 	unsigned char *key = NULL;
 	size_t key_len = 0;
 	size_t errs = L->ctx.n_errs;
+	bool bad;
+	const char *kid = get_kid(L, sec, who, "mint_kid", &bad);
 
 	if (!has_secret && keyfile == NULL) {
 		conf_err(&L->ctx, opt_line(L, sec, "forward", 0),
@@ -911,7 +940,7 @@ build_minter(struct load *L, cfg_t *sec, struct conf_issuer *is,
 			return;
 	}
 	if (L->ctx.n_errs == errs) {
-		is->minter = auth_minter_new(alg, key, key_len, NULL,
+		is->minter = auth_minter_new(alg, key, key_len, kid,
 		    cfg_getstr(sec, "mint_issuer"),
 		    cfg_getstr(sec, "mint_audience"), ttl, kerr, sizeof(kerr));
 		if (is->minter == NULL)
@@ -1000,6 +1029,10 @@ build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 		if (cfg_size(sec, "key") > 0 || cfg_getstr(sec, "jwks_file"))
 			conf_err(&L->ctx, sec_line(L, sec),
 			    "%s: key { } and jwks_file are for credential jwt",
+			    who);
+		if (cfg_getstr(sec, "secret_kid") != NULL)
+			conf_err(&L->ctx, opt_line(L, sec, "secret_kid", 0),
+			    "%s: secret_kid is for credential jwt (a session_data cookie has no kid)",
 			    who);
 		if (secret_alg != AUTH_ALG_HS256)
 			conf_err(&L->ctx, opt_line(L, sec, "secret_alg", 0),

@@ -427,8 +427,37 @@ def keyfiles(module_factory, keys, tmp_path_factory):
         'jwks_file = "%s"' % (d / "jwks.json")])
     issuers += issuer_block("sf", ["credential = jwt", 'cookie = "sf_token"',
         'secret_file = "%s"' % (d / "secret.txt"), "secret_alg = HS256"])
-    routes = route_block("/jwks/{user_id}/**", "jwks") + route_block("/sf/{user_id}/**", "sf")
+    # a kid'd secret beside the JWKS (an issuer that mixes or rotates keys)
+    issuers += issuer_block("mixed", ["credential = jwt", 'cookie = "mixed_token"',
+        'jwks_file = "%s"' % (d / "jwks.json"), 'secret_file = "%s"' % (d / "secret.txt"),
+        'secret_kid = "hs-1"'])
+    routes = (route_block("/jwks/{user_id}/**", "jwks") + route_block("/sf/{user_id}/**", "sf")
+        + route_block("/mixed/{user_id}/**", "mixed"))
     return module_factory(issuers=issuers, routes=routes)
+
+
+def test_secret_kid_beside_jwks(keyfiles, upstream, keys):
+    """An HS256 token with the secret's kid, and the JWKS keys by theirs."""
+    now = int(time.time())
+    claims = {"sub": "u1", "iat": now, "exp": now + 300}
+    good = [jwt.encode(claims, OTHER_SECRET, algorithm="HS256", headers={"kid": "hs-1"}),
+        jwt.encode(claims, keys.ed, algorithm="EdDSA", headers={"kid": "k-ed"})]
+    for tok in good:
+        m = upstream.mark()
+        r = keyfiles.get("/mixed/u1/tasks", token=tok, cookie_name="mixed_token")
+        assert r.status == 200, (r.status, r.body[:200])
+        assert hdrs(upstream.one(m), "authorization") == ["Bearer " + tok]
+    m = upstream.mark()
+    # the secret has a kid: a token without one, or with another, finds no key
+    for hdr in ({}, {"kid": "hs-2"}):
+        bad = jwt.encode(claims, OTHER_SECRET, algorithm="HS256", headers=hdr)
+        r = keyfiles.get("/mixed/u1/tasks", token=bad, cookie_name="mixed_token")
+        assert_401(r)
+        assert json.loads(r.body)["code"] == "key_unknown", r.body
+    # a JWKS key's kid on an HS256 token: that key's alg, not HS256
+    bad = jwt.encode(claims, OTHER_SECRET, algorithm="HS256", headers={"kid": "k-ed"})
+    assert_401(keyfiles.get("/mixed/u1/tasks", token=bad, cookie_name="mixed_token"))
+    upstream.assert_not_reached(m)
 
 
 @pytest.mark.parametrize("kid,alg,key", [

@@ -825,6 +825,90 @@ test_inline(void)
 	conf_free(c);
 }
 
+/* secret_kid and mint_kid: a kid'd secret beside a PEM without kid; a token
+ * minted under mint_kid verifies against the issuer's keys by that kid. */
+static void
+test_kids(void)
+{
+	char path[512], tok[AUTH_MAX_FWD_LEN];
+	struct auth_claims cl, got;
+	struct conf *c;
+	size_t tok_len;
+	int64_t exp;
+
+	c = load_text("upstream u { url = \"http://x:1\" }\n"
+	              "issuer a {\n"
+	              "  secret = \"" SECRET "\"\n"
+	              "  secret_kid = \"hs-1\"\n"
+	              "  key r { pem_file = rsa.pub.pem; alg = RS256 }\n"
+	              "  jwks_file = jwks.json\n"
+	              "  forward = mint\n"
+	              "  mint_secret = \"" SECRET "\"\n"
+	              "  mint_kid = \"hs-1\"\n"
+	              "}\n"
+	              "route \"/a\" { upstream = u }\n",
+	    path, sizeof(path));
+	ok(c != NULL, "secret_kid beside a kid-less PEM and a JWKS loads");
+	if (c == NULL) {
+		printf("#   %s\n", err);
+		return;
+	}
+	ok(auth_keyset_count(c->issuers[0].keys) >= 3,
+	    "the secret, the PEM and the JWKS keys are all there");
+	memset(&cl, 0, sizeof(cl));
+	memcpy(cl.sub, "u1", 3);
+	cl.sub_len = 2;
+	cl.exp = 2000000000;
+	memcpy(cl.extra, "{}", 3);
+	cl.extra_len = 2;
+	ok(auth_minter_mint(c->issuers[0].minter, &cl, 1700000000, tok,
+	       sizeof(tok), &tok_len, &exp) == 0,
+	    "mint under mint_kid");
+	ok(strstr(tok, ".") != NULL, "a compact JWS");
+	is_int(auth_jwt_verify(&c->issuers[0].policy, tok, tok_len, 1700000000,
+	           &got),
+	    AUTH_OK, "the HS256 token with kid hs-1 verifies by its kid");
+	conf_free(c);
+
+	c = load_text("upstream u { url = \"http://x:1\" }\n"
+	              "issuer a {\n"
+	              "  secret = \"" SECRET "\"\n"
+	              "  secret_kid = \"\"\n"
+	              "}\n"
+	              "issuer b {\n"
+	              "  jwks_file = jwks.json\n"
+	              "  secret_kid = k\n"
+	              "}\n"
+	              "issuer c {\n"
+	              "  credential = better-auth-compact\n"
+	              "  secret = \"" SECRET "\"\n"
+	              "  secret_kid = k\n"
+	              "  forward = mint\n"
+	              "  mint_secret = \"" SECRET "\"\n"
+	              "  mint_kid = \"\"\n"
+	              "}\n"
+	              "issuer d {\n"
+	              "  secret = \"" SECRET "\"\n"
+	              "  key r { pem_file = rsa.pub.pem; alg = RS256 }\n"
+	              "}\n"
+	              "route \"/a\" { upstream = u; issuer = a }\n",
+	    path, sizeof(path));
+	ok(c == NULL && has_err(err, path, 4, "secret_kid must be 1 to 128"),
+	    "an empty secret_kid");
+	ok(has_err(err, path, 8, "no secret or secret_file"),
+	    "secret_kid without a secret");
+	ok(has_err(err, path, 13, "secret_kid is for credential jwt"),
+	    "secret_kid on better-auth-compact");
+	ok(has_err(err, path, 16, "mint_kid must be 1 to 128"),
+	    "an empty mint_kid");
+	ok(has_err(err, path, 20,
+	       "a second key without a kid could never be chosen"),
+	    "a kid-less secret and a kid-less PEM: the one-kid-less-key rule");
+	if (count_lines(err) != 5)
+		printf("#   %s\n", err);
+	conf_free(c);
+}
+
 static void
 test_example(void)
 {
@@ -899,6 +983,7 @@ main(void)
 	test_defaults();
 	test_bad();
 	test_inline();
+	test_kids();
 	test_example();
 	test_oom();
 	conf_free(NULL);

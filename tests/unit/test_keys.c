@@ -379,49 +379,149 @@ test_jwks(void)
 	}
 	auth_keyset_free(ks);
 	free(json);
+}
 
-	/* A single key without a kid. */
-	ks = auth_keyset_new();
-	auth_keyset_add_secret(ks, NULL, AUTH_ALG_HS256, secret32, 32, err,
-	    sizeof(err));
-	{
-		const struct auth_key *k = NULL;
+/* ------------------------------------------------------- kid selection */
 
-		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, NULL, 0, false,
-		           &k),
-		    AUTH_OK, "single key, no kid");
-		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, "x", 1, true, &k),
-		    AUTH_OK, "single key without kid, token kid");
-		is_int(auth_keyset_select(ks, AUTH_ALG_HS384, NULL, 0, false,
-		           &k),
-		    AUTH_ALG_REJECTED, "single key, other alg");
+enum sel_set {
+	SET_EMPTY,
+	SET_SECRET,         /* one secret, no kid */
+	SET_SECRET_KID,     /* one secret, kid "hs" */
+	SET_SECRET_JWKS,    /* a secret without kid beside a JWKS */
+	SET_KID_JWKS,       /* secret kid "hs" beside a JWKS (Finding: kid'd
+	                       secrets) */
+	SET_JWKS,           /* two JWKS keys, each with a kid */
+	SET_JWKS_ONE,       /* one JWKS key with a kid */
+	SET_PEM_KID_SECRET, /* an RSA PEM without kid and secret kid "hs" */
+	SET_N
+};
+
+#define ED_KID "Ze3kiQ2Fsk7nMU0sguMaOlpyJGYjvy4T"
+#define ES_KID "ORnNUdwhuxn0IB65AWThdTCEax2KLmF6"
+
+static const struct sel_case {
+	enum sel_set set;
+	enum auth_alg alg; /* the token's alg */
+	const char *kid;   /* the token's kid; NULL: none */
+	enum auth_status want;
+	const char *want_kid; /* the chosen key's kid, "" for none */
+} sel_cases[] = {
+    {SET_EMPTY, AUTH_ALG_HS256, NULL, AUTH_KEY_UNKNOWN, NULL},
+    {SET_EMPTY, AUTH_ALG_HS256, "hs", AUTH_KEY_UNKNOWN, NULL},
+    {SET_SECRET, AUTH_ALG_HS256, NULL, AUTH_OK, ""},
+    {SET_SECRET, AUTH_ALG_HS256, "x", AUTH_OK, ""},
+    {SET_SECRET, AUTH_ALG_HS384, NULL, AUTH_ALG_REJECTED, NULL},
+    {SET_SECRET, AUTH_ALG_INVALID, NULL, AUTH_ALG_REJECTED, NULL},
+    {SET_SECRET_KID, AUTH_ALG_HS256, "hs", AUTH_OK, "hs"},
+    {SET_SECRET_KID, AUTH_ALG_HS256, "h", AUTH_KEY_UNKNOWN, NULL},
+    {SET_SECRET_KID, AUTH_ALG_HS256, "hs2", AUTH_KEY_UNKNOWN, NULL},
+    {SET_SECRET_KID, AUTH_ALG_HS256, NULL, AUTH_KEY_UNKNOWN, NULL},
+    {SET_SECRET_KID, AUTH_ALG_HS384, "hs", AUTH_ALG_REJECTED, NULL},
+    {SET_SECRET_JWKS, AUTH_ALG_HS256, NULL, AUTH_OK, ""},
+    {SET_SECRET_JWKS, AUTH_ALG_HS256, "x", AUTH_OK, ""},
+    {SET_SECRET_JWKS, AUTH_ALG_EDDSA, ED_KID, AUTH_OK, ED_KID},
+    {SET_SECRET_JWKS, AUTH_ALG_ES256, ES_KID, AUTH_OK, ES_KID},
+    {SET_SECRET_JWKS, AUTH_ALG_ES256, ED_KID, AUTH_ALG_REJECTED, NULL},
+    {SET_SECRET_JWKS, AUTH_ALG_EDDSA, NULL, AUTH_ALG_REJECTED, NULL},
+    {SET_SECRET_JWKS, AUTH_ALG_EDDSA, "nope", AUTH_ALG_REJECTED, NULL},
+    {SET_KID_JWKS, AUTH_ALG_HS256, "hs", AUTH_OK, "hs"},
+    {SET_KID_JWKS, AUTH_ALG_EDDSA, ED_KID, AUTH_OK, ED_KID},
+    {SET_KID_JWKS, AUTH_ALG_HS256, NULL, AUTH_KEY_UNKNOWN, NULL},
+    {SET_KID_JWKS, AUTH_ALG_HS256, "nope", AUTH_KEY_UNKNOWN, NULL},
+    {SET_KID_JWKS, AUTH_ALG_HS256, ED_KID, AUTH_ALG_REJECTED, NULL},
+    {SET_KID_JWKS, AUTH_ALG_EDDSA, "hs", AUTH_ALG_REJECTED, NULL},
+    {SET_JWKS, AUTH_ALG_ES256, ES_KID, AUTH_OK, ES_KID},
+    {SET_JWKS, AUTH_ALG_ES256, NULL, AUTH_KEY_UNKNOWN, NULL},
+    {SET_JWKS, AUTH_ALG_ES256, "ORnNUdwhuxn0IB65AWThdTCEax2KLmF",
+        AUTH_KEY_UNKNOWN, NULL},
+    /* One key or many: the same answers. */
+    {SET_JWKS_ONE, AUTH_ALG_EDDSA, ED_KID, AUTH_OK, ED_KID},
+    {SET_JWKS_ONE, AUTH_ALG_EDDSA, NULL, AUTH_KEY_UNKNOWN, NULL},
+    {SET_JWKS_ONE, AUTH_ALG_EDDSA, "nope", AUTH_KEY_UNKNOWN, NULL},
+    {SET_PEM_KID_SECRET, AUTH_ALG_HS256, "hs", AUTH_OK, "hs"},
+    {SET_PEM_KID_SECRET, AUTH_ALG_RS256, NULL, AUTH_OK, ""},
+    {SET_PEM_KID_SECRET, AUTH_ALG_RS256, "whatever", AUTH_OK, ""},
+    {SET_PEM_KID_SECRET, AUTH_ALG_HS256, NULL, AUTH_ALG_REJECTED, NULL},
+    {SET_PEM_KID_SECRET, AUTH_ALG_HS256, "other", AUTH_ALG_REJECTED, NULL},
+};
+
+static const char *const set_names[SET_N] = {"empty", "secret", "secret kid",
+    "secret + JWKS", "kid'd secret + JWKS", "JWKS", "JWKS of one key",
+    "PEM + kid'd secret"};
+
+static void
+test_select(void)
+{
+	struct auth_keyset *sets[SET_N];
+	char err[256], *pem;
+	size_t i, len;
+	int bad = 0;
+
+	for (i = 0; i < SET_N; i++)
+		sets[i] = auth_keyset_new();
+	pem = tu_read("keys/rsa2048.pub.pem", &len);
+	bad |= auth_keyset_add_secret(sets[SET_SECRET], NULL, AUTH_ALG_HS256,
+	    secret32, 32, err, sizeof(err));
+	bad |= auth_keyset_add_secret(sets[SET_SECRET_KID], "hs",
+	    AUTH_ALG_HS256, secret32, 32, err, sizeof(err));
+	bad |= auth_keyset_add_secret(sets[SET_SECRET_JWKS], NULL,
+	    AUTH_ALG_HS256, secret32, 32, err, sizeof(err));
+	bad |= auth_keyset_add_secret(sets[SET_KID_JWKS], "hs", AUTH_ALG_HS256,
+	    secret32, 32, err, sizeof(err));
+	bad |= auth_keyset_add_pem(sets[SET_PEM_KID_SECRET], NULL,
+	    AUTH_ALG_RS256, pem, len, err, sizeof(err));
+	bad |= auth_keyset_add_secret(sets[SET_PEM_KID_SECRET], "hs",
+	    AUTH_ALG_HS256, secret32, 32, err, sizeof(err));
+	for (i = SET_SECRET_JWKS; i <= SET_JWKS; i++) {
+		bad |= auth_keyset_add_jwks(sets[i], ba_eddsa_jwks,
+		    strlen(ba_eddsa_jwks), err, sizeof(err));
+		bad |= auth_keyset_add_jwks(sets[i], ba_es256_jwks,
+		    strlen(ba_es256_jwks), err, sizeof(err));
 	}
-	auth_keyset_free(ks);
-	/* A single key with a kid: the kid must match. */
-	ks = auth_keyset_new();
-	auth_keyset_add_secret(ks, "k1", AUTH_ALG_HS256, secret32, 32, err,
-	    sizeof(err));
-	{
-		const struct auth_key *k = NULL;
+	bad |= auth_keyset_add_jwks(sets[SET_JWKS_ONE], ba_eddsa_jwks,
+	    strlen(ba_eddsa_jwks), err, sizeof(err));
+	free(pem);
+	is_int(bad, 0, "selection keysets built");
+	/* The kid-less-key rule holds beside kid'd keys too. */
+	is_int(auth_keyset_add_secret(sets[SET_SECRET_JWKS], NULL,
+	           AUTH_ALG_HS512, secret32, 32, err, sizeof(err)),
+	    -1, "a second kid-less key beside a JWKS refused");
+	is_int(auth_keyset_add_secret(sets[SET_KID_JWKS], NULL, AUTH_ALG_HS512,
+	           secret32, 32, err, sizeof(err)),
+	    0, "one kid-less key beside a kid'd secret and a JWKS");
+	is_int(auth_keyset_add_secret(sets[SET_KID_JWKS], "hs", AUTH_ALG_HS512,
+	           secret32, 32, err, sizeof(err)),
+	    -1, "a secret kid taken twice refused");
+	auth_keyset_free(sets[SET_KID_JWKS]);
+	sets[SET_KID_JWKS] = auth_keyset_new();
+	bad = auth_keyset_add_secret(sets[SET_KID_JWKS], "hs", AUTH_ALG_HS256,
+	    secret32, 32, err, sizeof(err));
+	bad |= auth_keyset_add_jwks(sets[SET_KID_JWKS], ba_eddsa_jwks,
+	    strlen(ba_eddsa_jwks), err, sizeof(err));
+	bad |= auth_keyset_add_jwks(sets[SET_KID_JWKS], ba_es256_jwks,
+	    strlen(ba_es256_jwks), err, sizeof(err));
+	is_int(bad, 0, "kid'd secret + JWKS rebuilt");
 
-		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, "k2", 2, true,
-		           &k),
-		    AUTH_KEY_UNKNOWN, "single key with kid, other kid");
-		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, NULL, 0, false,
-		           &k),
-		    AUTH_OK, "single key with kid, no token kid");
-	}
-	auth_keyset_free(ks);
-	/* Empty set. */
-	ks = auth_keyset_new();
-	{
+	for (i = 0; i < sizeof(sel_cases) / sizeof(sel_cases[0]); i++) {
+		const struct sel_case *c = &sel_cases[i];
 		const struct auth_key *k = NULL;
+		enum auth_status st;
 
-		is_int(auth_keyset_select(ks, AUTH_ALG_HS256, NULL, 0, false,
-		           &k),
-		    AUTH_KEY_UNKNOWN, "empty keyset");
+		st = auth_keyset_select(sets[c->set], c->alg, c->kid,
+		    c->kid ? strlen(c->kid) : 0, c->kid != NULL, &k);
+		is_int(st, c->want, "select [%s] %s kid %s", set_names[c->set],
+		    auth_alg_str(c->alg) ? auth_alg_str(c->alg) : "none",
+		    c->kid ? c->kid : "(none)");
+		if (c->want != AUTH_OK)
+			continue;
+		ok(k != NULL && k->alg == c->alg &&
+		        k->has_kid == (c->want_kid[0] != '\0') &&
+		        k->kid_len == strlen(c->want_kid) &&
+		        memcmp(k->kid, c->want_kid, k->kid_len) == 0,
+		    "  chose the key with kid \"%s\"", c->want_kid);
 	}
-	auth_keyset_free(ks);
+	for (i = 0; i < SET_N; i++)
+		auth_keyset_free(sets[i]);
 }
 
 int
@@ -431,5 +531,6 @@ main(void)
 	test_secrets();
 	test_pems();
 	test_jwks();
+	test_select();
 	return tap_done();
 }
