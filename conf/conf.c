@@ -39,6 +39,7 @@
 /* clang-format off */
 static cfg_opt_t limits_opts[] = {
 	CFG_INT("max_head_bytes", 16384, CFGF_NONE),
+	CFG_INT("max_header_line", 8192, CFGF_NONE),
 	CFG_INT("max_header_fields", 100, CFGF_NONE),
 	CFG_INT("max_body_bytes", 104857600, CFGF_NONE),
 	CFG_INT("token_cache_entries", 1024, CFGF_NONE),
@@ -1408,6 +1409,14 @@ build(struct load *L, cfg_t *cfg, struct conf *c)
 	sec = cfg_getsec(cfg, "limits");
 	c->max_head_bytes =
 	    (size_t)get_int(L, sec, "max_head_bytes", 1024, 1048576);
+	/* One field line (a browser's Cookie header may pass 8 KB); the
+	 * whole head stays bounded by max_head_bytes. */
+	c->max_header_line =
+	    (size_t)get_int(L, sec, "max_header_line", 256, 1048576);
+	if (c->max_header_line > c->max_head_bytes)
+		conf_err(&L->ctx, opt_line(L, sec, "max_header_line", 0),
+		    "max_header_line (%zu) is larger than max_head_bytes (%zu): raise max_head_bytes too",
+		    c->max_header_line, c->max_head_bytes);
 	c->max_header_fields =
 	    (size_t)get_int(L, sec, "max_header_fields", 1, 10000);
 	c->max_body_bytes =

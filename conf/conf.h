@@ -135,6 +135,8 @@ struct conf {
 
 	/* limits */
 	size_t max_head_bytes;      /* default 16384 */
+	size_t max_header_line;     /* one field line, CRLF excluded;
+	                               default 8192, <= max_head_bytes */
 	size_t max_header_fields;   /* default 100 */
 	uint64_t max_body_bytes;    /* default 100 MiB; 0 = unlimited */
 	size_t token_cache_entries; /* per worker; default 1024 */

@@ -518,7 +518,7 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len, const char **code)
 {
 	const struct conf *c = cx_conf(cx);
 	const char *p = h, *end = h + len, *sp1, *sp2, *eol, *t;
-	size_t mlen, tlen, i, n_fields = 0, max_fields;
+	size_t mlen, tlen, i, n_fields = 0, max_fields, max_line;
 	struct proxy_field *fields = NULL;
 	char *copy = NULL;
 	size_t copy_len, off;
@@ -529,6 +529,10 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len, const char **code)
 	max_fields = c->max_header_fields > 0 ? c->max_header_fields : 100;
 	if (max_fields > PROXY_MAX_FIELDS_HARD)
 		max_fields = PROXY_MAX_FIELDS_HARD;
+	/* limits.max_header_line, but evhtp drops longer tokens. */
+	max_line = c->max_header_line > 0 ? c->max_header_line : 8192;
+	if (max_line > PROXY_MAX_TOKEN)
+		max_line = PROXY_MAX_TOKEN;
 
 	/* Every byte first: CR only before LF, no bare LF, no NUL/CTL. */
 	for (i = 0; i < len; i++) {
@@ -680,7 +684,7 @@ guard_check(struct proxy_conn *cx, const char *h, size_t len, const char **code)
 		const char *colon, *vs, *ve;
 		struct proxy_field *f;
 
-		if ((size_t)(le - p) > PROXY_MAX_TOKEN) {
+		if ((size_t)(le - p) > max_line) {
 			*code = "field_too_large";
 			status = 431;
 			goto fail;

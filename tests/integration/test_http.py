@@ -136,6 +136,26 @@ def test_huge_head(bd, upstream, tokens, where):
     upstream.assert_not_reached(m)
 
 
+def test_max_header_line(bearerd_factory, upstream, tokens):
+    """limits.max_header_line bounds one field line (CRLF excluded); the
+    whole head stays under max_head_bytes."""
+    b = bearerd_factory(limits={"max_header_line": 2048})
+    tok = tokens.hs("u1")
+    fits = "X-Big: %s" % ("a" * (2048 - 7))
+    m = upstream.mark()
+    res = raw(b.port, ("GET /api/u1/tasks HTTP/1.1\r\n%s%s\r\n\r\n" % (H(b.port, tok), fits))
+        .encode())
+    assert res.status == 200, res.data[:200]
+    assert hdrs(upstream.one(m), "x-big") == ["a" * (2048 - 7)]
+    m = upstream.mark()
+    res = raw(b.port, ("GET /api/u1/tasks HTTP/1.1\r\n%s%sa\r\n\r\n" % (H(b.port, tok), fits))
+        .encode())
+    assert res.status == 431, res.data[:200]
+    problem_ok(res.responses[0], 431)
+    assert res.closed
+    upstream.assert_not_reached(m)
+
+
 def test_head_just_under_limit_is_served(bd, upstream, tokens):
     tok = tokens.hs("u1")
     m = upstream.mark()

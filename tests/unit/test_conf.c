@@ -502,6 +502,7 @@ test_defaults(void)
 	    "workers 0 = online CPUs");
 	is_int(c->backlog, 1024, "default backlog");
 	is_int(c->max_head_bytes, 16384, "default max_head_bytes");
+	is_int(c->max_header_line, 8192, "default max_header_line");
 	is_int(c->max_header_fields, 100, "default max_header_fields");
 	is_int(c->max_body_bytes, 104857600, "default max_body_bytes");
 	is_int(c->token_cache_entries, 1024, "default token_cache_entries");
@@ -814,6 +815,39 @@ test_inline(void)
 	    "an origin with a path");
 	if (count_lines(err) != 10)
 		printf("#   %s\n", err);
+	conf_free(c);
+
+	/* One field line may be larger than 8 KB (a browser's Cookie), but
+	 * never larger than the whole head. */
+	c = load_text(
+	    "limits { max_head_bytes = 65536; max_header_line = 32768 }\n"
+	    "upstream u { url = \"http://x:1\" }\n"
+	    "route \"/a\" { upstream = u; auth = none }\n",
+	    path, sizeof(path));
+	ok(c != NULL && c->max_header_line == 32768 &&
+	        c->max_head_bytes == 65536,
+	    "max_header_line 32768 under max_head_bytes 65536");
+	conf_free(c);
+	c = load_text("\n\n\n"
+	              "limits { max_header_line = 100 }\n"
+	              "upstream u { url = \"http://x:1\" }\n"
+	              "route \"/a\" { upstream = u; auth = none }\n",
+	    path, sizeof(path));
+	ok(c == NULL &&
+	        has_err(err, path, 4,
+	            "max_header_line must be between 256 and 1048576"),
+	    "max_header_line under its minimum");
+	conf_free(c);
+	c = load_text("limits {\n"
+	              "  max_header_line = 32768\n"
+	              "}\n"
+	              "upstream u { url = \"http://x:1\" }\n"
+	              "route \"/a\" { upstream = u; auth = none }\n",
+	    path, sizeof(path));
+	ok(c == NULL &&
+	        has_err(err, path, 2,
+	            "max_header_line (32768) is larger than max_head_bytes (16384): raise max_head_bytes too"),
+	    "max_header_line over max_head_bytes");
 	conf_free(c);
 
 	c = load_text("upstream u { url = \"http://x:1\" }\n"
