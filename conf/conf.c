@@ -75,7 +75,7 @@ static cfg_opt_t key_opts[] = {
 
 static cfg_opt_t issuer_opts[] = {
 	CFG_STR("credential", "jwt", CFGF_NONE),
-	CFG_STR("cookie", "better-auth.session_data", CFGF_NONE),
+	CFG_STR("cookie", NULL, CFGF_NODEFAULT),
 	CFG_STR("session_cookie", NULL, CFGF_NODEFAULT),
 	CFG_STR("secret", NULL, CFGF_NODEFAULT),
 	CFG_STR("secret_file", NULL, CFGF_NODEFAULT),
@@ -83,6 +83,10 @@ static cfg_opt_t issuer_opts[] = {
 	CFG_STR("secret_kid", NULL, CFGF_NODEFAULT),
 	CFG_SEC("key", key_opts, CFGF_MULTI | CFGF_TITLE),
 	CFG_STR("jwks_file", NULL, CFGF_NODEFAULT),
+	CFG_STR("token_url", NULL, CFGF_NODEFAULT),
+	CFG_STR("jwks_url", NULL, CFGF_NODEFAULT),
+	CFG_INT("jwks_refresh", 300, CFGF_NONE),
+	CFG_INT("jwks_min_refresh", 10, CFGF_NONE),
 	CFG_STR("issuer", NULL, CFGF_NODEFAULT),
 	CFG_STR("audience", NULL, CFGF_NODEFAULT),
 	CFG_INT("leeway", 30, CFGF_NONE),
@@ -950,6 +954,81 @@ build_minter(struct load *L, cfg_t *sec, struct conf_issuer *is,
 	wipe_free((char *)key, key_len);
 }
 
+/* An exchange or JWKS URL: http://host[:port]/path into |u| and |path|.
+ * Returns 0, or -1 after reporting the error. */
+static int
+build_fetch_url(struct load *L, cfg_t *sec, const char *who, const char *opt,
+    const char *url, struct conf_upstream *u, char **path)
+{
+	char msg[CONF_MSG_LEN];
+
+	u->connect_timeout_ms = 2000;
+	/* Better Auth answers in milliseconds; a slow issuer is a 503
+	 * (Retry-After), not a request parked for the upstream's 30 s. */
+	u->response_timeout_ms = 5000;
+	/* Better Auth's Node server closes idle connections after 5 s
+	 * (Keep-Alive: timeout=5): give them back before that. */
+	u->idle_timeout_ms = 4000;
+	u->max_idle = 8;
+	if (conf_parse_fetch_url(url, u, path, msg, sizeof(msg)) == -1) {
+		conf_err(&L->ctx, opt_line(L, sec, opt, 0), "%s: %s: %s", who,
+		    opt, msg);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * credential = session: Better Auth's secret checks the cookie's HMAC
+ * locally, token_url exchanges it for a JWT, and the JWT is verified with
+ * keys from jwks_url (fetched at run time), jwks_file or key { }.
+ */
+static void
+build_session(struct load *L, cfg_t *sec, struct conf_issuer *is,
+    const char *who, int has_secret)
+{
+	const char *tu = cfg_getstr(sec, "token_url");
+	const char *ju = cfg_getstr(sec, "jwks_url");
+	bool static_keys =
+	    cfg_size(sec, "key") > 0 || cfg_getstr(sec, "jwks_file") != NULL;
+
+	if (has_secret == 0)
+		conf_err(&L->ctx, sec_line(L, sec),
+		    "%s: credential session needs secret or secret_file (Better Auth's secret, to check the cookie's signature)",
+		    who);
+	if (tu == NULL)
+		conf_err(&L->ctx, sec_line(L, sec),
+		    "%s: credential session needs token_url (Better Auth's GET /api/auth/token)",
+		    who);
+	else if (build_fetch_url(L, sec, who, "token_url", tu, &is->token_up,
+	             &is->token_path) == 0)
+		is->token_url = xstrdup(L, tu);
+	if (ju != NULL) {
+		if (static_keys)
+			conf_err(&L->ctx, opt_line(L, sec, "jwks_url", 0),
+			    "%s: jwks_url and key { } / jwks_file exclude each other",
+			    who);
+		else if (build_fetch_url(L, sec, who, "jwks_url", ju,
+		             &is->jwks_up, &is->jwks_path) == 0)
+			is->jwks_url = xstrdup(L, ju);
+	} else if (!static_keys) {
+		conf_err(&L->ctx, sec_line(L, sec),
+		    "%s: credential session needs the keys of the JWTs token_url returns: jwks_url, jwks_file or key { }",
+		    who);
+	} else {
+		/* the secret is Better Auth's cookie key, never a JWT key:
+		 * build_jwt_keys must not add it */
+		unsigned char *s = is->secret;
+
+		is->secret = NULL;
+		build_jwt_keys(L, sec, is, who, AUTH_ALG_INVALID);
+		is->secret = s;
+	}
+	is->jwks_refresh = get_int(L, sec, "jwks_refresh", 1, CONF_MAX_SECONDS);
+	is->jwks_min_refresh =
+	    get_int(L, sec, "jwks_min_refresh", 0, CONF_MAX_SECONDS);
+}
+
 static void
 build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 {
@@ -958,6 +1037,8 @@ build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 	const char *cred = cfg_getstr(sec, "credential");
 	const char *cookie = cfg_getstr(sec, "cookie");
 	const char *sc = cfg_getstr(sec, "session_cookie");
+	const char *tu = cfg_getstr(sec, "token_url");
+	const char *ju = cfg_getstr(sec, "jwks_url");
 	const char *subject = cfg_getstr(sec, "subject");
 	const char *fwd = cfg_getstr(sec, "forward");
 	enum auth_alg secret_alg;
@@ -980,15 +1061,18 @@ build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 		is->cred = CONF_CRED_BA_COMPACT;
 	} else if (strcmp(cred, "session") == 0) {
 		is->cred = CONF_CRED_SESSION;
-		conf_err(&L->ctx, opt_line(L, sec, "credential", 0),
-		    "%s: credential session needs token_url exchange, not supported yet",
-		    who);
 	} else {
 		conf_err(&L->ctx, opt_line(L, sec, "credential", 0),
 		    "%s: credential must be jwt, better-auth-compact or session, not \"%s\"",
 		    who, cred);
 	}
 
+	/* Better Auth's default names: the session credential is its
+	 * session_token cookie, the others its session_data cookie. */
+	if (cookie == NULL)
+		cookie = is->cred == CONF_CRED_SESSION
+		    ? "better-auth.session_token"
+		    : "better-auth.session_data";
 	if (!conf_is_cookie_name(cookie))
 		conf_err(&L->ctx, opt_line(L, sec, "cookie", 0),
 		    "%s: cookie \"%s\" is not a valid cookie name", who,
@@ -1022,6 +1106,8 @@ build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 
 	if (is->cred == CONF_CRED_JWT && is->keys != NULL) {
 		build_jwt_keys(L, sec, is, who, secret_alg);
+	} else if (is->cred == CONF_CRED_SESSION && is->keys != NULL) {
+		build_session(L, sec, is, who, r);
 	} else if (is->cred == CONF_CRED_BA_COMPACT) {
 		if (r == 0)
 			conf_err(&L->ctx, sec_line(L, sec),
@@ -1115,6 +1201,11 @@ build_issuer(struct load *L, cfg_t *sec, struct conf_issuer *is)
 		    "%s: forward must be passthrough or mint, not \"%s\"", who,
 		    fwd);
 	}
+	if (is->cred != CONF_CRED_SESSION && (tu != NULL || ju != NULL))
+		conf_err(&L->ctx,
+		    opt_line(L, sec, tu != NULL ? "token_url" : "jwks_url", 0),
+		    "%s: token_url and jwks_url are for credential session",
+		    who);
 	is->refresh_before =
 	    get_int(L, sec, "refresh_before", 0, CONF_MAX_SECONDS);
 	is->session_recheck =
@@ -1711,6 +1802,14 @@ conf_free(struct conf *c)
 		wipe_free((char *)is->secret, is->secret_len);
 		free(is->token_url);
 		free(is->jwks_url);
+		free(is->token_up.host);
+		free(is->token_up.port);
+		free(is->token_up.host_header);
+		free(is->token_path);
+		free(is->jwks_up.host);
+		free(is->jwks_up.port);
+		free(is->jwks_up.host_header);
+		free(is->jwks_path);
 		auth_keyset_free(is->keys);
 		auth_minter_free(is->minter);
 		free(is->cache_domain);

@@ -33,7 +33,8 @@ struct conf_upstream {
 enum conf_cred {
 	CONF_CRED_JWT = 0,    /* the cookie holds a JWT, verified locally */
 	CONF_CRED_BA_COMPACT, /* Better Auth session_data, compact strategy */
-	CONF_CRED_SESSION     /* Better Auth session_token, exchanged (later) */
+	CONF_CRED_SESSION     /* Better Auth session_token, exchanged at
+	                         token_url for a JWT */
 };
 
 enum conf_forward {
@@ -50,14 +51,28 @@ struct conf_issuer {
 	char *session_cookie;  /* Better Auth session_token name, or NULL */
 	unsigned char *secret; /* HMAC secret (session/compact, HS keys) */
 	size_t secret_len;
-	char *token_url;          /* exchange endpoint (later issue), or NULL */
-	char *jwks_url;           /* remote JWKS (later issue), or NULL */
+	char *token_url; /* exchange endpoint (credential session), or NULL */
+	char *jwks_url;  /* remote JWKS, or NULL */
+	/* token_url and jwks_url split for the HTTP client: host, port and
+	 * Host header in the upstream form (name NULL, timeouts set), and
+	 * the request target ("/api/auth/token"). Set iff the URL is. */
+	struct conf_upstream token_up;
+	char *token_path;
+	struct conf_upstream jwks_up;
+	char *jwks_path;
+	int64_t jwks_refresh;     /* seconds between JWKS refreshes; 300 */
+	int64_t jwks_min_refresh; /* seconds between unknown-kid refetches; 10 */
 	struct auth_keyset *keys; /* owned */
 	struct auth_policy policy; /* policy.keys == keys; strings owned */
 	enum conf_forward forward;
 	struct auth_minter *minter; /* owned; non-NULL iff forward == mint */
-	int64_t refresh_before;     /* seconds; default 60 */
-	int64_t session_recheck;    /* seconds; default 60 */
+	/* seconds before exp at which a cached exchanged JWT is renewed;
+	 * default 60 */
+	int64_t refresh_before;
+	/* seconds after which a cached exchange is checked again at
+	 * token_url, bounding how long a revoked session still works;
+	 * default 60 */
+	int64_t session_recheck;
 	char *cache_domain; /* tcache domain: unique per issuer+reload */
 	/* The strings policy points at (owned here, read through policy). */
 	char *iss;     /* "issuer" option, or NULL */

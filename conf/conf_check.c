@@ -227,6 +227,56 @@ conf_parse_url(const char *s, struct conf_upstream *u, char *msg,
 	return 0;
 }
 
+int
+conf_parse_fetch_url(const char *s, struct conf_upstream *u, char **path,
+    char *msg, size_t msg_len)
+{
+	const char *auth, *end, *p;
+	char *base;
+	int rc;
+
+	*path = NULL;
+	if (strncasecmp(s, "https://", 8) == 0) {
+		snprintf(msg, msg_len,
+		    "https is not supported yet (bearerd has no TLS client): use http:// to the issuer on the internal network, or jwks_file");
+		return -1;
+	}
+	if (strncasecmp(s, "http://", 7) != 0) {
+		snprintf(msg, msg_len,
+		    "\"%.200s\" must be an http:// URL", s);
+		return -1;
+	}
+	auth = s + 7;
+	end = auth + strcspn(auth, "/?#");
+	/* RFC 9112 §3.2.1 origin-form: visible ASCII, no fragment. */
+	for (p = end; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    *p == '#') {
+			snprintf(msg, msg_len,
+			    "the path must be visible ASCII without spaces or a fragment");
+			return -1;
+		}
+	if (*end == '?') {
+		snprintf(msg, msg_len, "the path must start with '/'");
+		return -1;
+	}
+	base = dup_n(s, (size_t)(end - s));
+	if (base == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return -1;
+	}
+	rc = conf_parse_url(base, u, msg, msg_len);
+	free(base);
+	if (rc == -1)
+		return -1;
+	*path = dup_n(*end != '\0' ? end : "/", *end != '\0' ? strlen(end) : 1);
+	if (*path == NULL) {
+		snprintf(msg, msg_len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 bool
 conf_is_token(const char *s)
 {

@@ -568,8 +568,40 @@ test_bad(void)
 	    "require \"uid == sub\": {uid} is not a variable of the pattern");
 	bad("bad_dup.conf", 3,
 	    "duplicate upstream \"api\" (first defined at line 1)");
-	bad("bad_session.conf", 3,
-	    "credential session needs token_url exchange, not supported yet");
+	bad("bad_session.conf", 2, "credential session needs token_url");
+	bad("bad_session_jwks.conf", 6,
+	    "issuer \"ba\": jwks_url: \"ftp://localhost/jwks\" must be an http:// URL");
+	snprintf(path, sizeof(path), "%sbad_session_jwks.conf", DIR);
+	ok(has_err(err, path, 12, "jwks_url: https is not supported yet"),
+	    "https jwks_url refused with a reason");
+	bad("bad_session_secret.conf", 2,
+	    "credential session needs secret or secret_file");
+	c = conf_load(DIR "session.conf", err, sizeof(err));
+	ok(c != NULL, "session.conf loads: %s", c ? "" : err);
+	if (c != NULL) {
+		const struct conf_issuer *s = &c->issuers[0];
+
+		ok(s->cred == CONF_CRED_SESSION, "credential session");
+		is_str(s->cookie, "better-auth.session_token",
+		    "session cookie default");
+		is_str(s->cookie_secure, "__Secure-better-auth.session_token",
+		    "session cookie, https name");
+		is_str(s->token_up.host, "127.0.0.1", "token_url host");
+		is_str(s->token_up.port, "3000", "token_url port");
+		is_str(s->token_up.host_header, "127.0.0.1:3000",
+		    "token_url Host");
+		is_str(s->token_path, "/api/auth/token", "token_url path");
+		is_str(s->jwks_up.host, "::1", "jwks_url v6 host");
+		is_str(s->jwks_up.host_header, "[::1]:3001", "jwks_url Host");
+		is_str(s->jwks_path, "/api/auth/jwks?x=1", "jwks_url target");
+		is_int(s->jwks_refresh, 120, "jwks_refresh");
+		is_int(s->jwks_min_refresh, 5, "jwks_min_refresh");
+		is_int(s->refresh_before, 30, "refresh_before");
+		is_int(s->session_recheck, 15, "session_recheck");
+		ok(auth_keyset_count(s->keys) == 0,
+		    "the cookie secret is no JWT key");
+		conf_free(c);
+	}
 	bad("bad_mint.conf", 4, "forward = mint needs a key");
 
 	/* Every independent mistake of one file, in line order. */
