@@ -246,6 +246,21 @@ int auth_minter_mint(const struct auth_minter *m, const struct auth_claims *c,
 enum auth_status auth_cookie_find(const struct auth_view *headers, size_t n,
     const char *name, char *out, size_t out_cap, size_t *out_len);
 
+#define AUTH_MAX_COOKIE_CHUNKS 100 /* Better Auth's MAX_COOKIE_CHUNKS */
+
+/*
+ * As auth_cookie_find, but when |name| itself is absent, joins the chunks
+ * "|name|.0", "|name|.1", ... in index order, each found and decoded as
+ * auth_cookie_find does: Better Auth splits a session_data value whose
+ * cookie would pass 4050 bytes that way and its reader joins them so.
+ * The joining stops at the first missing index (a value with a gap is not
+ * the one that was signed, and fails verification). The joined value must
+ * fit AUTH_MAX_COOKIE_VALUE_LEN and |out_cap| (else AUTH_TOO_LARGE);
+ * any chunk's error is the answer.
+ */
+enum auth_status auth_cookie_find_chunked(const struct auth_view *headers,
+    size_t n, const char *name, char *out, size_t out_cap, size_t *out_len);
+
 /* Copies Cookie header |in| to |out| without the pairs named in |names|
  * (exact, case-sensitive), keeping the others byte for byte and joining
  * them with "; ". Returns 0 (|out_len| may be 0: drop the header), or -1
@@ -420,5 +435,78 @@ int auth_tcache_put(struct auth_tcache *c,
 
 /* Removes every entry. */
 void auth_tcache_clear(struct auth_tcache *c);
+
+/* ---------------------------------------------------------------- scache.c */
+
+#define AUTH_SCACHE_TOKEN_MAX 256 /* session token bytes an entry holds */
+
+/*
+ * The per-worker cache of Better Auth session exchanges: session token ->
+ * the verified JWT's claims and the token to forward. Keyed by
+ * SHA-256(domain || NUL || token); the full token is compared as well.
+ * Fixed memory (set-associative, as the token cache); not thread-safe.
+ */
+struct auth_scache;
+
+struct auth_scache_entry {
+	unsigned char key[AUTH_TCACHE_KEY_LEN];
+	char token[AUTH_SCACHE_TOKEN_MAX];
+	size_t token_len;
+	struct auth_claims claims; /* of the verified JWT */
+	/* Until when the entry can be used at all: the JWT's exp, and the
+	 * forwarded token's when that expires sooner (a minted one). */
+	int64_t exp;
+	int64_t fetched_at; /* when the issuer vouched for the session */
+	/* After a failed refresh (issuer down), no new exchange is tried
+	 * before this and the entry is served as it is; 0 otherwise. */
+	int64_t retry_at;
+	char fwd[AUTH_MAX_FWD_LEN]; /* NUL-terminated */
+	size_t fwd_len;
+};
+
+enum auth_scache_state {
+	AUTH_SC_MISS = 0, /* nothing usable: exchange */
+	AUTH_SC_HIT,      /* usable and fresh */
+	/* Still inside exp, but due (exp - refresh_before reached, or
+	 * fetched session_recheck ago): exchange, unless retry_at says
+	 * the issuer just failed, in which case use it as it is. */
+	AUTH_SC_STALE
+};
+
+/* |n_entries| is rounded up to a power of two. NULL on failure. */
+struct auth_scache *auth_scache_new(size_t n_entries);
+
+/* Wipes (the entries hold tokens) and frees; NULL is fine. */
+void auth_scache_free(struct auth_scache *c);
+
+/*
+ * Looks up session |token| under |domain| at |now|. On HIT or STALE,
+ * |*out| points at the entry (valid until the next put, fail or remove).
+ * An entry at or past its exp is wiped and reported as a MISS. HIT needs
+ * now < exp - |refresh_before| and now < fetched_at + |recheck|.
+ */
+enum auth_scache_state auth_scache_lookup(struct auth_scache *c,
+    const char *domain, const char *token, size_t token_len, int64_t now,
+    int64_t refresh_before, int64_t recheck,
+    const struct auth_scache_entry **out);
+
+/* Stores what the issuer just said about |token|: |claims|, the token to
+ * forward |fwd| (|fwd_len| < AUTH_MAX_FWD_LEN) usable until |exp| (capped
+ * at claims->exp), fetched at |now|; clears retry_at. Evicts within the
+ * set: an empty slot, else the one expiring soonest. Returns 0, or -1
+ * (token or fwd too long, exp <= now: nothing stored). */
+int auth_scache_put(struct auth_scache *c, const char *domain,
+    const char *token, size_t token_len, const struct auth_claims *claims,
+    const char *fwd, size_t fwd_len, int64_t exp, int64_t now);
+
+/* A refresh of |token| failed because the issuer could not answer: the
+ * entry, if any, is served as it is until |retry_at| (never past its
+ * exp). Returns true when an entry still usable at |now| exists. */
+bool auth_scache_fail(struct auth_scache *c, const char *domain,
+    const char *token, size_t token_len, int64_t retry_at, int64_t now);
+
+/* The issuer said the session is gone: forget |token|. */
+void auth_scache_remove(struct auth_scache *c, const char *domain,
+    const char *token, size_t token_len);
 
 #endif /* AUTH_AUTH_H */

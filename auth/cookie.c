@@ -228,6 +228,47 @@ auth_cookie_find(const struct auth_view *headers, size_t n, const char *name,
 	return AUTH_OK;
 }
 
+/* Configured cookie names are shorter (conf/ refuses 256 and more). */
+#define COOKIE_NAME_MAX 255
+
+enum auth_status
+auth_cookie_find_chunked(const struct auth_view *headers, size_t n,
+    const char *name, char *out, size_t out_cap, size_t *out_len)
+{
+	char cname[COOKIE_NAME_MAX + 8];
+	size_t total = 0, len, i, name_len;
+	enum auth_status st;
+
+	st = auth_cookie_find(headers, n, name, out, out_cap, out_len);
+	if (st != AUTH_NO_TOKEN)
+		return st;
+	name_len = strlen(name);
+	if (name_len > COOKIE_NAME_MAX)
+		return AUTH_NO_TOKEN;
+	for (i = 0; i < AUTH_MAX_COOKIE_CHUNKS; i++) {
+		/* the index as Better Auth writes it: decimal, no sign, no
+		 * leading zero (parseCookieChunkIndex refuses others) */
+		memcpy(cname, name, name_len);
+		snprintf(cname + name_len, sizeof(cname) - name_len, ".%zu", i);
+		/* total < out_cap: each find kept room for its NUL, and a
+		 * remaining capacity of 1 still tells absent from present */
+		st = auth_cookie_find(headers, n, cname, out + total,
+		    out_cap - total, &len);
+		if (st == AUTH_NO_TOKEN)
+			break;
+		if (st != AUTH_OK)
+			return st;
+		total += len;
+		if (total > AUTH_MAX_COOKIE_VALUE_LEN)
+			return AUTH_TOO_LARGE;
+	}
+	if (total == 0)
+		return AUTH_NO_TOKEN;
+	out[total] = '\0';
+	*out_len = total;
+	return AUTH_OK;
+}
+
 struct strip_names {
 	const char *const *names;
 	size_t n;

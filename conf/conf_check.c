@@ -242,8 +242,7 @@ conf_parse_fetch_url(const char *s, struct conf_upstream *u, char **path,
 		return -1;
 	}
 	if (strncasecmp(s, "http://", 7) != 0) {
-		snprintf(msg, msg_len,
-		    "\"%.200s\" must be an http:// URL", s);
+		snprintf(msg, msg_len, "\"%.200s\" must be an http:// URL", s);
 		return -1;
 	}
 	auth = s + 7;

@@ -356,10 +356,17 @@ find_credential(const struct h1_request *r, const struct conf_issuer *is,
 	}
 	if (n == 0)
 		return AUTH_NO_TOKEN;
-	s1 = auth_cookie_find(views, n, is->cookie, out, cap, out_len);
+	/* A session_token is never chunked; Better Auth's session_data is
+	 * when large (session_data.0, .1, ...). */
+	s1 = is->cred == CONF_CRED_SESSION
+	    ? auth_cookie_find(views, n, is->cookie, out, cap, out_len)
+	    : auth_cookie_find_chunked(views, n, is->cookie, out, cap, out_len);
 	if (is->cookie_secure != NULL)
-		s2 = auth_cookie_find(views, n, is->cookie_secure, alt,
-		    sizeof(alt), &alt_len);
+		s2 = is->cred == CONF_CRED_SESSION
+		    ? auth_cookie_find(views, n, is->cookie_secure, alt,
+		          sizeof(alt), &alt_len)
+		    : auth_cookie_find_chunked(views, n, is->cookie_secure, alt,
+		          sizeof(alt), &alt_len);
 	if (s1 != AUTH_OK && s1 != AUTH_NO_TOKEN)
 		return s1;
 	if (s2 != AUTH_OK && s2 != AUTH_NO_TOKEN)
@@ -405,6 +412,8 @@ verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 	}
 
 	switch (is->cred) {
+	case CONF_CRED_SESSION:
+		return AUTH_INTERNAL; /* session_credential's */
 	case CONF_CRED_JWT:
 		st = auth_jwt_verify(&is->policy, cred, cred_len, now, claims);
 		break;
@@ -413,7 +422,6 @@ verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 		    is->secret_len, cred, cred_len, now, claims);
 		break;
 	default:
-		/* The exchange is not built yet; conf refuses it too. */
 		st = AUTH_INTERNAL;
 		break;
 	}
@@ -445,6 +453,44 @@ verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 	if (tc != NULL)
 		(void)auth_tcache_put(tc, key, claims, fwd, *fwd_len, expires,
 		    now);
+	return AUTH_OK;
+}
+
+/*
+ * A Better Auth session_token: its HMAC is checked here, so a forged
+ * cookie is a 401 that never costs the issuer a call; then the worker's
+ * session cache answers. Returns AUTH_OK with |*need_exchange| set when
+ * the exchange must run first (|token_len|: the token part of |cred|).
+ */
+static enum auth_status
+session_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
+    const char *cred, size_t cred_len, int64_t now, struct auth_claims *claims,
+    char *fwd, size_t *fwd_len, bool *need_exchange, size_t *token_len)
+{
+	const struct auth_scache_entry *e;
+	struct auth_view tok;
+	enum auth_scache_state sc;
+	enum auth_status st;
+
+	*need_exchange = false;
+	if (ctx == NULL || ctx->scache == NULL)
+		return AUTH_INTERNAL;
+	st = auth_ba_session_token_check(is->secret, is->secret_len, cred,
+	    cred_len, &tok);
+	if (st != AUTH_OK)
+		return st;
+	if (tok.len > AUTH_SCACHE_TOKEN_MAX || cred_len > GATE_SESSION_MAX)
+		return AUTH_MALFORMED;
+	sc = auth_scache_lookup(ctx->scache, is->cache_domain, tok.ptr, tok.len,
+	    now, is->refresh_before, is->session_recheck, &e);
+	if (sc == AUTH_SC_HIT || (sc == AUTH_SC_STALE && now < e->retry_at)) {
+		*claims = e->claims;
+		memcpy(fwd, e->fwd, e->fwd_len + 1);
+		*fwd_len = e->fwd_len;
+		return AUTH_OK;
+	}
+	*need_exchange = true;
+	*token_len = tok.len;
 	return AUTH_OK;
 }
 
@@ -823,7 +869,8 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 	const char *path, *query;
 	size_t path_len, query_len, cred_len = 0, fwd_len = 0, canon_len;
 	enum auth_status st;
-	bool have_id = false;
+	bool have_id = false, exch = false;
+	size_t tok_len = 0;
 
 	out->status = 0;
 	out->code = NULL;
@@ -836,6 +883,9 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 	out->websocket = false;
 	out->need_exchange = false;
 	out->issuer = -1;
+	out->session[0] = '\0';
+	out->session_len = 0;
+	out->session_token_len = 0;
 	out->has_sub = false;
 	out->sub[0] = '\0';
 	out->request_id[0] = '\0';
@@ -879,9 +929,21 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 	if (rt->mode != AUTH_MODE_NONE) {
 		out->auth_needed = true;
 		st = find_credential(r, is, cred, sizeof(cred), &cred_len);
-		if (st == AUTH_OK)
+		if (st == AUTH_OK && is->cred == CONF_CRED_SESSION)
+			st = session_credential(ctx, is, cred, cred_len, now,
+			    &claims, fwd, &fwd_len, &exch, &tok_len);
+		else if (st == AUTH_OK)
 			st = verify_credential(ctx, is, cred, cred_len, now,
 			    &claims, fwd, &fwd_len);
+		if (st == AUTH_OK && exch) {
+			/* The caller runs the exchange and asks again. */
+			out->need_exchange = true;
+			out->issuer = rt->issuer;
+			memcpy(out->session, cred, cred_len + 1);
+			out->session_len = cred_len;
+			out->session_token_len = tok_len;
+			return 0;
+		}
 		out->auth = st;
 		if (st == AUTH_OK) {
 			have_id = true;

@@ -18,6 +18,9 @@ struct h1_request;
 
 #define GATE_REQUEST_ID_MAX 128 /* bytes of an X-Request-Id we keep */
 #define GATE_PEER_MAX 64        /* a printable peer address */
+/* A session cookie's value handed to the exchange: the token, '.', and
+ * the 44-character signature. */
+#define GATE_SESSION_MAX (AUTH_SCACHE_TOKEN_MAX + 45)
 
 /* What the caller knows about one request. Nothing here is owned by the
  * gate; every pointer must stay valid during gate_decide. */
@@ -45,8 +48,9 @@ struct gate_in {
 /* Per-worker state the gate reads and updates; never shared by threads. */
 struct gate_ctx {
 	struct auth_tcache *tcache; /* verified tokens; may be NULL */
-	void *scache; /* session cache of the Better Auth exchange; may be
-	                 NULL (no session credential configured) */
+	/* Session cache of the Better Auth exchange; may be NULL when no
+	 * issuer has credential = session (such a route then answers 503). */
+	struct auth_scache *scache;
 };
 
 /* The verdict. All strings are static or inside this struct. */
@@ -66,6 +70,12 @@ struct gate_out {
 	 * runs the exchange for |issuer|, then calls gate_decide again. */
 	bool need_exchange;
 	int issuer;   /* conf.issuers index, with need_exchange; else -1 */
+	/* With need_exchange: the session cookie's value as the client sent
+	 * it (percent-decoded, its HMAC checked, NUL-terminated), and the
+	 * length of its token part (the cache key; before the last '.'). */
+	char session[GATE_SESSION_MAX + 1];
+	size_t session_len;
+	size_t session_token_len;
 	bool has_sub; /* |sub| holds a verified subject */
 	char sub[AUTH_MAX_SUB_LEN + 1]; /* for logs; "" without identity */
 	/* The X-Request-Id sent upstream (for the access log). */
@@ -87,7 +97,11 @@ struct gate_out {
  * up_req_start() takes: the request line and every header, each ending in
  * CRLF, without Content-Length, Transfer-Encoding, Host or the final empty
  * line. Returns 0 with |out|->need_exchange set when the exchange must run
- * first. Otherwise returns -1 with |out|->status, code and title set for a
+ * first (a session credential with a valid signature and no usable cache
+ * entry: a miss, or one due for refresh or recheck that has not just
+ * failed); |out|->session holds what to exchange, and |buf| nothing. A
+ * stale entry whose refresh failed moments ago (issuer down) is used
+ * until its retry_at, so cached sessions keep working until exp. Otherwise returns -1 with |out|->status, code and title set for a
  * local reply (gate_reply); |buf| is then unspecified. Every write into
  * |buf| is checked: a head that does not fit |cap| is a 431, never a
  * truncated head. gate_head_cap() says how much to offer.

@@ -321,6 +321,100 @@ static const struct strip_case strip_cases[] = {
     {"tab around pairs", "\ta=1\t;\tsession=1", {"session"}, "a=1"},
 };
 
+/* Better Auth's chunked session_data: "sd.0", "sd.1", ... joined in
+ * index order when "sd" itself is absent. */
+static const struct find_case chunk_cases[] = {
+    {"plain name, no chunks", {"sd=abc", NULL}, "sd", AUTH_OK, "abc"},
+    {"plain name wins over chunks", {"sd.0=x; sd=abc; sd.1=y", NULL}, "sd",
+        AUTH_OK, "abc"},
+    {"two chunks in order", {"sd.0=ab; sd.1=cd", NULL}, "sd", AUTH_OK, "abcd"},
+    {"chunks out of order", {"sd.2=ef; sd.0=ab; sd.1=cd", NULL}, "sd", AUTH_OK,
+        "abcdef"},
+    {"chunks across headers", {"sd.1=cd", "a=1; sd.0=ab", NULL}, "sd", AUTH_OK,
+        "abcd"},
+    {"each chunk percent-decoded", {"sd.0=a%2B; sd.1=%3D", NULL}, "sd", AUTH_OK,
+        "a+="},
+    {"each chunk unquoted", {"sd.0=\"ab\"; sd.1=cd", NULL}, "sd", AUTH_OK,
+        "abcd"},
+    {"stops at a gap", {"sd.0=ab; sd.2=ef", NULL}, "sd", AUTH_OK, "ab"},
+    {"no chunk 0", {"sd.1=cd; sd.2=ef", NULL}, "sd", AUTH_NO_TOKEN, NULL},
+    {"leading zero is no chunk", {"sd.00=ab", NULL}, "sd", AUTH_NO_TOKEN, NULL},
+    {"sign is no chunk", {"sd.+0=ab", NULL}, "sd", AUTH_NO_TOKEN, NULL},
+    {"another name's chunk", {"sdx.0=ab", NULL}, "sd", AUTH_NO_TOKEN, NULL},
+    {"a chunk twice, same value", {"sd.0=ab; sd.1=cd; sd.0=ab", NULL}, "sd",
+        AUTH_OK, "abcd"},
+    {"a chunk twice, other value", {"sd.0=ab; sd.1=cd; sd.1=ce", NULL}, "sd",
+        AUTH_AMBIGUOUS, NULL},
+    {"a malformed chunk", {"sd.0=ab; sd.1=c%zz", NULL}, "sd", AUTH_MALFORMED,
+        NULL},
+    {"no cookie at all", {"a=1", NULL}, "sd", AUTH_NO_TOKEN, NULL},
+};
+
+static void
+test_find_chunked(void)
+{
+	static char big[AUTH_MAX_COOKIE_HEADER_LEN];
+	char out[AUTH_MAX_COOKIE_VALUE_LEN + 1];
+	struct auth_view hv[MAX_HDRS];
+	size_t i, k, n, out_len;
+	enum auth_status st;
+
+	for (i = 0; i < sizeof(chunk_cases) / sizeof(chunk_cases[0]); i++) {
+		const struct find_case *tc = &chunk_cases[i];
+
+		for (n = 0, k = 0; tc->hdrs[k] != NULL; k++, n++) {
+			hv[k].len = strlen(tc->hdrs[k]);
+			hv[k].ptr =
+			    guard_put(&guards[k], tc->hdrs[k], hv[k].len);
+		}
+		out_len = 12345;
+		st = auth_cookie_find_chunked(hv, n, tc->cookie, out,
+		    sizeof(out), &out_len);
+		is_int(st, tc->want, "chunked: %s", tc->name);
+		if (tc->want == AUTH_OK && st == AUTH_OK) {
+			is_str(out, tc->want_val, "chunked: %s: value",
+			    tc->name);
+			is_int(out_len, strlen(tc->want_val),
+			    "chunked: %s: length", tc->name);
+		}
+	}
+
+	/* Two chunks of 4000 fit AUTH_MAX_COOKIE_VALUE_LEN; three do not. */
+	for (k = 0; k < 3; k++) {
+		size_t off = (size_t)snprintf(big, sizeof(big), "sd.0=");
+
+		for (i = 0; i <= k; i++) {
+			if (i > 0)
+				off += (size_t)snprintf(big + off,
+				    sizeof(big) - off, "; sd.%zu=", i);
+			memset(big + off, 'a' + (int)i, 4000);
+			off += 4000;
+		}
+		hv[0].ptr = guard_put(&guards[0], big, off);
+		hv[0].len = off;
+		st = auth_cookie_find_chunked(hv, 1, "sd", out, sizeof(out),
+		    &out_len);
+		if (k < 2) {
+			is_int(st, AUTH_OK, "chunked: %zu chunks of 4000",
+			    k + 1);
+			ok(st == AUTH_OK && out_len == 4000 * (k + 1) &&
+			        out[0] == 'a' &&
+			        out[out_len - 1] == 'a' + (int)k,
+			    "chunked: %zu chunks joined in order", k + 1);
+		} else {
+			is_int(st, AUTH_TOO_LARGE,
+			    "chunked: 12000 bytes refused");
+		}
+	}
+	/* a small |out| is never overrun */
+	hv[0].ptr = guard_put(&guards[0], "sd.0=abc; sd.1=def", 18);
+	hv[0].len = 18;
+	is_int(auth_cookie_find_chunked(hv, 1, "sd", out, 5, &out_len),
+	    AUTH_TOO_LARGE, "chunked: joined value over |out_cap|");
+	is_int(auth_cookie_find_chunked(hv, 1, "sd", out, 7, &out_len), AUTH_OK,
+	    "chunked: exactly fits |out_cap|");
+}
+
 static void
 test_strip(void)
 {
@@ -392,6 +486,7 @@ main(void)
 		guard_init(&guards[i]);
 	test_find_table();
 	test_find_limits();
+	test_find_chunked();
 	test_strip();
 	return tap_done();
 }

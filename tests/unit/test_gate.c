@@ -11,6 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "conf.h"
 #include "crypto_testutil.h"
 #include "gate.h"
@@ -655,6 +658,184 @@ test_trusted(void)
 	    "no trust_forwarded: nobody");
 }
 
+/* ---------------------------------------------------- credential = session */
+
+static const char conf_s[] =
+    "upstream api { url = \"http://127.0.0.1:9\" }\n"
+    "issuer ba {\n"
+    "  credential = session\n"
+    "  secret = \"" SECRET "\"\n"
+    "  token_url = \"http://127.0.0.1:3000/api/auth/token\"\n"
+    "  jwks_file = \"" TEST_DATA_DIR "/conf/jwks.json\"\n"
+    "  refresh_before = 60\n"
+    "  session_recheck = 30\n"
+    "}\n"
+    "route \"/api/{user_id}/**\" { upstream = api; issuer = ba\n"
+    "  require = {\"user_id == sub\"} }\n";
+
+#define STOK "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S"
+
+/* Better Auth's cookie value for |tok|: tok "." base64(HMAC(secret, tok)),
+ * percent-encoded as encodeURIComponent does. */
+static void
+session_cookie(const char *tok, const char *secret, char *out, size_t cap)
+{
+	unsigned char mac[32];
+	unsigned int ml = 0;
+	char b64[64], *o;
+	size_t i;
+
+	HMAC(EVP_sha256(), secret, (int)strlen(secret),
+	    (const unsigned char *)tok, strlen(tok), mac, &ml);
+	EVP_EncodeBlock((unsigned char *)b64, mac, (int)ml);
+	o = out + snprintf(out, cap, "%s.", tok);
+	for (i = 0; b64[i] != '\0'; i++) {
+		if (b64[i] == '+' || b64[i] == '/' || b64[i] == '=')
+			o += sprintf(o, "%%%02X", (unsigned char)b64[i]);
+		else
+			*o++ = b64[i];
+	}
+	*o = '\0';
+}
+
+static int
+decide(const struct conf *c, struct gate_ctx *ctx, const char *head,
+    int64_t now, struct gate_out *out, char *buf, size_t cap)
+{
+	static char text[8192];
+	static struct h1_field fields[MAX_FIELDS];
+	static struct h1_request r;
+	static struct gate_in in;
+
+	snprintf(text, sizeof(text), "%s", head);
+	parse(text, strlen(text), &r, fields);
+	memset(&in, 0, sizeof(in));
+	in.req = &r;
+	in.peer = "192.0.2.7";
+	return gate_decide(&in, c, ctx, now, out, buf, cap);
+}
+
+static void
+test_session(void)
+{
+	struct conf *cs = load(conf_s);
+	struct auth_scache *sc = auth_scache_new(16);
+	struct gate_ctx ctx = {NULL, sc};
+	struct gate_out out;
+	struct auth_claims cl;
+	char ck[256], forged[256], head[1024], buf[65536];
+	const char *dom = cs->issuers[0].cache_domain;
+	int rc;
+
+	session_cookie(STOK, SECRET, ck, sizeof(ck));
+	session_cookie(STOK, "another-secret-0123456789abcdef0123456789",
+	    forged, sizeof(forged));
+
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: better-auth.session_token=%s\r\n\r\n",
+	    forged);
+	rc = decide(cs, &ctx, head, NOW, &out, buf, sizeof(buf));
+	ok(rc == -1 && out.status == 401 && !out.need_exchange &&
+	        out.auth == AUTH_BAD_SIGNATURE,
+	    "session: a forged cookie is 401 with no exchange");
+
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: a=1; better-auth.session_token=%s\r\n\r\n",
+	    ck);
+	rc = decide(cs, &ctx, head, NOW, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.status == 0 && out.need_exchange && out.issuer == 0 &&
+	        out.head_len == 0,
+	    "session: nothing cached: need_exchange for issuer 0");
+	ok(out.session_token_len == strlen(STOK) &&
+	        strncmp(out.session, STOK ".", strlen(STOK) + 1) == 0 &&
+	        out.session_len == strlen(STOK) + 45,
+	    "session: the decoded cookie value and its token part");
+
+	memset(&cl, 0, sizeof(cl));
+	strcpy(cl.sub, "u1");
+	cl.sub_len = 2;
+	cl.exp = NOW + 900;
+	strcpy(cl.extra, "{}");
+	cl.extra_len = 2;
+	ok(auth_scache_put(sc, dom, STOK, strlen(STOK), &cl, "the.jwt.x", 9,
+	       NOW + 900, NOW) == 0,
+	    "session: the exchange's answer cached");
+	rc = decide(cs, &ctx, head, NOW + 1, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.status == 0 && !out.need_exchange && out.has_sub &&
+	        strcmp(out.sub, "u1") == 0,
+	    "session: cached: forwarded as u1");
+	buf[out.head_len] = '\0';
+	ok(strstr(buf, "Authorization: Bearer the.jwt.x\r\n") != NULL,
+	    "session: the cached JWT is the Bearer");
+	ok(strstr(buf, "session_token") == NULL &&
+	        strstr(buf, "Cookie: a=1\r\n") != NULL,
+	    "session: the session cookie is cut, the others kept");
+
+	snprintf(head, sizeof(head),
+	    "GET /api/u2/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: better-auth.session_token=%s\r\n\r\n",
+	    ck);
+	rc = decide(cs, &ctx, head, NOW + 1, &out, buf, sizeof(buf));
+	ok(rc == -1 && out.status == 403, "session: another user's path 403");
+
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: __Secure-better-auth.session_token=%s\r\n\r\n",
+	    ck);
+	rc = decide(cs, &ctx, head, NOW + 1, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.status == 0 && !out.need_exchange,
+	    "session: the __Secure- name finds the same session");
+
+	/* session_recheck (30 s) passed: ask the issuer again */
+	rc = decide(cs, &ctx, head, NOW + 31, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.need_exchange, "session: recheck due: exchange");
+	/* the issuer is down: served as cached until retry_at */
+	ok(auth_scache_fail(sc, dom, STOK, strlen(STOK), NOW + 36, NOW + 31),
+	    "session: refresh failed, entry still usable");
+	rc = decide(cs, &ctx, head, NOW + 32, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.status == 0 && !out.need_exchange,
+	    "session: issuer down: the cached JWT still works");
+	rc = decide(cs, &ctx, head, NOW + 36, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.need_exchange,
+	    "session: retry_at reached: exchange again");
+	rc = decide(cs, &ctx, head, NOW + 900, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.need_exchange,
+	    "session: at exp nothing cached is used");
+
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n\r\n");
+	rc = decide(cs, &ctx, head, NOW, &out, buf, sizeof(buf));
+	ok(rc == -1 && out.status == 401 && out.auth == AUTH_NO_TOKEN,
+	    "session: no cookie 401");
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: better-auth.session_token=" STOK "\r\n\r\n");
+	rc = decide(cs, &ctx, head, NOW, &out, buf, sizeof(buf));
+	ok(rc == -1 && out.status == 401 && out.auth == AUTH_MALFORMED,
+	    "session: an unsigned token 401");
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: better-auth.session_token=%s; "
+	    "better-auth.session_token=%s\r\n\r\n",
+	    ck, forged);
+	rc = decide(cs, &ctx, head, NOW, &out, buf, sizeof(buf));
+	ok(rc == -1 && out.status == 400 && !out.need_exchange,
+	    "session: two different session cookies refused");
+
+	ctx.scache = NULL;
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: better-auth.session_token=%s\r\n\r\n",
+	    ck);
+	rc = decide(cs, &ctx, head, NOW, &out, buf, sizeof(buf));
+	ok(rc == -1 && out.status == 503, "session: no session cache 503");
+
+	auth_scache_free(sc);
+	conf_free(cs);
+}
+
 int
 main(void)
 {
@@ -682,6 +863,7 @@ main(void)
 	test_outputs();
 	test_reply();
 	test_trusted();
+	test_session();
 	conf_free(ca);
 	conf_free(cb);
 	free(tok_u1);
