@@ -1805,10 +1805,12 @@ conf_free(struct conf *c)
 		free(is->token_up.host);
 		free(is->token_up.port);
 		free(is->token_up.host_header);
+		free(is->token_up.ca_file);
 		free(is->token_path);
 		free(is->jwks_up.host);
 		free(is->jwks_up.port);
 		free(is->jwks_up.host_header);
+		free(is->jwks_up.ca_file);
 		free(is->jwks_path);
 		auth_keyset_free(is->keys);
 		auth_minter_free(is->minter);

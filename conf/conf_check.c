@@ -237,15 +237,14 @@ conf_parse_fetch_url(const char *s, struct conf_upstream *u, char **path,
 
 	*path = NULL;
 	if (strncasecmp(s, "https://", 8) == 0) {
+		auth = s + 8;
+	} else if (strncasecmp(s, "http://", 7) == 0) {
+		auth = s + 7;
+	} else {
 		snprintf(msg, msg_len,
-		    "https is not supported yet (bearerd has no TLS client): use http:// to the issuer on the internal network, or jwks_file");
+		    "\"%.200s\" must be an http:// or https:// URL", s);
 		return -1;
 	}
-	if (strncasecmp(s, "http://", 7) != 0) {
-		snprintf(msg, msg_len, "\"%.200s\" must be an http:// URL", s);
-		return -1;
-	}
-	auth = s + 7;
 	end = auth + strcspn(auth, "/?#");
 	/* RFC 9112 §3.2.1 origin-form: visible ASCII, no fragment. */
 	for (p = end; *p != '\0'; p++)

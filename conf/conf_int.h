@@ -58,11 +58,11 @@ int conf_parse_listen(const char *s, char **out_host, char **out_port,
 int conf_parse_url(const char *s, struct conf_upstream *u, char *msg,
     size_t msg_len);
 
-/* Parses "http://host[:port]/path[?query]" (the exchange and JWKS URLs)
- * into |u|'s host, port and host_header and |*path| (new strings; "/" for
- * an empty path). Returns 0, or -1 with |msg|: another scheme, https (no
- * TLS client yet), user information, a fragment, or bytes a request
- * target cannot hold. */
+/* Parses "http[s]://host[:port]/path[?query]" (the exchange and JWKS
+ * URLs) into |u|'s host, port, host_header and tls, and |*path| (new
+ * strings; "/" for an empty path). Returns 0, or -1 with |msg|: another
+ * scheme, user information, a fragment, or bytes a request target cannot
+ * hold. */
 int conf_parse_fetch_url(const char *s, struct conf_upstream *u, char **path,
     char *msg, size_t msg_len);
 

@@ -570,10 +570,11 @@ test_bad(void)
 	    "duplicate upstream \"api\" (first defined at line 1)");
 	bad("bad_session.conf", 2, "credential session needs token_url");
 	bad("bad_session_jwks.conf", 6,
-	    "issuer \"ba\": jwks_url: \"ftp://localhost/jwks\" must be an http:// URL");
+	    "issuer \"ba\": jwks_url: \"ftp://localhost/jwks\" must be an http:// or https:// URL");
 	snprintf(path, sizeof(path), "%sbad_session_jwks.conf", DIR);
-	ok(has_err(err, path, 12, "jwks_url: https is not supported yet"),
-	    "https jwks_url refused with a reason");
+	ok(!has_err(err, path, 12, "jwks_url"), "an https jwks_url is fine");
+	ok(has_err(err, path, 11, "token_url: the path must be visible ASCII"),
+	    "a token_url with a fragment is refused");
 	bad("bad_session_secret.conf", 2,
 	    "credential session needs secret or secret_file");
 	c = conf_load(DIR "session.conf", err, sizeof(err));
@@ -594,6 +595,7 @@ test_bad(void)
 		is_str(s->jwks_up.host, "::1", "jwks_url v6 host");
 		is_str(s->jwks_up.host_header, "[::1]:3001", "jwks_url Host");
 		is_str(s->jwks_path, "/api/auth/jwks?x=1", "jwks_url target");
+		ok(!s->token_up.tls && !s->jwks_up.tls, "plain http");
 		is_int(s->jwks_refresh, 120, "jwks_refresh");
 		is_int(s->jwks_min_refresh, 5, "jwks_min_refresh");
 		is_int(s->refresh_before, 30, "refresh_before");
