@@ -15,6 +15,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "conf_int.h"
+#include "cpus.h"
 
 #define CONF_MAX_FILE_BYTES (1024 * 1024)     /* the config file */
 #define CONF_MAX_KEY_FILE_BYTES (1024 * 1024) /* PEM, JWKS, secret files */
@@ -1489,11 +1490,8 @@ build(struct load *L, cfg_t *cfg, struct conf *c)
 		conf_err(&L->ctx, opt_line(L, cfg, "listen", 0), "listen: %s",
 		    msg);
 	w = get_int(L, cfg, "workers", 0, 256);
-	if (w == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-		w = cpus < 1 ? 1 : cpus > 256 ? 256 : cpus;
-	}
+	if (w == 0) /* what the affinity mask and a cgroup quota allow */
+		w = conf_cpus_usable();
 	c->workers = (int)w;
 	c->backlog = (int)get_int(L, cfg, "backlog", 1, 65535);
 

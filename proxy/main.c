@@ -2,6 +2,7 @@
 /* bearerd's entry point: options, configuration generations, signals,
  * reload and drain. */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "proxy.h"
 
@@ -18,11 +20,43 @@
 
 struct proxy *proxy_g;
 
+#ifndef BEARERD_VERSION
+#define BEARERD_VERSION "unknown"
+#endif
+
+#define USAGE "usage: bearerd [-tv] -c file\n       bearerd -h | --version\n"
+
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: bearerd [-tv] -c file\n");
+	fputs(USAGE, stderr);
 	exit(2);
+}
+
+/* -h: the options, on stdout (it was asked for), exit 0. */
+static void
+help(void)
+{
+	printf("%s\n"
+	       "  -c file    the configuration file (required)\n"
+	       "  -t         check the configuration, print every error, exit\n"
+	       "  -v         verbose: debug lines on stderr\n"
+	       "  -h, --help this text\n"
+	       "  --version  the version and the libraries it runs with\n"
+	       "\n"
+	       "Signals: SIGHUP reloads the file, SIGTERM or SIGINT drains and "
+	       "exits 0.\nSee bearerd(8) and bearerd.conf(5).\n",
+	    USAGE);
+	exit(0);
+}
+
+static void
+version(void)
+{
+	printf("bearerd %s\nlibevent %s, %s, jansson %s\n", BEARERD_VERSION,
+	    event_get_version(), OpenSSL_version(OPENSSL_VERSION),
+	    JANSSON_VERSION);
+	exit(0);
 }
 
 struct proxy_gen *
@@ -172,13 +206,24 @@ main(int argc, char *argv[])
 {
 	static struct proxy p;
 	struct event *sig_hup, *sig_term, *sig_int;
+	static const struct option longopts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
 	const char *path = NULL;
 	bool test = false, verbose = false;
 	struct conf *c;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "c:tv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:htv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'h':
+			help();
+			break;
+		case 'V':
+			version();
+			break;
 		case 'c':
 			path = optarg;
 			break;
