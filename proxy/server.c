@@ -17,6 +17,7 @@
 #include <evhtp.h>
 
 #include "http.h"
+#include "dns.h"
 #include "proxy.h"
 
 #define LINGER_MS 2000
@@ -113,7 +114,7 @@ worker_init(evhtp_t *htp, evthr_t *thr, void *arg)
 		fatalx("%s: out of memory", __func__);
 	w->base = evthr_get_base(thr);
 	w->index = atomic_fetch_add(&next_index, 1);
-	w->dns = evdns_base_new(w->base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	w->dns = proxy_dns_new(w->base);
 	if (w->dns == NULL)
 		w->dns = evdns_base_new(w->base, 0);
 	worker_refresh(w);
