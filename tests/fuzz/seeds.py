@@ -189,7 +189,7 @@ for k, v in routes.items():
 import glob  # noqa: E402
 
 for f in sorted(glob.glob(os.path.join(ROOT, "tests", "data", "conf", "*.conf"))) + \
-        [os.path.join(ROOT, "examples", "demo.conf")]:
+        [os.path.join(ROOT, "deploy", "compose", "bearerd.conf")]:
     with open(f, "rb") as fh:
         write("fuzz_conf", os.path.basename(f), fh.read())
 BA = """listen = "127.0.0.1:8080"
