@@ -196,6 +196,9 @@ def users(stack):
 
 def test_own_tasks_through_bearerd(users):
     a, b = users
+    # Better Auth's own route gets its cookies (the pages ask it who is in)
+    r = a.client.get("/api/auth/get-session")
+    assert r.status_code == 200 and r.json()["user"]["id"] == a.id, r.text
     r = a.get("/api/%s/tasks" % a.id)
     assert r.status_code == 200, r.text
     # the backend answered after verifying the HS256 token bearerd minted
