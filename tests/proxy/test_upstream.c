@@ -22,6 +22,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "http1.h"
 #include "upstream.h"
 #include "../unit/tap.h"
 
@@ -365,6 +366,7 @@ struct cli {
 	int err;
 	bool ended;
 	char hdr_xa[64];
+	int tok_cl; /* the token of the Content-Length header, -1 if none */
 	int steps_at_first_body;
 	struct evbuffer *body;
 	/* behaviour */
@@ -389,6 +391,11 @@ cli_head(void *arg, int status, const struct up_header *h, size_t n,
 	c->has_body = has_body;
 	c->cl = cl;
 	c->chunked = chunked;
+	c->tok_cl = -1;
+	for (i = 0; i < n; i++)
+		if (h[i].name_len == 14 &&
+		    strncasecmp(h[i].name, "content-length", 14) == 0)
+			c->tok_cl = h[i].tok;
 	for (i = 0; i < n; i++)
 		if (h[i].name_len == 3 &&
 		    strncasecmp(h[i].name, "x-a", 3) == 0 &&
@@ -555,6 +562,7 @@ test_keepalive(void)
 	is_int(c.cl, 5, "CL: content_length");
 	ok(body_is(&c, "hello"), "CL: body");
 	is_str(c.hdr_xa, "b", "CL: header value trimmed");
+	is_int(c.tok_cl, H1_T_CONTENT_LENGTH, "CL: header token");
 	is_str(s.last_head,
 	    "GET /a HTTP/1.1\r\nX-Req: 1\r\nHost: test.local\r\n\r\n",
 	    "request head as sent: Host added, empty line, no framing");
