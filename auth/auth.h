@@ -335,12 +335,25 @@ struct auth_rule {
 	char value[256]; /* the literal, when used */
 };
 
+/* How a route's literal segments compare with the path's. */
+enum auth_lit_case {
+	/* Case-insensitive when the route binds (require rules, or auth =
+	 * required), case-sensitive otherwise: "/API/bob/x" must get the
+	 * binding route's 403, not fall through to a laxer route that a
+	 * case-insensitive backend (Express, ASP.NET) serves as
+	 * "/api/bob/x". */
+	AUTH_LIT_CASE_DEFAULT = 0,
+	AUTH_LIT_CASE_SENSITIVE,
+	AUTH_LIT_CASE_INSENSITIVE
+};
+
 struct auth_route {
 	char pattern[512];
 	enum auth_mode mode;
 	int tag; /* the caller's: which upstream/issuer (conf/ indexes) */
 	struct auth_rule rules[AUTH_MAX_ROUTE_RULES];
 	size_t n_rules;
+	enum auth_lit_case lit_case;
 };
 
 struct auth_route_table;
@@ -376,10 +389,18 @@ struct auth_match {
 	size_t n_vars;
 };
 
-/* Matches canonical |path| (case-sensitive). AUTH_OK with |out| filled, or
- * AUTH_NO_ROUTE. A trailing '/' is insignificant ("/a/" matches "/a").
- * Literal segments are compared with the percent-decoded path segment, as
- * a decoding backend routes ("/a%3Ab" matches the pattern "/a:b"). */
+/* True when |r|'s literal segments match case-insensitively: its lit_case,
+ * or by default whether it binds (require rules or auth = required). */
+bool auth_route_folds(const struct auth_route *r);
+
+/* Matches canonical |path|. AUTH_OK with |out| filled, or AUTH_NO_ROUTE.
+ * A trailing '/' is insignificant ("/a/" matches "/a"). Literal segments
+ * are compared with the percent-decoded path segment, as a decoding
+ * backend routes ("/a%3Ab" matches the pattern "/a:b"): byte for byte, or
+ * for a route that folds (auth_route_folds) ignoring ASCII case, where the
+ * non-ASCII letters that case-insensitive backends fold to ASCII count as
+ * those letters ("%C4%B1" dotless i, "%C5%BF" long s, "%E2%84%AA" Kelvin
+ * sign, "%C4%B0" dotted capital I). */
 enum auth_status auth_route_match(const struct auth_route_table *t,
     const char *path, size_t path_len, struct auth_match *out);
 

@@ -26,6 +26,7 @@ struct route_ent {
 	size_t n_segs;
 	char names[AUTH_MAX_ROUTE_VARS][ROUTE_NAME_MAX + 1];
 	size_t n_names;
+	bool fold; /* literals compared ignoring case (auth_route_folds) */
 };
 
 struct auth_route_table {
@@ -432,6 +433,21 @@ rules_check(const struct route_ent *ent, char *err, size_t err_len)
 	return 0;
 }
 
+bool
+auth_route_folds(const struct auth_route *r)
+{
+	if (r == NULL)
+		return false;
+	switch (r->lit_case) {
+	case AUTH_LIT_CASE_SENSITIVE:
+		return false;
+	case AUTH_LIT_CASE_INSENSITIVE:
+		return true;
+	default:
+		return r->n_rules > 0 || r->mode == AUTH_MODE_REQUIRED;
+	}
+}
+
 int
 auth_route_add(struct auth_route_table *t, const struct auth_route *r,
     char *err, size_t err_len)
@@ -447,12 +463,19 @@ auth_route_add(struct auth_route_table *t, const struct auth_route *r,
 		auth_seterr(err, err_len, "route: unknown auth mode");
 		return -1;
 	}
+	if (r->lit_case != AUTH_LIT_CASE_DEFAULT &&
+	    r->lit_case != AUTH_LIT_CASE_SENSITIVE &&
+	    r->lit_case != AUTH_LIT_CASE_INSENSITIVE) {
+		auth_seterr(err, err_len, "route: unknown literal case");
+		return -1;
+	}
 	ent = calloc(1, sizeof(*ent));
 	if (ent == NULL) {
 		auth_seterr(err, err_len, "out of memory");
 		return -1;
 	}
 	ent->route = *r;
+	ent->fold = auth_route_folds(r);
 	if (route_compile(ent, err, err_len) == -1 ||
 	    rules_check(ent, err, err_len) == -1)
 		goto out_free_ent;
@@ -492,38 +515,102 @@ auth_route_get(const struct auth_route_table *t, size_t i)
 
 /* ---------------------------------------------------------- matching */
 
+/* The next byte of canonical path segment |s| at |*i|, percent-decoded;
+ * advances |*i|. -1 for a malformed escape (never in a canonical path). */
+static int
+seg_byte(const char *s, size_t len, size_t *i)
+{
+	unsigned char c = (unsigned char)s[*i];
+	int hi, lo;
+
+	if (c != '%') {
+		(*i)++;
+		return c;
+	}
+	if (len - *i < 3)
+		return -1;
+	hi = auth_hexval((unsigned char)s[*i + 1]);
+	lo = auth_hexval((unsigned char)s[*i + 2]);
+	if (hi < 0 || lo < 0)
+		return -1;
+	*i += 3;
+	return hi << 4 | lo;
+}
+
 /*
- * True when path segment |s| percent-decodes to exactly |want|. The
- * canonical path keeps reserved bytes encoded ("%3A") while a backend such
- * as Starlette decodes them before routing, so both spellings must be the
- * same resource here too; comparing raw bytes would let "/a%3Ab" slip past
- * a rule written for "/a:b".
+ * The non-ASCII letters that case-insensitive backends take for ASCII
+ * ones: U+0130 and U+0131 (dotted capital and dotless i: .NET's and
+ * Java's upper- and lower-casing give I and i), U+017F (long s, upper-cased
+ * S) and U+212A (Kelvin sign, folded to k by Unicode simple case folding,
+ * as a JavaScript /iu regular expression does). At a UTF-8 lead byte |c|
+ * whose sequence continues at |*i|, returns the ASCII letter and advances
+ * |*i| past the sequence; else returns |c|.
+ */
+static int
+fold_utf8(int c, const char *s, size_t len, size_t *i)
+{
+	size_t j = *i;
+	int c2, c3;
+
+	if (c != 0xC4 && c != 0xC5 && c != 0xE2)
+		return c;
+	if (j >= len || (c2 = seg_byte(s, len, &j)) < 0)
+		return c;
+	if ((c == 0xC4 && (c2 == 0xB0 || c2 == 0xB1)) ||
+	    (c == 0xC5 && c2 == 0xBF)) {
+		*i = j;
+		return c2 == 0xBF ? 's' : 'i';
+	}
+	if (c == 0xE2 && c2 == 0x84 && j < len &&
+	    (c3 = seg_byte(s, len, &j)) == 0xAA) {
+		*i = j;
+		return 'k';
+	}
+	return c;
+}
+
+static int
+ascii_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/*
+ * True when path segment |s| percent-decodes to exactly |want| (ignoring
+ * case when |fold|, see auth_route_match). The canonical path keeps
+ * reserved bytes encoded ("%3A") while a backend such as Starlette decodes
+ * them before routing, so both spellings must be the same resource here
+ * too; comparing raw bytes would let "/a%3Ab" slip past a rule written for
+ * "/a:b".
  */
 static bool
-seg_equal_decoded(const char *s, size_t len, const char *want, size_t want_len)
+seg_match(const char *s, size_t len, const char *want, size_t want_len,
+    bool fold)
 {
-	size_t i, n = 0;
+	size_t i = 0, n = 0;
 
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
+	while (i < len) {
+		int c = seg_byte(s, len, &i);
 
-		if (c == '%') {
-			int hi, lo;
-
-			if (len - i < 3)
-				return false;
-			hi = auth_hexval((unsigned char)s[i + 1]);
-			lo = auth_hexval((unsigned char)s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return false;
-			c = (unsigned char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (n >= want_len || (unsigned char)want[n] != c)
+		if (c < 0 || n >= want_len)
 			return false;
+		if (fold) {
+			c = fold_utf8(c, s, len, &i);
+			if (ascii_lower(c) !=
+			    ascii_lower((unsigned char)want[n]))
+				return false;
+		} else if (c != (unsigned char)want[n]) {
+			return false;
+		}
 		n++;
 	}
 	return n == want_len;
+}
+
+static bool
+seg_equal_decoded(const char *s, size_t len, const char *want, size_t want_len)
+{
+	return seg_match(s, len, want, want_len, false);
 }
 
 static bool
@@ -552,8 +639,9 @@ route_try(const struct route_ent *ent, const char *path, size_t end,
 			out->vars[out->n_vars].val.ptr = path + pos;
 			out->vars[out->n_vars].val.len = sl;
 			out->n_vars++;
-		} else if (!seg_equal_decoded(path + pos, sl,
-		               ent->route.pattern + sg->off, sg->len)) {
+		} else if (!seg_match(path + pos, sl,
+		               ent->route.pattern + sg->off, sg->len,
+		               ent->fold)) {
 			return false;
 		}
 		pos += sl + 1;

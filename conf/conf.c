@@ -116,6 +116,7 @@ static cfg_opt_t route_opts[] = {
 	CFG_STR_LIST("require", NULL, CFGF_NODEFAULT),
 	CFG_STR("strip_prefix", NULL, CFGF_NODEFAULT),
 	CFG_BOOL("pass_auth_cookies", cfg_false, CFGF_NONE),
+	CFG_BOOL("case_insensitive_literals", cfg_false, CFGF_NODEFAULT),
 	CFG_LINE_OPT,
 	CFG_END()
 };
@@ -154,6 +155,7 @@ static cfg_opt_t root_opts[] = {
 	CFG_STR("listen", "127.0.0.1:8080", CFGF_NONE),
 	CFG_INT("workers", 0, CFGF_NONE),
 	CFG_INT("backlog", 1024, CFGF_NONE),
+	CFG_BOOL("case_insensitive_literals", cfg_true, CFGF_NONE),
 	CFG_SEC("limits", limits_opts, CFGF_NONE),
 	CFG_SEC("timeouts", timeouts_opts, CFGF_NONE),
 	CFG_SEC("upstream", upstream_opts, CFGF_MULTI | CFGF_TITLE),
@@ -192,6 +194,7 @@ struct load {
 	const cfg_t *open_pending; /* see on_open() */
 	unsigned issuer_seq;
 	size_t n_errs_before; /* per-section error accounting */
+	bool fold_default;    /* top-level case_insensitive_literals */
 };
 
 /* libconfuse's callbacks carry no user pointer. */
@@ -1299,6 +1302,14 @@ build_route(struct load *L, cfg_t *sec, struct conf *c, size_t idx)
 	memcpy(ar.pattern, pat, strlen(pat) + 1);
 	ar.mode = r->mode;
 	ar.tag = (int)idx;
+	/* Set on the route, or by default folding on binding routes unless
+	 * the top-level option turns that off. */
+	if (cfg_size(sec, "case_insensitive_literals") > 0)
+		ar.lit_case = cfg_getbool(sec, "case_insensitive_literals")
+		    ? AUTH_LIT_CASE_INSENSITIVE
+		    : AUTH_LIT_CASE_SENSITIVE;
+	else if (!L->fold_default)
+		ar.lit_case = AUTH_LIT_CASE_SENSITIVE;
 	memcpy(ar.rules, src->rules, sizeof(ar.rules));
 	ar.n_rules = src->n_rules;
 	kerr[0] = '\0';
@@ -1545,6 +1556,7 @@ build(struct load *L, cfg_t *cfg, struct conf *c)
 	c->table = auth_route_table_new();
 	if (c->table == NULL)
 		L->ctx.oom = true;
+	L->fold_default = cfg_getbool(cfg, "case_insensitive_literals");
 	n = cfg_size(cfg, "route");
 	for (i = 0; i < n; i++) {
 		sec = cfg_getnsec(cfg, "route", i);

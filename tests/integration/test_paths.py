@@ -3,7 +3,7 @@
 
 import pytest
 
-from conftest import problem_ok, raw
+from conftest import hdrs, problem_ok, raw
 
 # Sent byte for byte over a raw socket, so no client library normalises them.
 TRAVERSAL = [
@@ -75,4 +75,48 @@ def test_no_route_is_404(bd, upstream, tokens, path):
     m = upstream.mark()
     r = bd.get(path, token=tokens.hs("u1"))
     problem_ok(r, 404)
+    upstream.assert_not_reached(m)
+
+
+CATCH_ALL = ['route "/**" {\n  upstream = api\n  auth = optional\n  issuer = hs\n}']
+
+# Spellings of /api/u2/... that a case-insensitive backend (Express,
+# ASP.NET) routes as /api/u2/...: ASCII case, and the non-ASCII letters
+# those backends fold to i, s or k.
+CASE_VARIANTS = ["/API/u2/tasks", "/Api/u2/tasks", "/aPi/u2/x/y", "/api/u2/tasks",
+    "/ap%C4%B1/u2/tasks", "/AP%C4%B0/u2/tasks"]
+
+
+@pytest.mark.parametrize("path", CASE_VARIANTS)
+def test_case_variant_of_another_user_is_403(bearerd_factory, upstream, tokens, path):
+    """A binding route's literals fold by default: alice's cookie on a
+    variant of bob's path is 403, never the catch-all."""
+    b = bearerd_factory(tail=CATCH_ALL)
+    m = upstream.mark()
+    r = b.get(path, token=tokens.hs("u1"))
+    assert problem_ok(r, 403)["code"] == "forbidden", (path, r.body)
+    upstream.assert_not_reached(m)
+
+
+def test_case_variant_of_own_path_forwarded_as_sent(bearerd_factory, upstream, tokens):
+    b = bearerd_factory(tail=CATCH_ALL)
+    tok = tokens.hs("u1")
+    m = upstream.mark()
+    r = b.get("/API/u1/tasks", token=tok)
+    assert r.status == 200, r.body
+    rec = upstream.one(m)
+    assert rec["raw_path"] == "/API/u1/tasks"
+    assert hdrs(rec, "authorization") == ["Bearer " + tok]
+
+
+def test_case_sensitive_literals_when_turned_off(bearerd_factory, upstream, tokens):
+    """case_insensitive_literals = false: the variant is another path,
+    served by the catch-all as a case-sensitive backend sees it."""
+    b = bearerd_factory(tail=CATCH_ALL + ["case_insensitive_literals = false"])
+    m = upstream.mark()
+    r = b.get("/API/u2/tasks", token=tokens.hs("u1"))
+    assert r.status == 200, r.body
+    assert upstream.one(m)["raw_path"] == "/API/u2/tasks"
+    m = upstream.mark()
+    assert problem_ok(b.get("/api/u2/tasks", token=tokens.hs("u1")), 403)
     upstream.assert_not_reached(m)

@@ -977,6 +977,35 @@ test_kids(void)
 	conf_free(c);
 }
 
+/* Literal case options. */
+static void
+test_route_order(void)
+{
+	char path[512];
+	struct conf *c;
+
+	/* The options reach the table. */
+	c = load_text("upstream u { url = \"http://x:1\" }\n"
+	              "route \"/a\" { upstream = u; auth = none }\n"
+	              "route \"/b\" { upstream = u; auth = none\n"
+	              "  case_insensitive_literals = true }\n"
+	              "route \"/c\" { upstream = u; auth = none\n"
+	              "  case_insensitive_literals = false }\n",
+	    path, sizeof(path));
+	ok(c != NULL && !auth_route_folds(auth_route_get(c->table, 0)) &&
+	        auth_route_folds(auth_route_get(c->table, 1)) &&
+	        !auth_route_folds(auth_route_get(c->table, 2)),
+	    "case_insensitive_literals per route");
+	conf_free(c);
+	c = load_text("upstream u { url = \"http://x:1\" }\n"
+	              "route \"/a\" { upstream = u; auth = none\n"
+	              "  case_insensitive_literals = maybe }\n",
+	    path, sizeof(path));
+	ok(c == NULL && has_err(err, path, 3, "case_insensitive_literals"),
+	    "case_insensitive_literals is a boolean");
+	conf_free(c);
+}
+
 static void
 test_example(void)
 {
@@ -1052,6 +1081,7 @@ main(void)
 	test_bad();
 	test_inline();
 	test_kids();
+	test_route_order();
 	test_example();
 	test_oom();
 	conf_free(NULL);

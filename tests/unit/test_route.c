@@ -29,11 +29,12 @@ j_malloc(size_t n)
 
 /* ------------------------------------------------------------ helpers */
 
-/* Builds a route from a pattern and up to three rule texts. */
+/* Builds a route from a pattern, a literal case and up to three rule
+ * texts. */
 static int
-add(struct auth_route_table *t, const char *pattern, enum auth_mode mode,
-    int tag, const char *r1, const char *r2, const char *r3, char *err,
-    size_t err_len)
+add_lc(struct auth_route_table *t, const char *pattern, enum auth_mode mode,
+    enum auth_lit_case lc, int tag, const char *r1, const char *r2,
+    const char *r3, char *err, size_t err_len)
 {
 	struct auth_route r;
 	const char *rules[3] = {r1, r2, r3};
@@ -43,12 +44,23 @@ add(struct auth_route_table *t, const char *pattern, enum auth_mode mode,
 	snprintf(r.pattern, sizeof(r.pattern), "%s", pattern);
 	r.mode = mode;
 	r.tag = tag;
+	r.lit_case = lc;
 	for (i = 0; i < 3 && rules[i] != NULL; i++) {
 		if (auth_rule_parse(rules[i], &r.rules[r.n_rules++], err,
 		        err_len) != 0)
 			return -2;
 	}
 	return auth_route_add(t, &r, err, err_len);
+}
+
+/* The same with the default literal case. */
+static int
+add(struct auth_route_table *t, const char *pattern, enum auth_mode mode,
+    int tag, const char *r1, const char *r2, const char *r3, char *err,
+    size_t err_len)
+{
+	return add_lc(t, pattern, mode, AUTH_LIT_CASE_DEFAULT, tag, r1, r2, r3,
+	    err, err_len);
 }
 
 static void
@@ -398,8 +410,10 @@ make_table(void)
 			rule = "org == claim.org_id";
 		else if (strcmp(table_patterns[i], "/api/admin/**") == 0)
 			rule = "claim.role == \"admin\"";
-		if (add(t, table_patterns[i], AUTH_MODE_REQUIRED, (int)i, rule,
-		        NULL, NULL, err, sizeof(err)) != 0) {
+		/* Case-sensitive here; test_case_fold has the default. */
+		if (add_lc(t, table_patterns[i], AUTH_MODE_REQUIRED,
+		        AUTH_LIT_CASE_SENSITIVE, (int)i, rule, NULL, NULL, err,
+		        sizeof(err)) != 0) {
 			printf("# %s\n", err);
 			exit(2);
 		}
@@ -477,6 +491,115 @@ test_precedence(void)
 
 	t = auth_route_table_new();
 	is_int(auth_route_match(t, "/", 1, &m), AUTH_NO_ROUTE, "empty table");
+	auth_route_table_free(t);
+}
+
+/* ------------------------------------------------- literal case (fold) */
+
+static const struct fold_route {
+	const char *pattern;
+	enum auth_mode mode;
+	enum auth_lit_case lc;
+	const char *rule;
+} fold_routes[] = {
+    {"/api/{user_id}/**", AUTH_MODE_OPTIONAL, AUTH_LIT_CASE_DEFAULT,
+        "user_id == sub"},                                             /* 0 */
+    {"/Docs/{name}", AUTH_MODE_NONE, AUTH_LIT_CASE_DEFAULT, NULL},     /* 1 */
+    {"/static/**", AUTH_MODE_REQUIRED, AUTH_LIT_CASE_SENSITIVE, NULL}, /* 2 */
+    {"/settings/**", AUTH_MODE_OPTIONAL, AUTH_LIT_CASE_INSENSITIVE,
+        NULL},                                                          /* 3 */
+    {"/kv/{user_id}", AUTH_MODE_REQUIRED, AUTH_LIT_CASE_DEFAULT, NULL}, /* 4 */
+    {"/account", AUTH_MODE_REQUIRED, AUTH_LIT_CASE_DEFAULT, NULL},      /* 5 */
+    {"/**", AUTH_MODE_OPTIONAL, AUTH_LIT_CASE_DEFAULT, NULL},           /* 6 */
+};
+
+static const struct fold_case {
+	const char *path;
+	size_t index;
+	enum auth_status check; /* auth_route_check as user "alice" */
+} fold_cases[] = {
+    /* A route with a binding rule folds by default: the variant gets
+     * its 403, never the catch-all. */
+    {"/api/alice/x", 0, AUTH_OK},
+    {"/api/bob/x", 0, AUTH_FORBIDDEN},
+    {"/API/bob/x", 0, AUTH_FORBIDDEN},
+    {"/Api/bob", 0, AUTH_FORBIDDEN},
+    {"/aPI/alice/x", 0, AUTH_OK},
+    {"/ap%49/bob/x", 0, AUTH_FORBIDDEN},
+    {"/ap%C4%B1/bob/x", 0, AUTH_FORBIDDEN}, /* dotless i */
+    {"/AP%C4%B0/bob/x", 0, AUTH_FORBIDDEN}, /* dotted capital I */
+    {"/ap%C4%B2/bob/x", 6, AUTH_OK},        /* U+0132 is no i */
+    {"/ap%C4%B1x/bob/x", 6, AUTH_OK},
+    {"/api%C4%B1/bob/x", 6, AUTH_OK},
+    {"/ap%C4/bob/x", 6, AUTH_OK},
+    {"/ap%C4%B1%B1/bob/x", 6, AUTH_OK},
+    /* The binding itself stays exact: "ALICE" is not alice. */
+    {"/api/ALICE/x", 0, AUTH_FORBIDDEN},
+    /* auth = none without rules: case-sensitive. */
+    {"/Docs/a", 1, AUTH_OK},
+    {"/docs/a", 6, AUTH_OK},
+    {"/DOCS/a", 6, AUTH_OK},
+    /* Folding turned off on a required route. */
+    {"/static/a", 2, AUTH_OK},
+    {"/STATIC/a", 6, AUTH_OK},
+    /* Turned on on an optional route. */
+    {"/SETTINGS/x", 3, AUTH_OK},
+    {"/%C5%BFettings", 3, AUTH_OK}, /* long s */
+    {"/%C5%BEettings", 6, AUTH_OK}, /* U+017E is no s */
+    /* auth = required folds by default. */
+    {"/KV/bob", 4, AUTH_OK},
+    {"/%E2%84%AAv/bob", 4, AUTH_OK}, /* Kelvin sign */
+    {"/%E2%84%ABv/bob", 6, AUTH_OK}, /* U+212B is no k */
+    {"/%E2%84v/bob", 6, AUTH_OK},
+    {"/ACCOUNT", 5, AUTH_OK},
+    {"/Account/", 5, AUTH_OK},
+    {"/accounts", 6, AUTH_OK},
+};
+
+static void
+test_case_fold(void)
+{
+	struct auth_route_table *t = auth_route_table_new();
+	struct auth_claims c;
+	char err[256];
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof(fold_routes) / sizeof(fold_routes[0]); i++)
+		bad |= add_lc(t, fold_routes[i].pattern, fold_routes[i].mode,
+		    fold_routes[i].lc, (int)i, fold_routes[i].rule, NULL, NULL,
+		    err, sizeof(err));
+	is_int(bad, 0, "fold table built");
+	ok(auth_route_folds(auth_route_get(t, 0)), "a route with rules folds");
+	ok(!auth_route_folds(auth_route_get(t, 1)), "auth = none does not");
+	ok(!auth_route_folds(auth_route_get(t, 2)), "sensitive: does not");
+	ok(auth_route_folds(auth_route_get(t, 3)), "insensitive: folds");
+	ok(auth_route_folds(auth_route_get(t, 4)), "auth = required folds");
+	ok(!auth_route_folds(auth_route_get(t, 6)), "optional, no rules");
+	ok(!auth_route_folds(NULL), "NULL does not fold");
+	set_claims(&c, "alice", "{}");
+	for (i = 0; i < sizeof(fold_cases) / sizeof(fold_cases[0]); i++) {
+		const struct fold_case *tc = &fold_cases[i];
+		size_t len = strlen(tc->path);
+		const char *path = guard_put(&g, tc->path, len);
+		struct auth_match m;
+
+		is_int(auth_route_match(t, path, len, &m), AUTH_OK,
+		    "fold \"%s\"", tc->path);
+		is_int(m.index, tc->index, "fold \"%s\": route %s", tc->path,
+		    fold_routes[tc->index].pattern);
+		is_int(auth_route_check(&m, &c), tc->check,
+		    "fold \"%s\": check as alice", tc->path);
+	}
+	{
+		struct auth_route r;
+
+		memset(&r, 0, sizeof(r));
+		snprintf(r.pattern, sizeof(r.pattern), "/x");
+		r.lit_case = (enum auth_lit_case)7;
+		is_int(auth_route_add(t, &r, err, sizeof(err)), -1,
+		    "unknown literal case refused");
+	}
 	auth_route_table_free(t);
 }
 
@@ -626,6 +749,7 @@ main(void)
 	test_patterns();
 	test_match();
 	test_precedence();
+	test_case_fold();
 	test_check();
 	test_check_oom();
 	return tap_done();
