@@ -404,6 +404,36 @@ bool auth_route_folds(const struct auth_route *r);
 enum auth_status auth_route_match(const struct auth_route_table *t,
     const char *path, size_t path_len, struct auth_match *out);
 
+/*
+ * Route shadowing (first match wins, so order is policy). Each finding
+ * names two routes by table index (auth_route_get):
+ * - AUTH_LINT_UNREACHABLE: |later| can never match, because the routes
+ *   above it take every path it would (|earlier| alone when |alone|, else
+ *   |earlier| is the first of them);
+ * - AUTH_LINT_TAKES: |earlier| takes some of |later|'s paths (|example|,
+ *   written as a pattern), |later| would enforce more there (|reason|:
+ *   require rules or a stricter auth mode), and |earlier| is not simply a
+ *   narrower exception carved out of |later| (every path of |earlier| also
+ *   a path of |later|), which is how an exception is written on purpose.
+ * Literal case is taken into account as auth_route_match does.
+ */
+enum auth_lint_kind { AUTH_LINT_UNREACHABLE, AUTH_LINT_TAKES };
+
+struct auth_lint {
+	enum auth_lint_kind kind;
+	size_t earlier;
+	size_t later;
+	bool alone;
+	char example[600];
+	char reason[96];
+};
+
+/* Analyses |t| and writes up to |cap| findings, in the order of |later|,
+ * into |out|; |*n_found| is how many there are (possibly more than |cap|).
+ * Returns 0, or -1 when out of memory. Pure: no I/O. */
+int auth_route_lint(const struct auth_route_table *t, struct auth_lint *out,
+    size_t cap, size_t *n_found);
+
 /* Checks |m|'s route rules against verified |c|. AUTH_OK, or
  * AUTH_FORBIDDEN on any mismatch (byte-exact comparison of the binding,
  * percent-decoded as the backend will read it, with the subject or claim;

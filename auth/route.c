@@ -686,6 +686,447 @@ auth_route_match(const struct auth_route_table *t, const char *path,
 	return AUTH_NO_ROUTE;
 }
 
+/* ------------------------------------------------------------- lint */
+
+/*
+ * Path sets are compared segment by segment. A pattern is a fixed list of
+ * literals and {vars}, possibly ending in "**", so which routes are still
+ * matching after d segments depends only on the segments read, and at
+ * each depth a segment value matters only through which literals it
+ * equals (exactly, or ignoring case). A few representative values per
+ * depth therefore stand for every path: each literal as written, a case
+ * variant of it written by no route, and a value equal to no literal.
+ */
+
+#define LINT_BUDGET 200000L /* steps; past it, no finding (never seen) */
+
+struct lint_val {
+	char s[ROUTE_NAME_MAX * 8 + 8]; /* a representative segment value */
+	size_t len;
+};
+
+static bool
+lit_matches(const struct route_ent *e, size_t k, const char *v, size_t len)
+{
+	const struct seg *sg = &e->segs[k];
+	const char *lit = e->route.pattern + sg->off;
+	size_t i;
+
+	if (sg->len != len)
+		return false;
+	for (i = 0; i < len; i++) {
+		int a = (unsigned char)v[i], b = (unsigned char)lit[i];
+
+		if (e->fold ? ascii_lower(a) != ascii_lower(b) : a != b)
+			return false;
+	}
+	return true;
+}
+
+/* Does |e| accept value |v| as its segment |k| (|e| has one there)? */
+static bool
+seg_accepts(const struct route_ent *e, size_t k, const struct lint_val *v)
+{
+	if (k >= e->n_segs)
+		return false;
+	if (e->segs[k].kind != SEG_LIT)
+		return true;
+	return lit_matches(e, k, v->s, v->len);
+}
+
+static bool
+has_glob_at(const struct route_ent *e, size_t k)
+{
+	return k < e->n_segs && e->segs[k].kind == SEG_GLOB;
+}
+
+/* The index of |e|'s "**", or SIZE_MAX when it has none. */
+static size_t
+glob_index(const struct route_ent *e)
+{
+	return e->n_segs > 0 && e->segs[e->n_segs - 1].kind == SEG_GLOB
+	    ? e->n_segs - 1
+	    : SIZE_MAX;
+}
+
+static bool
+val_known(const struct lint_val *vals, size_t n, const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (vals[i].len == len && memcmp(vals[i].s, s, len) == 0)
+			return true;
+	return false;
+}
+
+static void
+val_add(struct lint_val *vals, size_t *n, const char *s, size_t len)
+{
+	if (len >= sizeof(vals[0].s) || val_known(vals, *n, s, len))
+		return;
+	memcpy(vals[*n].s, s, len);
+	vals[*n].s[len] = '\0';
+	vals[*n].len = len;
+	(*n)++;
+}
+
+/*
+ * The representative values at depth |d| for routes |rs| (|n| of them)
+ * and |b|: written into a new array (|*n_vals| of them). NULL when out of
+ * memory.
+ */
+static struct lint_val *
+lint_values(const struct route_ent *const *rs, size_t n,
+    const struct route_ent *b, size_t d, size_t *n_vals)
+{
+	struct lint_val *vals;
+	size_t i, n_lits, cap = 2 * (n + 1) + 1, k;
+	char buf[sizeof(vals[0].s)];
+
+	vals = calloc(cap, sizeof(*vals));
+	if (vals == NULL)
+		return NULL;
+	*n_vals = 0;
+	for (i = 0; i <= n; i++) {
+		const struct route_ent *e = i < n ? rs[i] : b;
+
+		if (d < e->n_segs && e->segs[d].kind == SEG_LIT)
+			val_add(vals, n_vals, e->route.pattern + e->segs[d].off,
+			    e->segs[d].len);
+	}
+	/* A case variant of each literal that no route writes. */
+	n_lits = *n_vals;
+	for (i = 0; i < n_lits; i++) {
+		size_t len = vals[i].len, tries;
+
+		for (tries = 0; tries <= len; tries++) {
+			bool changed = false;
+
+			memcpy(buf, vals[i].s, len);
+			for (k = 0; k < len; k++) {
+				unsigned char c = (unsigned char)buf[k];
+				bool flip = tries == 0 || k == tries - 1;
+
+				if (!flip ||
+				    !((c >= 'a' && c <= 'z') ||
+				        (c >= 'A' && c <= 'Z')))
+					continue;
+				buf[k] = (char)(c ^ 0x20);
+				changed = true;
+			}
+			if (changed && !val_known(vals, *n_vals, buf, len)) {
+				val_add(vals, n_vals, buf, len);
+				break;
+			}
+		}
+	}
+	/* A value equal to no literal, in any case. */
+	for (k = 0;; k++) {
+		bool clash = false;
+
+		snprintf(buf, sizeof(buf), "~%zu", k);
+		for (i = 0; i < n_lits && !clash; i++) {
+			size_t j, len = strlen(buf);
+
+			if (vals[i].len != len)
+				continue;
+			clash = true;
+			for (j = 0; j < len; j++)
+				if (ascii_lower((unsigned char)buf[j]) !=
+				    ascii_lower((unsigned char)vals[i].s[j]))
+					clash = false;
+		}
+		if (!clash) {
+			val_add(vals, n_vals, buf, strlen(buf));
+			break;
+		}
+	}
+	return vals;
+}
+
+/*
+ * 1 when every path route |b| matches whose first |d| segments every
+ * route in |rs| matched also matches some route of |rs|; 0 when not; -1
+ * out of memory; -2 over the step budget.
+ */
+static int
+lint_covered(const struct route_ent *const *rs, size_t n,
+    const struct route_ent *b, size_t d, long *budget)
+{
+	const struct route_ent **next = NULL;
+	struct lint_val *vals = NULL;
+	size_t i, j, n_vals, n_next, bg = glob_index(b);
+	bool b_ends, b_goes_on, ends = false;
+	int rv = 1;
+
+	if (--*budget < 0)
+		return -2;
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (has_glob_at(rs[i], d))
+			return 1;
+		if (rs[i]->n_segs == d)
+			ends = true;
+	}
+	/* The path may end here (b's segments used up, or b's "**"). */
+	b_ends = d == b->n_segs || bg <= d;
+	if (b_ends && !ends)
+		return 0;
+	b_goes_on = bg <= d || d < b->n_segs;
+	if (!b_goes_on)
+		return 1;
+	vals = lint_values(rs, n, b, d, &n_vals);
+	next = calloc(n, sizeof(*next));
+	if (vals == NULL || next == NULL) {
+		rv = -1;
+		goto out;
+	}
+	for (j = 0; j < n_vals && rv == 1; j++) {
+		if (bg > d && !seg_accepts(b, d, &vals[j]))
+			continue;
+		n_next = 0;
+		for (i = 0; i < n; i++)
+			if (seg_accepts(rs[i], d, &vals[j]))
+				next[n_next++] = rs[i];
+		rv = lint_covered(next, n_next, b, d + 1, budget);
+	}
+out:
+	free(vals);
+	free(next);
+	return rv;
+}
+
+/* Appends "/" and |len| bytes of |s| to |ex| at |off| (truncating, always
+ * terminated); returns the new offset. */
+static size_t
+ex_cat(char *ex, size_t ex_len, size_t off, const char *s, size_t len)
+{
+	if (off + 1 + len + 1 > ex_len)
+		return off;
+	ex[off++] = '/';
+	memcpy(ex + off, s, len);
+	off += len;
+	ex[off] = '\0';
+	return off;
+}
+
+/* Whether |a| and |b| match a path in common; writes one such, as a
+ * pattern, into |ex|. */
+static bool
+lint_overlap(const struct route_ent *a, const struct route_ent *b, char *ex,
+    size_t ex_len)
+{
+	const struct route_ent *rest = NULL;
+	size_t k, off = 0;
+
+	ex[0] = '\0';
+	for (k = 0;; k++) {
+		const struct route_ent *we; /* whose segment is written */
+		bool a_end = k >= a->n_segs, b_end = k >= b->n_segs;
+		const struct seg *w;
+
+		if (has_glob_at(a, k) || has_glob_at(b, k)) {
+			rest = has_glob_at(a, k) ? b : a;
+			break;
+		}
+		if (a_end || b_end) {
+			if (a_end != b_end)
+				return false;
+			break;
+		}
+		if (a->segs[k].kind == SEG_LIT && b->segs[k].kind == SEG_LIT) {
+			struct lint_val v;
+
+			/* The spelling of a route that does not fold
+			 * matches both, if any value does. */
+			we = a->fold ? b : a;
+			w = &we->segs[k];
+			v.len = w->len;
+			memcpy(v.s, we->route.pattern + w->off, w->len);
+			if (!seg_accepts(a, k, &v) || !seg_accepts(b, k, &v))
+				return false;
+		} else {
+			/* A literal where there is one, else b's {name}. */
+			we = a->segs[k].kind == SEG_LIT ? a : b;
+			w = &we->segs[k];
+		}
+		off =
+		    ex_cat(ex, ex_len, off, we->route.pattern + w->off, w->len);
+	}
+	for (; rest != NULL && k < rest->n_segs; k++)
+		off = ex_cat(ex, ex_len, off,
+		    rest->route.pattern + rest->segs[k].off, rest->segs[k].len);
+	if (off == 0)
+		snprintf(ex, ex_len, "/");
+	return true;
+}
+
+/* The position of variable |name| in |e|'s segments, or n_segs. */
+static size_t
+var_pos(const struct route_ent *e, const char *name)
+{
+	size_t k;
+
+	for (k = 0; k < e->n_segs; k++)
+		if (e->segs[k].kind == SEG_VAR &&
+		    strcmp(e->names[e->segs[k].var], name) == 0)
+			return k;
+	return e->n_segs;
+}
+
+/* Whether |a| enforces rule |rb| of |b| on the paths they share: the same
+ * rule, on a variable at the same segment. */
+static bool
+rule_held(const struct route_ent *a, const struct route_ent *b,
+    const struct auth_rule *rb)
+{
+	size_t i;
+
+	for (i = 0; i < a->route.n_rules; i++) {
+		const struct auth_rule *ra = &a->route.rules[i];
+
+		if (ra->kind != rb->kind || strcmp(ra->claim, rb->claim) != 0 ||
+		    strcmp(ra->value, rb->value) != 0)
+			continue;
+		if (ra->kind == AUTH_RULE_CLAIM_VALUE)
+			return true;
+		if (var_pos(a, ra->var) == var_pos(b, rb->var) &&
+		    var_pos(b, rb->var) < b->n_segs)
+			return true;
+	}
+	return false;
+}
+
+static const char *
+mode_name(enum auth_mode m)
+{
+	return m == AUTH_MODE_REQUIRED ? "required"
+	    : m == AUTH_MODE_OPTIONAL  ? "optional"
+	                               : "none";
+}
+
+/* What |b| would enforce that |a| does not, into |why|; false if nothing. */
+static bool
+lint_stricter(const struct route_ent *a, const struct route_ent *b, char *why,
+    size_t why_len)
+{
+	size_t i;
+
+	if (b->route.mode > a->route.mode) {
+		snprintf(why, why_len, "auth = %s, not %s",
+		    mode_name(b->route.mode), mode_name(a->route.mode));
+		return true;
+	}
+	for (i = 0; i < b->route.n_rules; i++) {
+		if (!rule_held(a, b, &b->route.rules[i])) {
+			snprintf(why, why_len, "require rules");
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
+lint_put(struct auth_lint *out, size_t cap, size_t *n,
+    const struct auth_lint *f)
+{
+	if (*n < cap)
+		out[*n] = *f;
+	(*n)++;
+}
+
+int
+auth_route_lint(const struct auth_route_table *t, struct auth_lint *out,
+    size_t cap, size_t *n_found)
+{
+	const struct route_ent **rs;
+	struct auth_lint f;
+	long budget;
+	size_t i, j;
+	int rv = 0, cov;
+
+	*n_found = 0;
+	if (t == NULL || t->n < 2)
+		return 0;
+	rs = calloc(t->n, sizeof(*rs));
+	if (rs == NULL)
+		return -1;
+	for (i = 1; i < t->n && rv == 0; i++) {
+		const struct route_ent *b = t->ents[i];
+		size_t first = i;
+		bool unreachable = false;
+
+		memset(&f, 0, sizeof(f));
+		f.later = i;
+		/* One earlier route alone, the clearest message. */
+		for (j = 0; j < i && !unreachable; j++) {
+			rs[0] = t->ents[j];
+			budget = LINT_BUDGET;
+			cov = lint_covered(rs, 1, b, 0, &budget);
+			if (cov == -1)
+				rv = -1;
+			if (cov == 1) {
+				unreachable = true;
+				f.earlier = j;
+				f.alone = true;
+			}
+		}
+		/* Else all of them together. */
+		if (!unreachable && rv == 0) {
+			size_t n = 0;
+
+			for (j = 0; j < i; j++) {
+				if (!lint_overlap(t->ents[j], b, f.example,
+				        sizeof(f.example)))
+					continue;
+				if (first == i)
+					first = j;
+				rs[n++] = t->ents[j];
+			}
+			budget = LINT_BUDGET;
+			cov = lint_covered(rs, n, b, 0, &budget);
+			if (cov == -1)
+				rv = -1;
+			if (cov == 1 && n > 0) {
+				unreachable = true;
+				f.earlier = first;
+				f.alone = false;
+			}
+		}
+		if (unreachable) {
+			f.kind = AUTH_LINT_UNREACHABLE;
+			f.example[0] = '\0';
+			lint_put(out, cap, n_found, &f);
+			continue;
+		}
+		/* An earlier route taking part of b's paths where b is
+		 * stricter, unless it is an exception carved out of b. */
+		for (j = 0; j < i && rv == 0; j++) {
+			const struct route_ent *a = t->ents[j];
+
+			memset(&f, 0, sizeof(f));
+			if (!lint_overlap(a, b, f.example, sizeof(f.example)) ||
+			    !lint_stricter(a, b, f.reason, sizeof(f.reason)))
+				continue;
+			rs[0] = b;
+			budget = LINT_BUDGET;
+			cov = lint_covered(rs, 1, a, 0, &budget);
+			if (cov == -1)
+				rv = -1;
+			if (cov != 0)
+				continue; /* a inside b, or unknown */
+			f.kind = AUTH_LINT_TAKES;
+			f.earlier = j;
+			f.later = i;
+			lint_put(out, cap, n_found, &f);
+		}
+	}
+	free(rs);
+	return rv;
+}
+
 /* ------------------------------------------------------------ checks */
 
 static const struct auth_view *

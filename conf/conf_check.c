@@ -686,6 +686,63 @@ compute_cut_cookies(struct conf_ctx *ctx, struct conf *c)
 	}
 }
 
+/* The config line of table route |ti|. */
+static int
+lint_line(const struct conf_ctx *ctx, const struct conf *c, size_t ti,
+    const char **pat)
+{
+	const struct auth_route *r = auth_route_get(c->table, ti);
+
+	*pat = r != NULL ? r->pattern : "";
+	if (r == NULL || r->tag < 0 || (size_t)r->tag >= c->n_routes)
+		return 0;
+	return ctx->routes[r->tag].line;
+}
+
+/*
+ * First match wins, so the order of routes is policy: a route placed too
+ * early silently takes requests from a later one. Refuses every route
+ * that can never match and every route that takes paths from a later,
+ * stricter one (auth_route_lint), naming both routes and their lines.
+ */
+static void
+check_route_order(struct conf_ctx *ctx, struct conf *c)
+{
+	struct auth_lint *f;
+	size_t i, n;
+
+	/* Only a complete table: a route refused earlier would make every
+	 * later finding about the wrong order. */
+	if (c->table == NULL || auth_route_count(c->table) != c->n_routes)
+		return;
+	f = calloc(CONF_MAX_ROUTES, sizeof(*f));
+	if (f == NULL ||
+	    auth_route_lint(c->table, f, CONF_MAX_ROUTES, &n) == -1) {
+		free(f);
+		ctx->oom = true;
+		return;
+	}
+	for (i = 0; i < n && i < CONF_MAX_ROUTES; i++) {
+		const char *ep, *lp;
+		int el = lint_line(ctx, c, f[i].earlier, &ep);
+		int ll = lint_line(ctx, c, f[i].later, &lp);
+
+		if (f[i].kind == AUTH_LINT_UNREACHABLE && f[i].alone)
+			conf_err(ctx, ll,
+			    "route \"%s\" can never match: route \"%s\" (line %d) comes first and takes every path it would; put the more specific route above the broader one, or remove this one",
+			    lp, ep, el);
+		else if (f[i].kind == AUTH_LINT_UNREACHABLE)
+			conf_err(ctx, ll,
+			    "route \"%s\" can never match: the routes above it, from \"%s\" (line %d) on, take every path it would; move it above them, or remove it",
+			    lp, ep, el);
+		else
+			conf_err(ctx, el,
+			    "route \"%s\" takes paths such as \"%s\" from route \"%s\" (line %d), which is stricter there (%s); put route \"%s\" first, or narrow this route so it no longer overlaps it (an exception wholly inside the later route's paths, placed above it, is fine)",
+			    ep, f[i].example, lp, ll, f[i].reason, lp);
+	}
+	free(f);
+}
+
 void
 conf_check_all(struct conf_ctx *ctx, struct conf *c)
 {
@@ -698,6 +755,7 @@ conf_check_all(struct conf_ctx *ctx, struct conf *c)
 		    "no route is defined; at least one is required");
 	for (i = 0; i < c->n_routes; i++)
 		check_route(ctx, c, i);
+	check_route_order(ctx, c);
 	/* A claim header is filled from the kept claims only. */
 	for (i = 0; i < c->n_claim_headers; i++) {
 		bool kept = false;

@@ -977,13 +977,102 @@ test_kids(void)
 	conf_free(c);
 }
 
-/* Literal case options. */
+/* Route order: each refused config with its message, and configs that are
+ * fine; literal case options. */
+static const struct order_case {
+	const char *routes; /* after "upstream u" and "issuer a" (lines 1-2) */
+	int line;           /* 0: the config loads */
+	const char *msg;
+} order_cases[] = {
+    {"route \"/**\" { upstream = u; auth = optional }\n"
+     "route \"/api/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n",
+        4,
+        "route \"/api/{user_id}/**\" can never match: route \"/**\" (line 3) comes first and takes every path it would; put the more specific route above the broader one, or remove this one"},
+    {"route \"/api/**\" { upstream = u }\n"
+     "route \"/api/x\" { upstream = u }\n",
+        4, "route \"/api/x\" can never match: route \"/api/**\" (line 3)"},
+    {"route \"/api/**\" { upstream = u; auth = optional }\n"
+     "route \"/api/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n",
+        3,
+        "route \"/api/**\" takes paths such as \"/api/{user_id}/**\" from route \"/api/{user_id}/**\" (line 4), which is stricter there (auth = required, not optional); put route \"/api/{user_id}/**\" first, or narrow this route so it no longer overlaps it"},
+    {"case_insensitive_literals = true\n"
+     "route \"/api/**\" {\n"
+     "  upstream = u\n"
+     "  auth = optional\n"
+     "  case_insensitive_literals = true\n"
+     "}\n"
+     "route \"/api/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n",
+        9, "can never match: route \"/api/**\" (line 4) comes first"},
+    {"route \"/b\" { upstream = u; auth = none }\n"
+     "route \"/a\" { upstream = u; auth = none }\n"
+     "route \"/a/{x}/**\" { upstream = u; auth = none }\n"
+     "route \"/a/**\" { upstream = u; auth = optional }\n",
+        6,
+        "route \"/a/**\" can never match: the routes above it, from \"/a\" (line 4) on, take every path it would; move it above them, or remove it"},
+    {"route \"/{x}/public/**\" { upstream = u; auth = none }\n"
+     "route \"/api/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n",
+        3,
+        "takes paths such as \"/api/public/**\" from route \"/api/{user_id}/**\" (line 4), which is stricter there (auth = required, not none)"},
+    /* A case-sensitive upper-case route above a folding one takes
+     * "/API/bob/..." from it: the finding this guards. */
+    {"route \"/API/**\" { upstream = u; auth = optional }\n"
+     "route \"/api/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n",
+        3, "takes paths such as \"/API/{user_id}/**\""},
+    /* With folding turned off, the two never meet. */
+    {"route \"/API/**\" { upstream = u; auth = optional }\n"
+     "route \"/api/{user_id}/**\" {\n"
+     "  upstream = u\n"
+     "  require = \"user_id == sub\"\n"
+     "  case_insensitive_literals = false\n"
+     "}\n",
+        0, NULL},
+    {"case_insensitive_literals = false\n"
+     "route \"/API/**\" { upstream = u; auth = optional }\n"
+     "route \"/api/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n",
+        0, NULL},
+    /* Fine: the reference layout, an exception above its route. */
+    {"route \"/api/auth/**\" { upstream = u; auth = none }\n"
+     "route \"/api/users/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n"
+     "route \"/api/**\" { upstream = u }\n"
+     "route \"/**\" { upstream = u; auth = optional }\n",
+        0, NULL},
+    {"route \"/api/{user_id}/public/**\" { upstream = u; auth = none }\n"
+     "route \"/api/{user_id}/**\" { upstream = u; require = \"user_id == sub\" }\n"
+     "route \"/**\" { upstream = u; auth = none }\n",
+        0, NULL},
+};
+
 static void
 test_route_order(void)
 {
-	char path[512];
+	char path[512], text[2048];
 	struct conf *c;
+	size_t i;
 
+	for (i = 0; i < sizeof(order_cases) / sizeof(order_cases[0]); i++) {
+		const struct order_case *oc = &order_cases[i];
+
+		snprintf(text, sizeof(text),
+		    "upstream u { url = \"http://x:1\" }\n"
+		    "issuer a { secret = \"" SECRET "\" }\n%s",
+		    oc->routes);
+		c = load_text(text, path, sizeof(path));
+		if (oc->line == 0) {
+			ok(c != NULL, "route order %zu loads", i);
+			if (c == NULL)
+				printf("#   %s\n", err);
+		} else {
+			ok(c == NULL && has_err(err, path, oc->line, oc->msg),
+			    "route order %zu: line %d says \"%s\"", i, oc->line,
+			    oc->msg);
+			if (c != NULL || !has_err(err, path, oc->line, oc->msg))
+				printf("#   got: %s\n", c ? "(loaded)" : err);
+			if (c == NULL)
+				is_int(count_lines(err), 1,
+				    "route order %zu: one error", i);
+		}
+		conf_free(c);
+	}
 	/* The options reach the table. */
 	c = load_text("upstream u { url = \"http://x:1\" }\n"
 	              "route \"/a\" { upstream = u; auth = none }\n"

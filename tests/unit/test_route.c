@@ -603,6 +603,193 @@ test_case_fold(void)
 	auth_route_table_free(t);
 }
 
+/* ---------------------------------------------------------------- lint */
+
+struct lint_route {
+	const char *pattern;
+	enum auth_mode mode;
+	const char *rule;
+	enum auth_lit_case lc;
+};
+
+#define R_NONE(p)                                                              \
+	{                                                                      \
+		p, AUTH_MODE_NONE, NULL, AUTH_LIT_CASE_DEFAULT                 \
+	}
+#define R_OPT(p)                                                               \
+	{                                                                      \
+		p, AUTH_MODE_OPTIONAL, NULL, AUTH_LIT_CASE_DEFAULT             \
+	}
+#define R_REQ(p)                                                               \
+	{                                                                      \
+		p, AUTH_MODE_REQUIRED, NULL, AUTH_LIT_CASE_DEFAULT             \
+	}
+#define R_RULE(p, r)                                                           \
+	{                                                                      \
+		p, AUTH_MODE_REQUIRED, r, AUTH_LIT_CASE_DEFAULT                \
+	}
+
+static const struct lint_case {
+	const char *name;
+	struct lint_route routes[6];
+	const char *want; /* the findings, formatted by fmt_lint */
+} lint_cases[] = {
+    /* Refused. */
+    {"/** first", {R_OPT("/**"), R_RULE("/api/{user_id}/**", "user_id == sub")},
+        "unreachable 0>1 alone"},
+    {"/api/** above /api/x", {R_REQ("/api/**"), R_REQ("/api/x")},
+        "unreachable 0>1 alone"},
+    /* Still reachable by "/API/bob" (it folds), but "/api/bob" is taken. */
+    {"optional /api/** above the user route",
+        {R_OPT("/api/**"), R_RULE("/api/{user_id}/**", "user_id == sub")},
+        "takes 0>1 /api/{user_id}/** (auth = required, not optional)"},
+    {"optional /api/** above the user route, both folding",
+        {{"/api/**", AUTH_MODE_OPTIONAL, NULL, AUTH_LIT_CASE_INSENSITIVE},
+            R_RULE("/api/{user_id}/**", "user_id == sub")},
+        "unreachable 0>1 alone"},
+    {"a variable above a literal", {R_REQ("/x/{id}"), R_NONE("/x/me")},
+        "unreachable 0>1 alone"},
+    {"the same pattern twice", {R_NONE("/a"), R_NONE("/a/")},
+        "unreachable 0>1 alone"},
+    {"/ after /**", {R_OPT("/**"), R_NONE("/")}, "unreachable 0>1 alone"},
+    {"covered by two routes together",
+        {R_NONE("/b"), R_NONE("/a"), R_NONE("/a/{x}/**"), R_OPT("/a/**")},
+        "unreachable 1>3 union"},
+    {"a wildcard segment takes a user's paths",
+        {R_NONE("/{x}/public/**"),
+            R_RULE("/api/{user_id}/**", "user_id == sub")},
+        "takes 0>1 /api/public/** (auth = required, not none)"},
+    {"an upper-case route above a folding one",
+        {R_OPT("/API/**"), R_RULE("/api/{user_id}/**", "user_id == sub")},
+        "takes 0>1 /API/{user_id}/** (auth = required, not optional)"},
+    {"a case-sensitive exact literal above a folding one",
+        {R_NONE("/api/**"), R_REQ("/API/x")},
+        "takes 0>1 /api/x (auth = required, not none)"},
+    {"require rules, same mode",
+        {R_REQ("/{a}/docs/**"), R_RULE("/api/{user_id}/**", "user_id == sub")},
+        "takes 0>1 /api/docs/** (require rules)"},
+    {"the rule on another segment",
+        {R_RULE("/{u}/{d}/x/**", "d == sub"),
+            R_RULE("/{user_id}/docs/**", "user_id == sub")},
+        "takes 0>1 /{user_id}/docs/x/** (require rules)"},
+    {"several findings in order",
+        {R_OPT("/{x}/y/**"), R_RULE("/a/{user_id}/**", "user_id == sub"),
+            R_NONE("/a/b/y")},
+        "takes 0>1 /a/y/** (auth = required, not optional); "
+        "unreachable 1>2 alone"},
+    /* Fine. */
+    {"the reference config",
+        {R_NONE("/api/auth/**"),
+            R_RULE("/api/users/{user_id}/**", "user_id == sub"),
+            R_REQ("/api/**"), R_OPT("/**")},
+        ""},
+    {"an exception carved out of a user's paths",
+        {R_NONE("/api/{user_id}/public/**"),
+            R_RULE("/api/{user_id}/**", "user_id == sub")},
+        ""},
+    {"the test suite's routes",
+        {R_RULE("/api/{user_id}/**", "user_id == sub"), R_NONE("/public/**"),
+            R_OPT("/opt/**")},
+        ""},
+    {"disjoint", {R_NONE("/a/**"), R_REQ("/b/**"), R_NONE("/c")}, ""},
+    {"/a/** takes /a", {R_NONE("/a/**"), R_NONE("/a")},
+        "unreachable 0>1 alone"},
+    {"/ then /**", {R_NONE("/"), R_OPT("/**")}, ""},
+    {"the same rule on the same segment",
+        {R_RULE("/{u}/docs/**", "u == sub"),
+            R_RULE("/{user_id}/{d}/x", "user_id == sub")},
+        ""},
+    {"a laxer route after a stricter one",
+        {R_RULE("/api/{user_id}/**", "user_id == sub"), R_OPT("/{x}/y/**")},
+        ""},
+    {"case-sensitive literals that differ only in case",
+        {{"/A/**", AUTH_MODE_NONE, NULL, AUTH_LIT_CASE_DEFAULT},
+            {"/a/**", AUTH_MODE_REQUIRED, NULL, AUTH_LIT_CASE_SENSITIVE}},
+        ""},
+    {"a longer literal is no prefix", {R_NONE("/api/x"), R_REQ("/api/xy")}, ""},
+};
+
+static void
+fmt_lint(const struct auth_lint *f, size_t n, char *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < n && o < cap; i++) {
+		if (f[i].kind == AUTH_LINT_UNREACHABLE)
+			o += (size_t)snprintf(out + o, cap - o,
+			    "%sunreachable %zu>%zu %s", i ? "; " : "",
+			    f[i].earlier, f[i].later,
+			    f[i].alone ? "alone" : "union");
+		else
+			o += (size_t)snprintf(out + o, cap - o,
+			    "%stakes %zu>%zu %s (%s)", i ? "; " : "",
+			    f[i].earlier, f[i].later, f[i].example,
+			    f[i].reason);
+	}
+}
+
+static void
+test_lint(void)
+{
+	struct auth_lint f[8];
+	char got[1024], err[256];
+	size_t i, k, n;
+
+	for (i = 0; i < sizeof(lint_cases) / sizeof(lint_cases[0]); i++) {
+		const struct lint_case *lc = &lint_cases[i];
+		struct auth_route_table *t = auth_route_table_new();
+		int bad = 0;
+
+		for (k = 0; k < 6 && lc->routes[k].pattern != NULL; k++)
+			bad |= add_lc(t, lc->routes[k].pattern,
+			    lc->routes[k].mode, lc->routes[k].lc, (int)k,
+			    lc->routes[k].rule, NULL, NULL, err, sizeof(err));
+		if (bad)
+			printf("# %s\n", err);
+		is_int(auth_route_lint(t, f, 8, &n), 0, "lint: %s", lc->name);
+		fmt_lint(f, n < 8 ? n : 8, got, sizeof(got));
+		is_str(got, lc->want, "lint: %s: findings", lc->name);
+		auth_route_table_free(t);
+	}
+	/* More findings than room: counted, |cap| written. */
+	{
+		struct auth_route_table *t = auth_route_table_new();
+
+		add(t, "/**", AUTH_MODE_OPTIONAL, 0, NULL, NULL, NULL, err,
+		    sizeof(err));
+		add(t, "/a", AUTH_MODE_OPTIONAL, 1, NULL, NULL, NULL, err,
+		    sizeof(err));
+		add(t, "/b", AUTH_MODE_OPTIONAL, 2, NULL, NULL, NULL, err,
+		    sizeof(err));
+		add(t, "/c", AUTH_MODE_OPTIONAL, 3, NULL, NULL, NULL, err,
+		    sizeof(err));
+		memset(f, 0, sizeof(f));
+		is_int(auth_route_lint(t, f, 1, &n), 0, "lint into one slot");
+		is_int(n, 3, "three findings counted");
+		is_int(f[1].later, 0, "only one written");
+		is_int(auth_route_lint(NULL, f, 1, &n), 0, "lint NULL table");
+		is_int(n, 0, "nothing in a NULL table");
+		auth_route_table_free(t);
+	}
+	/* Many overlapping variables stay within the step budget. */
+	{
+		struct auth_route_table *t = auth_route_table_new();
+		char pat[64];
+
+		for (k = 0; k < 40; k++) {
+			snprintf(pat, sizeof(pat), "/l%zu/{a}/{b}/{c}/**", k);
+			add(t, pat, AUTH_MODE_OPTIONAL, (int)k, NULL, NULL,
+			    NULL, err, sizeof(err));
+		}
+		add(t, "/{a}/{b}/{c}/{d}", AUTH_MODE_REQUIRED, 40, NULL, NULL,
+		    NULL, err, sizeof(err));
+		is_int(auth_route_lint(t, f, 8, &n), 0, "lint a wide table");
+		is_int(n, 40, "each literal route takes from the last");
+		auth_route_table_free(t);
+	}
+}
+
 /* ------------------------------------------------------------- checks */
 
 struct check_case {
@@ -750,6 +937,7 @@ main(void)
 	test_match();
 	test_precedence();
 	test_case_fold();
+	test_lint();
 	test_check();
 	test_check_oom();
 	return tap_done();
