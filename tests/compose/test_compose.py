@@ -17,6 +17,7 @@ go to $BEARERD_COMPOSE_TIMES (JSON) when set.
 
 import json
 import os
+import re
 import resource
 import shutil
 import socket
@@ -274,6 +275,31 @@ def test_image_runs_as_non_root_with_a_health_check(stack):
     stack.podman("healthcheck", "run", stack.container("bearerd"))
     r = stack.podman("exec", stack.container("bearerd"), "bearerd", "--version")
     assert r.stdout.startswith("bearerd ")
+
+
+def _workers_in_container(stack, *opts):
+    r = stack.podman("run", "-d", "--network", "none", *opts,
+        "-e", "BETTER_AUTH_SECRET=" + os.urandom(32).hex(),
+        "-e", "BACKEND_JWT_SECRET=" + os.urandom(32).hex(), "localhost/bearerd:test")
+    cid = r.stdout.strip().splitlines()[-1]
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            logs = stack.podman("logs", cid, check=False).stdout
+            m = re.search(r"with (\d+) workers", logs)
+            if m:
+                return int(m.group(1))
+            time.sleep(0.2)
+        raise AssertionError("no listening line: " + logs)
+    finally:
+        stack.podman("rm", "-f", "-t", "2", cid, check=False)
+
+
+def test_workers_follow_the_cpu_quota(stack):
+    # workers = 0 in the image's config: one per CPU the container may use
+    assert _workers_in_container(stack, "--cpus", "1") == 1
+    assert _workers_in_container(stack, "--cpus", "1.5") == 1
+    assert _workers_in_container(stack) == len(os.sched_getaffinity(0))
 
 
 def test_stop_drains_and_exits_zero(stack):
