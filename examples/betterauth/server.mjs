@@ -78,6 +78,11 @@ const auth = betterAuth({
 });
 const handler = toNodeHandler(auth);
 
+// The jwt plugin makes its key pair on the first token it signs. Make it
+// now, so that /api/auth/jwks has the key before the first user signs in:
+// bearerd fetches the key set once at start (credential = session).
+await auth.api.signJWT({ body: { payload: { sub: "startup" } } });
+
 // The only files served: read once, never a path from the request.
 const pages = {
 	"/": "index.html",

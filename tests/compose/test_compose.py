@@ -188,9 +188,11 @@ class User:
 @pytest.fixture(scope="module")
 def users(stack):
     a, b = User(stack, "alice"), User(stack, "bob")
-    # the API may start after the web app: wait until bearerd reaches it
+    # the API may start after the web app (502), the issuer's keys may come
+    # after bearerd (503): wait until bearerd gets through
     deadline = time.monotonic() + 60
-    while a.get("/api/%s/tasks" % a.id).status_code == 502 and time.monotonic() < deadline:
+    while a.get("/api/%s/tasks" % a.id).status_code in (502, 503) and \
+            time.monotonic() < deadline:
         time.sleep(0.3)
     return a, b
 
