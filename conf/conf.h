@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The configuration: a libconfuse file turned into an immutable struct conf. */
+/* The configuration: a bearerd.conf file turned into an immutable struct conf.
+ */
 #ifndef CONF_CONF_H
 #define CONF_CONF_H
 
@@ -60,9 +61,10 @@ struct conf_issuer {
 	char *token_path;
 	struct conf_upstream jwks_up;
 	char *jwks_path;
-	int64_t jwks_refresh;     /* seconds between JWKS refreshes; 300 */
-	int64_t jwks_min_refresh; /* seconds between unknown-kid refetches; 10 */
-	struct auth_keyset *keys; /* owned */
+	int64_t jwks_refresh; /* seconds between JWKS refreshes; 300 */
+	int64_t
+	    jwks_min_refresh; /* seconds between unknown-kid refetches; 10 */
+	struct auth_keyset *keys;  /* owned */
 	struct auth_policy policy; /* policy.keys == keys; strings owned */
 	enum conf_forward forward;
 	struct auth_minter *minter; /* owned; non-NULL iff forward == mint */
@@ -170,14 +172,24 @@ struct conf {
 
 /* Loads and checks |path|. On success returns a new conf (the caller owns
  * it; free with conf_free). On failure returns NULL and writes every error
- * found, one "file:line: message" per line, into |err| (truncated to
- * |err_len|; lines joined by '\n', no trailing newline). Environment
- * variables in values are expanded; a secret that expands empty or short is
- * an error. Not thread-safe: libconfuse's lexer is global, so loads must not
- * run concurrently (a reload runs in one thread). */
+ * found, one "file:line:column: message" per line in file order, into |err|
+ * (truncated to |err_len|; lines joined by '\n', no trailing newline); an
+ * error without a place (the file cannot be read, memory ran out) is
+ * "file: message". ${VAR} and ${VAR:-default} expand in double-quoted
+ * values; a secret that expands empty or short is an error. Never aborts:
+ * when memory runs out the load fails. Loads must not run concurrently (a
+ * reload runs in one thread). */
 struct conf *conf_load(const char *path, char *err, size_t err_len);
 
+/* Frees |c| and everything it owns, wiping secrets; NULL does nothing. */
 void conf_free(struct conf *c);
+
+/* For tests: |fail| is asked before every allocation the loader makes and
+ * fails it when it returns true; NULL (the default) never fails. */
+void conf_set_alloc_hook(bool (*fail)(void));
+
+/* For tests: allocations the loader made that are not freed yet. */
+long conf_alloc_live(void);
 
 /* Index of upstream |name|, or -1. */
 int conf_upstream_find(const struct conf *c, const char *name);

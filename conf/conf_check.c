@@ -12,13 +12,7 @@
 static char *
 dup_n(const char *s, size_t n)
 {
-	char *p = malloc(n + 1);
-
-	if (p == NULL)
-		return NULL;
-	memcpy(p, s, n);
-	p[n] = '\0';
-	return p;
+	return conf_strndup(s, n);
 }
 
 /* Decimal 1..65535, digits only. Returns the port or -1. */
@@ -264,7 +258,7 @@ conf_parse_fetch_url(const char *s, struct conf_upstream *u, char **path,
 		return -1;
 	}
 	rc = conf_parse_url(base, u, msg, msg_len);
-	free(base);
+	conf_mfree(base);
 	if (rc == -1)
 		return -1;
 	*path = dup_n(*end != '\0' ? end : "/", *end != '\0' ? strlen(end) : 1);
@@ -525,51 +519,94 @@ conf_upstream_find(const struct conf *c, const char *name)
 	return find_upstream(c, name);
 }
 
+/* "; did you mean "x"? (upstreams: a, b)" for an unknown name |s| among
+ * |names|, into |out|. */
+static void
+known_names(const char *s, const char *const *names, size_t n, const char *kind,
+    char *out, size_t out_len)
+{
+	const char *best = conf_suggest(s, names, n);
+	size_t i, off;
+	int w;
+
+	if (n == 0) {
+		snprintf(out, out_len, " (no %s is defined)", kind);
+		return;
+	}
+	w = snprintf(out, out_len,
+	    "%s%s%s (%ss: ", best ? "; did you mean \"" : "", best ? best : "",
+	    best ? "\"?" : "", kind);
+	off = w > 0 && (size_t)w < out_len ? (size_t)w : out_len;
+	for (i = 0; i < n && off < out_len; i++) {
+		w = snprintf(out + off, out_len - off, "%s%s", i ? ", " : "",
+		    names[i] != NULL ? names[i] : "?");
+		if (w < 0)
+			return;
+		off += (size_t)w;
+	}
+	if (off < out_len)
+		snprintf(out + off, out_len - off, ")");
+}
+
 static void
 check_route(struct conf_ctx *ctx, struct conf *c, size_t i)
 {
 	struct conf_route *r = &c->routes[i];
 	const struct conf_route_src *src = &ctx->routes[i];
 	const char *pat = r->pattern != NULL ? r->pattern : "";
+	const char *names[CONF_MAX_UPSTREAMS > CONF_MAX_ISSUERS
+	        ? CONF_MAX_UPSTREAMS
+	        : CONF_MAX_ISSUERS];
+	char hint[CONF_MSG_LEN / 2];
 	size_t j;
 
 	r->upstream = -1;
 	r->issuer = -1;
-	if (src->upstream == NULL)
-		conf_err(ctx, src->line, "route \"%s\": upstream is required",
-		    pat);
-	else if ((r->upstream = find_upstream(c, src->upstream)) < 0)
-		conf_err(ctx, src->upstream_line,
-		    "route \"%s\": unknown upstream \"%s\"", pat,
-		    src->upstream);
+	if (src->upstream == NULL) {
+		conf_err(ctx, src->pos,
+		    "route \"%.128s\": upstream is required", pat);
+	} else if ((r->upstream = find_upstream(c, src->upstream)) < 0) {
+		for (j = 0; j < c->n_upstreams; j++)
+			names[j] = c->upstreams[j].name;
+		known_names(src->upstream, names, c->n_upstreams, "upstream",
+		    hint, sizeof(hint));
+		conf_err(ctx, src->upstream_pos,
+		    "route \"%.128s\": unknown upstream \"%.64s\"%s", pat,
+		    src->upstream, hint);
+	}
 
 	if (r->mode == AUTH_MODE_NONE) {
 		if (src->issuer != NULL)
-			conf_err(ctx, src->issuer_line,
-			    "route \"%s\": issuer is not allowed with auth = none",
+			conf_err(ctx, src->issuer_pos,
+			    "route \"%.128s\": issuer is not allowed with auth = none",
 			    pat);
 		if (src->n_rules > 0)
-			conf_err(ctx, src->require_line[0],
-			    "route \"%s\": require needs auth = required or optional",
+			conf_err(ctx, src->require_pos[0],
+			    "route \"%.128s\": require needs auth = required or optional",
 			    pat);
 		return;
 	}
 	if (src->issuer != NULL) {
 		r->issuer = find_issuer(c, src->issuer);
-		if (r->issuer < 0)
-			conf_err(ctx, src->issuer_line,
-			    "route \"%s\": unknown issuer \"%s\"", pat,
-			    src->issuer);
+		if (r->issuer < 0) {
+			for (j = 0; j < c->n_issuers; j++)
+				names[j] = c->issuers[j].name;
+			known_names(src->issuer, names, c->n_issuers, "issuer",
+			    hint, sizeof(hint));
+			conf_err(ctx, src->issuer_pos,
+			    "route \"%.128s\": unknown issuer \"%.64s\"%s", pat,
+			    src->issuer, hint);
+		}
 	} else if (c->n_issuers == 1) {
 		r->issuer = 0;
 	} else if (c->n_issuers == 0) {
-		conf_err(ctx, src->line,
-		    "route \"%s\": auth = %s needs an issuer, and no issuer is defined",
+		conf_err(ctx, src->pos,
+		    "route \"%.128s\": auth = %s needs an issuer, and no issuer is defined",
 		    pat,
 		    r->mode == AUTH_MODE_REQUIRED ? "required" : "optional");
 	} else {
-		conf_err(ctx, src->line,
-		    "route \"%s\": %zu issuers are defined; name one with issuer = NAME",
+		conf_err(ctx, src->pos,
+		    "route \"%.128s\": %zu issuers are defined; name one with issuer = NAME",
 		    pat, c->n_issuers);
 	}
 	if (r->issuer < 0)
@@ -582,8 +619,8 @@ check_route(struct conf_ctx *ctx, struct conf *c, size_t i)
 		if (ru->kind == AUTH_RULE_VAR_SUB)
 			continue;
 		if (!issuer_keeps(&c->issuers[r->issuer], ru->claim))
-			conf_err(ctx, src->require_line[j],
-			    "route \"%s\": require uses claim \"%s\", which issuer \"%s\" does not keep (add it to keep_claims)",
+			conf_err(ctx, src->require_pos[j],
+			    "route \"%.128s\": require uses claim \"%s\", which issuer \"%s\" does not keep (add it to keep_claims)",
 			    pat, ru->claim, c->issuers[r->issuer].name);
 	}
 }
@@ -616,7 +653,7 @@ cut_add(struct conf_ctx *ctx, struct conf *c, const char *pfx, size_t pfx_len,
 		}
 		if (c->n_cut_cookies == CONF_MAX_CUT_COOKIES)
 			return;
-		if ((p = malloc(sl + n + 1)) == NULL) {
+		if ((p = conf_malloc(sl + n + 1)) == NULL) {
 			ctx->oom = true;
 			return;
 		}
@@ -686,17 +723,18 @@ compute_cut_cookies(struct conf_ctx *ctx, struct conf *c)
 	}
 }
 
-/* The config line of table route |ti|. */
-static int
-lint_line(const struct conf_ctx *ctx, const struct conf *c, size_t ti,
+/* Where table route |ti| was written. */
+static struct conf_pos
+lint_pos(const struct conf_ctx *ctx, const struct conf *c, size_t ti,
     const char **pat)
 {
 	const struct auth_route *r = auth_route_get(c->table, ti);
+	struct conf_pos none = {0, 0};
 
 	*pat = r != NULL ? r->pattern : "";
 	if (r == NULL || r->tag < 0 || (size_t)r->tag >= c->n_routes)
-		return 0;
-	return ctx->routes[r->tag].line;
+		return none;
+	return ctx->routes[r->tag].pos;
 }
 
 /*
@@ -715,32 +753,33 @@ check_route_order(struct conf_ctx *ctx, struct conf *c)
 	 * later finding about the wrong order. */
 	if (c->table == NULL || auth_route_count(c->table) != c->n_routes)
 		return;
-	f = calloc(CONF_MAX_ROUTES, sizeof(*f));
+	f = conf_calloc(CONF_MAX_ROUTES, sizeof(*f));
 	if (f == NULL ||
 	    auth_route_lint(c->table, f, CONF_MAX_ROUTES, &n) == -1) {
-		free(f);
+		conf_mfree(f);
 		ctx->oom = true;
 		return;
 	}
 	for (i = 0; i < n && i < CONF_MAX_ROUTES; i++) {
 		const char *ep, *lp;
-		int el = lint_line(ctx, c, f[i].earlier, &ep);
-		int ll = lint_line(ctx, c, f[i].later, &lp);
+		struct conf_pos ep_pos = lint_pos(ctx, c, f[i].earlier, &ep);
+		struct conf_pos lp_pos = lint_pos(ctx, c, f[i].later, &lp);
+		int el = ep_pos.line, ll = lp_pos.line;
 
 		if (f[i].kind == AUTH_LINT_UNREACHABLE && f[i].alone)
-			conf_err(ctx, ll,
+			conf_err(ctx, lp_pos,
 			    "route \"%s\" can never match: route \"%s\" (line %d) comes first and takes every path it would; put the more specific route above the broader one, or remove this one",
 			    lp, ep, el);
 		else if (f[i].kind == AUTH_LINT_UNREACHABLE)
-			conf_err(ctx, ll,
+			conf_err(ctx, lp_pos,
 			    "route \"%s\" can never match: the routes above it, from \"%s\" (line %d) on, take every path it would; move it above them, or remove it",
 			    lp, ep, el);
 		else
-			conf_err(ctx, el,
+			conf_err(ctx, ep_pos,
 			    "route \"%s\" takes paths such as \"%s\" from route \"%s\" (line %d), which is stricter there (%s); put route \"%s\" first, or narrow this route so it no longer overlaps it (an exception wholly inside the later route's paths, placed above it, is fine)",
 			    ep, f[i].example, lp, ll, f[i].reason, lp);
 	}
-	free(f);
+	conf_mfree(f);
 }
 
 void
@@ -751,7 +790,7 @@ conf_check_all(struct conf_ctx *ctx, struct conf *c)
 	compute_cut_cookies(ctx, c);
 
 	if (c->n_routes == 0)
-		conf_err(ctx, ctx->eof_line,
+		conf_err(ctx, ctx->eof,
 		    "no route is defined; at least one is required");
 	for (i = 0; i < c->n_routes; i++)
 		check_route(ctx, c, i);
@@ -765,7 +804,7 @@ conf_check_all(struct conf_ctx *ctx, struct conf *c)
 			        c->claim_header_claim[i]))
 				kept = true;
 		if (!kept)
-			conf_err(ctx, ctx->claim_line[i],
+			conf_err(ctx, ctx->claim_pos[i],
 			    "claim \"%s\": no issuer keeps this claim (add it to keep_claims)",
 			    c->claim_header_claim[i]);
 	}

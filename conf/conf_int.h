@@ -1,32 +1,110 @@
 /* SPDX-License-Identifier: MIT */
-/* What conf.c and conf_check.c share while a file is loaded; not public. */
+/* What the loader's files share while a file is loaded; not public. */
 #ifndef CONF_CONF_INT_H
 #define CONF_CONF_INT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 
-#define CONF_MSG_LEN 512 /* one error message, before "file:line: " */
+#define CONF_MSG_LEN 512 /* one error message, before "file:line:col: " */
+#define CONF_MAX_DEPTH 8 /* nested sections */
+
+/* A place in the file: 1-based line and byte column; line 0: nowhere. */
+struct conf_pos {
+	int line;
+	int col;
+};
 
 struct conf_errmsg {
-	int line;   /* 0: no line */
+	struct conf_pos pos;
 	size_t seq; /* order of discovery, for a stable sort */
 	char *msg;  /* owned */
 };
 
+/* ------------------------------------------------------------ the table */
+
+enum conf_type {
+	CONF_T_STR = 0, /* one string */
+	CONF_T_LIST,    /* strings: {"a", "b"}, or one string */
+	CONF_T_INT,     /* a plain integer */
+	CONF_T_MS,      /* a duration; a plain integer is milliseconds */
+	CONF_T_SEC,     /* a duration; a plain integer is seconds */
+	CONF_T_SIZE,    /* bytes; a plain integer is bytes, or 64k, 1m, 1g */
+	CONF_T_BOOL,    /* true/false, yes/no, on/off */
+	CONF_T_SECTION, /* name { ... } */
+	CONF_T_TITLED   /* name TITLE { ... }, any number of them */
+};
+
+/* Where a table value is stored by conf_apply(). */
+enum conf_target {
+	CONF_TGT_NONE = 0, /* read by the build code */
+	CONF_TGT_CONF,     /* struct conf */
+	CONF_TGT_UPSTREAM, /* struct conf_upstream */
+	CONF_TGT_ISSUER,   /* struct conf_issuer */
+	CONF_TGT_ROUTE     /* struct conf_route */
+};
+
+/*
+ * One option: the section it belongs to ("" for the top level, "issuer.key"
+ * for a nested one), its name and type, its default as it would be written
+ * in the file (NULL: none), the range of numbers, and where conf_apply()
+ * stores it (target, offset, size), or CONF_TGT_NONE when build code reads
+ * it with conf_str() and friends.
+ */
+struct conf_opt {
+	const char *sec;
+	const char *name;
+	enum conf_type type;
+	const char *def;
+	int64_t lo, hi;
+	enum conf_target tgt;
+	size_t off, size;
+};
+
+extern const struct conf_opt conf_opts[];
+extern const size_t conf_n_opts;
+
+/* The row for |name| in section |sec|, or NULL. */
+const struct conf_opt *conf_opt_find(const char *sec, const char *name);
+
+/* ------------------------------------------------------------- the tree */
+
+/* A value as written: the text after unquoting and ${} expansion. */
+struct conf_val {
+	char *s; /* owned, wiped on free (it may be a secret) */
+	size_t len;
+	struct conf_pos pos;
+};
+
+/* One statement: an option (name = value) or a section (name [title] {}). */
+struct conf_node {
+	const struct conf_opt *opt; /* its table row */
+	struct conf_pos pos;        /* the name */
+	bool is_list;               /* written as { ... } */
+	struct conf_val *vals;      /* options: the values; owned */
+	size_t n_vals;
+	struct conf_val title;  /* titled sections; s == NULL otherwise */
+	struct conf_node *kids; /* sections: the statements in order; owned */
+	struct conf_node *next; /* the next statement of the parent */
+	struct conf_pos close;  /* sections: the closing brace */
+};
+
+/* --------------------------------------------------------- one load */
+
 /* Where a route's references were written, for checks across sections. */
 struct conf_route_src {
-	int line;             /* the route section */
+	struct conf_pos pos;  /* the route section */
 	const char *upstream; /* as written; NULL when absent */
-	int upstream_line;
+	struct conf_pos upstream_pos;
 	const char *issuer; /* as written; NULL when absent */
-	int issuer_line;
+	struct conf_pos issuer_pos;
 	struct auth_rule rules[AUTH_MAX_ROUTE_RULES]; /* parsed */
 	size_t n_rules;
-	int require_line[AUTH_MAX_ROUTE_RULES];
-	int auth_line;
+	struct conf_pos require_pos[AUTH_MAX_ROUTE_RULES];
+	struct conf_pos auth_pos;
 };
 
 /* The state of one conf_load(). */
@@ -35,17 +113,49 @@ struct conf_ctx {
 	struct conf_errmsg *errs;
 	size_t n_errs, cap_errs;
 	bool oom;
-	int eof_line; /* the last line of the file */
+	struct conf_pos eof; /* the end of the file */
 	struct conf_route_src routes[CONF_MAX_ROUTES];
-	int issuer_line[CONF_MAX_ISSUERS];
-	int claim_line[CONF_MAX_NAMES];
+	struct conf_pos issuer_pos[CONF_MAX_ISSUERS];
+	struct conf_pos claim_pos[CONF_MAX_NAMES];
 };
 
-/* conf.c */
-void conf_err(struct conf_ctx *ctx, int line, const char *fmt, ...)
+/* --------------------------------------------------------------- mem.c */
+
+/* Every allocation of the loader goes through these, so a test can fail
+ * the Nth one (conf_set_alloc_hook) and count what is still live. */
+void *conf_malloc(size_t n);
+void *conf_calloc(size_t n, size_t size);
+void *conf_realloc(void *p, size_t n);
+char *conf_strdup(const char *s);
+char *conf_strndup(const char *s, size_t n);
+void conf_mfree(void *p);
+/* Overwrites |n| bytes of |p| (a secret) and frees it; NULL is fine. */
+void conf_wipe_free(void *p, size_t n);
+
+/* -------------------------------------------------------------- conf.c */
+
+void conf_err(struct conf_ctx *ctx, struct conf_pos pos, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* conf_check.c */
+/* The closest of |names| (|n| of them) to |s|, if it is close enough to be
+ * a likely typo; else NULL. */
+const char *conf_suggest(const char *s, const char *const *names, size_t n);
+
+/* ------------------------------------------------------ lex.c, parse.c */
+
+/*
+ * Parses |text| (|len| bytes, NUL-terminated) into a tree of statements
+ * checked against the option table: unknown options and sections, an option
+ * set twice, a duplicate section title. Every error goes to |ctx|; parsing
+ * resumes at the next statement. Returns the top-level statements (free
+ * with conf_tree_free), possibly NULL for an empty file.
+ */
+struct conf_node *conf_parse(struct conf_ctx *ctx, const char *text,
+    size_t len);
+
+void conf_tree_free(struct conf_node *n);
+
+/* -------------------------------------------------------- conf_check.c */
 
 /* Splits "host:port" or "[v6]:port" into new strings. Returns 0, or -1
  * with a message in |msg|. */

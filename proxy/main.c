@@ -83,7 +83,7 @@ proxy_gen_unref(struct proxy_gen *g)
 	}
 }
 
-/* Prints libconfuse-style "file:line: message" lines, one per error. */
+/* Prints the "file:line:column: message" lines, one per error. */
 static void
 print_errors(const char *err)
 {

@@ -83,8 +83,8 @@ def test_config_check_bad(check_conf, case, repl, marker, words):
     lo, hi = _block_range(lines, idx)
     rc, out = run_check(check_conf.conf)
     assert rc != 0, out
-    errs = re.findall(re.escape(check_conf.conf) + r":(\d+): (.+)", out)
-    assert errs, "no 'file:line: message' in output:\n" + out
+    errs = re.findall(re.escape(check_conf.conf) + r":(\d+):\d+: (.+)", out)
+    assert errs, "no 'file:line:column: message' in output:\n" + out
     hit = [(int(n), msg) for n, msg in errs if lo <= int(n) <= hi]
     assert hit, "no error reported on lines %d-%d (marker at %d):\n%s" % (lo, hi, idx + 1, out)
     for w in words:
@@ -95,7 +95,7 @@ def test_config_check_bad(check_conf, case, repl, marker, words):
 
 def test_config_check_reports_every_error(check_conf):
     text = open(check_conf.conf).read()
-    # semantic errors (an unknown option stops libconfuse's parser at once)
+    # two independent errors, both reported
     text = text.replace('secret      = "${BEARERD_TEST_SECRET}"', 'secret      = "short"', 1)
     text = text.replace("  upstream = api\n  auth     = required",
         "  upstream = nope\n  auth     = required", 1)
@@ -103,7 +103,7 @@ def test_config_check_reports_every_error(check_conf):
         f.write(text)
     rc, out = run_check(check_conf.conf)
     assert rc != 0
-    lines = set(int(n) for n in re.findall(re.escape(check_conf.conf) + r":(\d+): ", out))
+    lines = set(int(n) for n in re.findall(re.escape(check_conf.conf) + r":(\d+):\d+: ", out))
     assert len(lines) >= 2, out
 
 
@@ -120,7 +120,7 @@ def test_refuses_to_start_on_bad_config(check_conf):
     p = subprocess.run([BEARERD, "-c", check_conf.conf], capture_output=True, text=True,
         timeout=30, env=bearerd_env())
     assert p.returncode != 0
-    assert re.search(re.escape(check_conf.conf) + r":\d+: ", p.stderr), p.stderr
+    assert re.search(re.escape(check_conf.conf) + r":\d+:\d+: ", p.stderr), p.stderr
 
 
 # ------------------------------------------------------- admin, access log
@@ -260,7 +260,7 @@ def test_sighup_under_load(bearerd_factory, tokens):
         assert b.alive()
         assert b.get("/v3/x").status == 200
         assert b.get("/v9/x").status == 404
-        assert re.search(re.escape(b.conf) + r":\d+: ", b.stderr()), b.stderr()[-2000:]
+        assert re.search(re.escape(b.conf) + r":\d+:\d+: ", b.stderr()), b.stderr()[-2000:]
         time.sleep(0.3)
     finally:
         stop.set()
@@ -394,7 +394,7 @@ def test_relative_file_paths_from_config_dir(check_conf, keys, tmp_path):
     (confdir / "rsa.pub.pem").unlink()
     rc, out = run_check(str(conf))
     assert rc != 0
-    assert re.search(re.escape(str(conf)) + r":\d+: .*rsa\.pub\.pem", out), out
+    assert re.search(re.escape(str(conf)) + r":\d+:\d+: .*rsa\.pub\.pem", out), out
 
 
 def test_sigterm_drain_is_bounded(bearerd_factory, upstream, tokens):
