@@ -150,7 +150,12 @@ def stack():
     try:
         s.timed("base_images", os.path.join(REPO, "deploy", "base-images"), cwd=REPO,
             timeout=1800)
-        s.timed("build", "podman-compose", "-p", s.project, "build", timeout=1800)
+        r = s.timed("build", "podman-compose", "-p", s.project, "build", timeout=1800)
+        # podman-compose 1.0.3 exits 0 when a build fails (and an older
+        # image of the same name would then be used): read what it printed
+        bad = [l for l in r.stdout.splitlines()
+            if l.startswith("exit code: ") and l != "exit code: 0"]
+        assert not bad, "an image build failed:\n" + r.stdout[-4000:]
         s.timed("up", "podman-compose", "-p", s.project, "up", "-d", timeout=300)
         t = time.monotonic()
         s.wait_ready()
