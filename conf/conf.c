@@ -166,6 +166,11 @@ conf_err(struct conf_ctx *ctx, struct conf_pos pos, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* Messages quote values: one error stays one line, and a terminal
+	 * gets no control bytes. */
+	for (char *q = buf; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
 	if (ctx->n_errs == ctx->cap_errs) {
 		size_t cap = ctx->cap_errs ? ctx->cap_errs * 2 : 16;
 		struct conf_errmsg *v =
@@ -326,8 +331,8 @@ list_at(const struct conf_node *sec, const char *name, size_t i)
  * Parses |s| as a value of type |t|: a number with an optional unit
  * (durations: ms, s, m, h; sizes: k, m, g), or a bool. Returns 0, or -1.
  */
-static int
-parse_number(const char *s, enum conf_type t, int64_t *out)
+int
+conf_parse_number(const char *s, enum conf_type t, int64_t *out)
 {
 	const char *p = s;
 	int64_t v = 0, mult = 1, div = 1;
@@ -421,10 +426,11 @@ num(struct load *L, const struct conf_node *sec, const struct conf_opt *o)
 
 	if (s == NULL) /* no value and no default: the caller checks is_set */
 		return 0;
-	if (parse_number(s, o->type, &v) == -1) {
+	if (conf_parse_number(s, o->type, &v) == -1) {
 		conf_err(&L->ctx, pos, "%s: \"%.64s\" is not %s", o->name, s,
 		    type_hint(o->type));
-		if (o->def == NULL || parse_number(o->def, o->type, &v) == -1)
+		if (o->def == NULL ||
+		    conf_parse_number(o->def, o->type, &v) == -1)
 			v = 0;
 		return v;
 	}
@@ -1675,6 +1681,41 @@ out:
 	}
 	load_cleanup(L);
 	return c;
+}
+
+char *
+conf_serialise(const char *path, size_t *out_len)
+{
+	char msg[CONF_MSG_LEN];
+	struct conf_ctx *ctx;
+	struct conf_node *top;
+	char *text, *out = NULL;
+	size_t len = 0, i;
+
+	if ((ctx = conf_calloc(1, sizeof(*ctx))) == NULL)
+		return NULL;
+	ctx->path = path;
+	text = read_all(path, CONF_MAX_FILE_BYTES, &len, msg, sizeof(msg),
+	    &ctx->oom);
+	if (text != NULL) {
+		ctx->eof = end_of(text, len);
+		top = conf_parse(ctx, text, len);
+		if (ctx->n_errs == 0 && !ctx->oom)
+			out = conf_write_tree(top, out_len);
+		conf_tree_free(top);
+		conf_wipe_free(text, len);
+	}
+	for (i = 0; i < ctx->n_errs; i++)
+		conf_mfree(ctx->errs[i].msg);
+	conf_mfree(ctx->errs);
+	conf_mfree(ctx);
+	return out;
+}
+
+void
+conf_text_free(char *text, size_t len)
+{
+	conf_wipe_free(text, len + 1);
 }
 
 void

@@ -184,6 +184,15 @@ struct conf *conf_load(const char *path, char *err, size_t err_len);
 /* Frees |c| and everything it owns, wiping secrets; NULL does nothing. */
 void conf_free(struct conf *c);
 
+/* The file |path| written back in canonical form: the same statements in
+ * the same order, every value double-quoted with its ${VAR} expanded and
+ * '$' escaped, so it expands to itself. Loaded from the same directory, the
+ * text gives the same conf. Returns a new NUL-terminated buffer of
+ * |*out_len| bytes (free with conf_text_free: it may hold secrets), or NULL
+ * when the file does not parse or memory ran out. */
+char *conf_serialise(const char *path, size_t *out_len);
+void conf_text_free(char *text, size_t len);
+
 /* For tests: |fail| is asked before every allocation the loader makes and
  * fails it when it returns true; NULL (the default) never fails. */
 void conf_set_alloc_hook(bool (*fail)(void));

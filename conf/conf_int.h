@@ -67,6 +67,11 @@ struct conf_opt {
 extern const struct conf_opt conf_opts[];
 extern const size_t conf_n_opts;
 
+/* Parses |s| as a value of type |t| (a number with an optional unit:
+ * durations ms, s, m, h; sizes k, m, g; or a bool) into |out|, durations in
+ * the type's unit. Returns 0, or -1. */
+int conf_parse_number(const char *s, enum conf_type t, int64_t *out);
+
 /* The row for |name| in section |sec|, or NULL. */
 const struct conf_opt *conf_opt_find(const char *sec, const char *name);
 
@@ -154,6 +159,10 @@ struct conf_node *conf_parse(struct conf_ctx *ctx, const char *text,
     size_t len);
 
 void conf_tree_free(struct conf_node *n);
+
+/* write.c: the statements |top| as canonical text (see conf_serialise).
+ * A new buffer of |*out_len| bytes, or NULL when memory ran out. */
+char *conf_write_tree(const struct conf_node *top, size_t *out_len);
 
 /* -------------------------------------------------------- conf_check.c */
 

@@ -126,7 +126,11 @@ lex_next(struct lex *lx, struct lex_tok *t)
 		t->nl_before = lx->nl;
 		t->p = lx->cur;
 		if (lx->cur >= lx->end) {
+			/* After a final newline: the end of the last line. */
 			t->kind = LEX_EOF;
+			if (lx->ctx->eof.line > 0 &&
+			    t->pos.line > lx->ctx->eof.line)
+				t->pos = lx->ctx->eof;
 			return;
 		}
 		lx->nl = false;
@@ -167,6 +171,18 @@ lex_next(struct lex *lx, struct lex_tok *t)
 				continue;
 			}
 			t->kind = LEX_WORD;
+			/* A bare "${VAR}" stays one word, so that the parser
+			 * can say it expands only in double quotes. */
+			if (*lx->cur == '$' && lx->cur + 1 < lx->end &&
+			    lx->cur[1] == '{') {
+				const char *close = memchr(lx->cur, '}',
+				    (size_t)(lx->end - lx->cur));
+				const char *nl = memchr(lx->cur, '\n',
+				    (size_t)(lx->end - lx->cur));
+
+				if (close != NULL && (nl == NULL || close < nl))
+					lx->cur = close + 1;
+			}
 			while (lx->cur < lx->end && !is_stop(*lx->cur) &&
 			    !((unsigned char)*lx->cur < 0x20 ||
 			        *lx->cur == 0x7f) &&

@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "conf.h"
+#include "conf_int.h"
 #include "failalloc.h"
 #include "tap.h"
 
@@ -1159,6 +1160,232 @@ test_example(void)
 	unsetenv("BETTER_AUTH_SECRET");
 }
 
+/* Writes |text| and loads it, expecting failure with |sub| at |line|:|col|
+ * (any column when 0) and |n_errs| errors in all (any when -1). */
+static void
+bad_text(const char *text, int line, int col, const char *sub, int n_errs,
+    const char *name)
+{
+	char path[512];
+	struct conf *c = load_text(text, path, sizeof(path));
+
+	ok(c == NULL && has_err_at(err, path, line, col, sub), "%s", name);
+	if (n_errs >= 0)
+		is_int(count_lines(err), n_errs, "%s: %d errors", name, n_errs);
+	if (c != NULL || !has_err_at(err, path, line, col, sub) ||
+	    (n_errs >= 0 && count_lines(err) != n_errs))
+		printf("#   got: %s\n", err);
+	conf_free(c);
+}
+
+#define U "upstream u { url = \"http://x:1\" }\n"
+#define R "route \"/a\" { upstream = u; auth = none }\n"
+
+static void
+test_syntax(void)
+{
+	char path[512];
+	struct conf *c;
+
+	/* All errors of a file in one pass, syntax ones too, each at its
+	 * line and column. */
+	bad_text(U "listen == \"x\"\n" R "bogus {\n  a = b\n}\n"
+	           "route \"/b\" { upstream = u; auht = none }\n"
+	           "backlog = 10\nbacklog = 20\n",
+	    2, 9, "expected a value, found '='", 5, "one pass: syntax error");
+	snprintf(path, sizeof(path), "%stmp-%ld.conf", DIR, (long)getpid());
+	ok(has_err_at(err, path, 4, 1, "unknown section \"bogus\""),
+	    "one pass: unknown section");
+	ok(has_err_at(err, path, 7, 28,
+	       "unknown option \"auht\" in route; did you mean \"auth\"?"),
+	    "one pass: did you mean, at the option's column");
+	ok(has_err_at(err, path, 9, 1,
+	       "backlog is set twice (first at line 8)"),
+	    "one pass: an option set twice");
+	bad_text(U R "limits {{\n  max_head_bytes = 64k\n}\n", 3, 9,
+	    "expected an option or a section name, found '{'", 1,
+	    "a stray brace is one error");
+	bad_text(U R "max_head_bytes = 1\n", 3, 1,
+	    "unknown option \"max_head_bytes\" (it belongs in limits { })", 1,
+	    "an option in the wrong section");
+	bad_text(U "route \"/a\" { upstream = uu; auth = none }\n", 2, 25,
+	    "unknown upstream \"uu\"; did you mean \"u\"? (upstreams: u)", 1,
+	    "unknown upstream: suggestion and the known names");
+	bad_text(U "issuer a { secret = \"" SECRET "\" }\n"
+	           "route \"/a\" { upstream = u; issuer = zzz }\n",
+	    3, 37, "unknown issuer \"zzz\" (issuers: a)", 1,
+	    "unknown issuer: the known names");
+	bad_text(U R "timeouts { head = 10x }\n", 3, 19,
+	    "head: \"10x\" is not a duration", 1, "a bad duration");
+	bad_text(U "issuer a { secret = \"" SECRET "\"; leeway = 1500ms }\n" R,
+	    2, 75, "whole seconds", 1, "seconds: milliseconds must add up");
+	bad_text(U R "limits { max_body_bytes = 1t }\n", 3, 27, "is not a size",
+	    1, "a bad size");
+
+	/* Units, and plain numbers keep their meaning. */
+	c = load_text(U R
+	    "timeouts { head = 500ms; body = 2m; idle = 1h; drain = 1500 }\n"
+	    "limits { max_head_bytes = 64k; max_body_bytes = 1m }\n",
+	    path, sizeof(path));
+	ok(c != NULL, "units load");
+	if (c != NULL) {
+		is_int(c->head_timeout_ms, 500, "500ms");
+		is_int(c->body_timeout_ms, 120000, "2m");
+		is_int(c->idle_timeout_ms, 3600000, "1h");
+		is_int(c->drain_timeout_ms, 1500, "a plain number is ms");
+		is_int(c->max_head_bytes, 65536, "64k");
+		is_int(c->max_body_bytes, 1048576, "1m is a MiB");
+	}
+	conf_free(c);
+
+	/* ${VAR} only in double quotes. */
+	setenv("BEARERD_TEST_EMPTY", "", 1);
+	c = load_text(U "issuer a {\n  secret = \"${BEARERD_TEST_EMPTY:-" SECRET
+	                "}\"\n  issuer = \"a\\$b\\x41\"\n}\n" R,
+	    path, sizeof(path));
+	ok(c != NULL && c->issuers[0].secret_len == strlen(SECRET),
+	    "${VAR:-default} replaces an empty variable");
+	ok(c != NULL && strcmp(c->issuers[0].iss, "a$bA") == 0,
+	    "\\$ and \\xHH escapes");
+	conf_free(c);
+	unsetenv("BEARERD_TEST_EMPTY");
+	bad_text(U "issuer a { secret = '${BEARERD_TEST_SECRET}' }\n" R, 2, 22,
+	    "'${' in single quotes", -1,
+	    "a single-quoted ${...} is an error, not a literal secret");
+	bad_text(U "issuer a { secret = ${BEARERD_TEST_SECRET} }\n" R, 2, 21,
+	    "'${' in a bare value", -1, "a bare ${...} is an error");
+	bad_text(U "issuer a { secret = \"${1X}\" }\n" R, 2, 22,
+	    "is not ${NAME} or ${NAME:-default}", -1, "a bad variable name");
+	bad_text(U "issuer a { secret = \"\\q\" }\n" R, 2, 22,
+	    "unknown escape '\\q'", -1, "an unknown escape");
+
+	/* += adds to a list. */
+	c = load_text(U
+	    "issuer a { secret = \"" SECRET "\"\n"
+	    "  keep_claims = {\"email\"}\n  keep_claims += \"role\" }\n" R,
+	    path, sizeof(path));
+	ok(c != NULL && c->issuers[0].n_keep_claims == 2 &&
+	        strcmp(c->issuers[0].keep_claims[1], "role") == 0,
+	    "+= appends to a list");
+	conf_free(c);
+}
+
+/* Every option of the table is documented in conf/bearerd.conf, and every
+ * option the reference sets shows the table's default, but for the few it
+ * sets to an example value (listed here). */
+static void
+test_reference(void)
+{
+	static const char *const examples[] = {"credential", "forward",
+	    "cookie", "session_cookie", "secret", "keep_claims", "mint_secret",
+	    "url", "upstream", "auth", "issuer", "require", "header", "health",
+	    "ready", "pass_auth_cookies"};
+	struct conf_ctx ctx;
+	struct conf_node *top, *stack[8];
+	FILE *f = fopen(EXAMPLE, "rb");
+	char *text = malloc(1 << 20);
+	size_t len = 0, i, k, depth = 0;
+	int undocumented = 0, drift = 0;
+
+	if (f != NULL && text != NULL)
+		len = fread(text, 1, (1 << 20) - 1, f);
+	if (f != NULL)
+		fclose(f);
+	ok(len > 0, "conf/bearerd.conf read");
+	if (len == 0) {
+		free(text);
+		return;
+	}
+	text[len] = '\0';
+	for (i = 0; i < conf_n_opts; i++) {
+		const char *p = text;
+		size_t n = strlen(conf_opts[i].name);
+		bool found = false;
+
+		while (!found && (p = strstr(p, conf_opts[i].name)) != NULL) {
+			const char *q = p + n;
+
+			while (*q == ' ')
+				q++;
+			if (q == p + n && *q != '=' && *q != '{' && *q != '+')
+				q = p; /* part of a longer word */
+			else if (*q != '=' && *q != '{' && *q != '+') {
+				/* "name TITLE {" */
+				while (*q != '\0' && *q != ' ' && *q != '\n')
+					q++;
+				while (*q == ' ')
+					q++;
+			}
+			found = (p == text ||
+			            !(p[-1] == '_' ||
+			                (p[-1] >= 'a' && p[-1] <= 'z'))) &&
+			    (*q == '=' || *q == '{' ||
+			        (*q == '+' && q[1] == '='));
+			p += n;
+		}
+		if (!found && undocumented++ < 5)
+			printf("#   %s%s%s is not in conf/bearerd.conf\n",
+			    conf_opts[i].sec, conf_opts[i].sec[0] ? "." : "",
+			    conf_opts[i].name);
+	}
+	is_int(undocumented, 0, "every option of the table is documented");
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.path = EXAMPLE;
+	top = conf_parse(&ctx, text, len);
+	is_int(ctx.n_errs, 0, "the reference parses");
+	/* Depth-first over the tree. */
+	stack[depth++] = top;
+	while (depth > 0) {
+		struct conf_node *n = stack[--depth];
+
+		if (n == NULL)
+			continue;
+		stack[depth++] = n->next;
+		if (n->kids != NULL && depth < 8)
+			stack[depth++] = n->kids;
+		if (n->opt->def == NULL || n->n_vals == 0)
+			continue;
+		for (k = 0; k < sizeof(examples) / sizeof(examples[0]); k++)
+			if (strcmp(examples[k], n->opt->name) == 0)
+				break;
+		if (k < sizeof(examples) / sizeof(examples[0]))
+			continue;
+		if (n->opt->type == CONF_T_STR) {
+			if (strcmp(n->vals[0].s, n->opt->def) == 0)
+				continue;
+		} else if (n->opt->type == CONF_T_LIST) {
+			char joined[1024] = "";
+
+			for (k = 0; k < n->n_vals; k++)
+				snprintf(joined + strlen(joined),
+				    sizeof(joined) - strlen(joined), "%s%s",
+				    k ? ", " : "", n->vals[k].s);
+			if (strcmp(joined, n->opt->def) == 0)
+				continue;
+		} else {
+			int64_t a, b;
+
+			if (conf_parse_number(n->vals[0].s, n->opt->type, &a) ==
+			        0 &&
+			    conf_parse_number(n->opt->def, n->opt->type, &b) ==
+			        0 &&
+			    a == b)
+				continue;
+		}
+		if (drift++ < 5)
+			printf("#   line %d: %s = %s, the table says %s\n",
+			    n->pos.line, n->opt->name, n->vals[0].s,
+			    n->opt->def);
+	}
+	is_int(drift, 0, "the reference shows the table's defaults");
+	conf_tree_free(top);
+	for (i = 0; i < ctx.n_errs; i++)
+		conf_mfree(ctx.errs[i].msg);
+	conf_mfree(ctx.errs);
+	free(text);
+}
+
 static bool conf_failed; /* the countdown hit an allocation of conf/ */
 
 static bool
@@ -1285,6 +1512,8 @@ main(void)
 	test_kids();
 	test_route_order();
 	test_example();
+	test_syntax();
+	test_reference();
 	test_oom();
 	conf_free(NULL);
 	ok(1, "conf_free(NULL)");
