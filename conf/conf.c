@@ -39,6 +39,8 @@
  */
 const struct conf_opt conf_opts[] = {
 	STR("", "listen", "127.0.0.1:8080"),
+	/* Readiness also answered on the public listener; default none. */
+	STR("", "health_path", NULL),
 	VAL("", "workers", CONF_T_INT, "0", 0, 256),
 	FIELD("", "backlog", CONF_T_INT, "1024", 1, 65535, CONF_TGT_CONF, struct conf, backlog),
 	/* The default of the route option of that name. */
@@ -124,7 +126,13 @@ const struct conf_opt conf_opts[] = {
 	LIST("csrf", "origins", NULL),
 	FIELD("csrf", "require_origin", CONF_T_BOOL, "false", 0, 1, CONF_TGT_CONF, struct conf, csrf_require_origin),
 
+	SEC("", "tls"),
+	STR("tls", "cert_file", NULL),
+	STR("tls", "key_file", NULL),
+
 	SEC("", "admin"),
+	/* The admin listener's address; default none (no admin listener). */
+	STR("admin", "listen", NULL),
 	STR("admin", "health", "/healthz"),
 	STR("admin", "ready", "/readyz"),
 
@@ -1442,10 +1450,13 @@ build_csrf(struct load *L, const struct conf_node *sec, struct conf *c)
 	conf_apply(L, sec, "csrf", CONF_TGT_CONF, c);
 }
 
+/* A path option (|what| in messages): starts with '/', visible ASCII,
+ * no query or fragment. */
 static char *
-get_admin_path(struct load *L, const struct conf_node *sec, const char *name)
+get_path(struct load *L, const struct conf_node *sec, const char *path,
+    const char *name, const char *what)
 {
-	const char *p = str(sec, "admin", name);
+	const char *p = str(sec, path, name);
 	size_t i;
 
 	for (i = 0; p[i] != '\0'; i++)
@@ -1454,14 +1465,64 @@ get_admin_path(struct load *L, const struct conf_node *sec, const char *name)
 			break;
 	if (p[0] != '/' || p[i] != '\0')
 		conf_err(&L->ctx, opt_pos(sec, name, 0),
-		    "admin: %s must be a path starting with '/'", name);
+		    "%s must be a path starting with '/'", what);
 	return xstrdup(L, p);
+}
+
+static char *
+get_admin_path(struct load *L, const struct conf_node *sec, const char *name)
+{
+	char what[64];
+
+	snprintf(what, sizeof(what), "admin: %s", name);
+	return get_path(L, sec, "admin", name, what);
+}
+
+/* A listen address (|who| in messages): host:port or [v6]:port, and a host
+ * that resolves to addresses this machine can bind (a -t that passes must
+ * not fail to bind, and nothing may fall back to another address). */
+static void
+get_listen(struct load *L, const struct conf_node *sec, const char *path,
+    const char *who, char **host, char **port)
+{
+	char msg[CONF_MSG_LEN];
+
+	if (conf_parse_listen(str(sec, path, "listen"), host, port, msg,
+	        sizeof(msg)) == -1 ||
+	    conf_check_bindable(*host, *port, msg, sizeof(msg)) == -1) {
+		if (strcmp(msg, "out of memory") == 0)
+			L->ctx.oom = true;
+		else
+			conf_err(&L->ctx, opt_pos(sec, "listen", 0), "%s: %s",
+			    who, msg);
+	}
+}
+
+/* The listener's certificate chain and private key: both or neither. */
+static void
+build_tls(struct load *L, const struct conf_node *sec, struct conf *c)
+{
+	char msg[CONF_MSG_LEN];
+	const char *cert = str(sec, "tls", "cert_file");
+	const char *key = str(sec, "tls", "key_file");
+
+	if (cert == NULL && key == NULL)
+		return;
+	if (cert == NULL || key == NULL) {
+		conf_err(&L->ctx,
+		    opt_pos(sec, cert == NULL ? "key_file" : "cert_file", 0),
+		    "tls: cert_file and key_file go together");
+		return;
+	}
+	c->tls_cert_file = xstrdup(L, cert);
+	c->tls_key_file = xstrdup(L, key);
+	if (conf_check_tls_pair(cert, key, msg, sizeof(msg)) == -1)
+		conf_err(&L->ctx, opt_pos(sec, "cert_file", 0), "tls: %s", msg);
 }
 
 static void
 build(struct load *L, const struct conf_node *top, struct conf *c)
 {
-	char msg[CONF_MSG_LEN];
 	const struct conf_node *n;
 	int64_t w;
 
@@ -1470,14 +1531,11 @@ build(struct load *L, const struct conf_node *top, struct conf *c)
 
 	memset(&root, 0, sizeof(root));
 	root.kids = (struct conf_node *)(uintptr_t)top;
-	if (conf_parse_listen(str(&root, "", "listen"), &c->listen_host,
-	        &c->listen_port, msg, sizeof(msg)) == -1) {
-		if (strcmp(msg, "out of memory") == 0)
-			L->ctx.oom = true;
-		else
-			conf_err(&L->ctx, opt_pos(&root, "listen", 0),
-			    "listen: %s", msg);
-	}
+	get_listen(L, &root, "", "listen", &c->listen_host, &c->listen_port);
+	if (str(&root, "", "health_path") != NULL)
+		c->public_health_path =
+		    get_path(L, &root, "", "health_path", "health_path");
+	build_tls(L, section(top, "tls"), c);
 	w = get_num(L, &root, "", "workers");
 	if (w == 0) /* what the affinity mask and a cgroup quota allow */
 		w = conf_cpus_usable();
@@ -1533,6 +1591,9 @@ build(struct load *L, const struct conf_node *top, struct conf *c)
 	build_headers(L, section(top, "headers"), c);
 	build_csrf(L, section(top, "csrf"), c);
 	n = section(top, "admin");
+	if (str(n, "admin", "listen") != NULL)
+		get_listen(L, n, "admin", "admin: listen",
+		    &c->admin_listen_host, &c->admin_listen_port);
 	c->health_path = get_admin_path(L, n, "health");
 	c->ready_path = get_admin_path(L, n, "ready");
 	conf_apply(L, section(top, "log"), "log", CONF_TGT_CONF, c);
@@ -1783,5 +1844,10 @@ conf_free(struct conf *c)
 		conf_mfree(c->csrf_origins[i]);
 	conf_mfree(c->health_path);
 	conf_mfree(c->ready_path);
+	conf_mfree(c->public_health_path);
+	conf_mfree(c->admin_listen_host);
+	conf_mfree(c->admin_listen_port);
+	conf_mfree(c->tls_cert_file);
+	conf_mfree(c->tls_key_file);
 	conf_mfree(c);
 }

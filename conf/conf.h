@@ -111,6 +111,13 @@ struct conf {
 	/* listener */
 	char *listen_host; /* "0.0.0.0", "::1", ... */
 	char *listen_port;
+	/* TLS on the listener: PEM certificate chain and private key, both
+	 * checked to match at load; NULL for plain HTTP. */
+	char *tls_cert_file;
+	char *tls_key_file;
+	/* A health path answered on the public listener, or NULL (off: the
+	 * admin listener serves health, readiness and metrics). */
+	char *public_health_path;
 	int workers; /* resolved: >= 1 */
 	int backlog;
 
@@ -164,7 +171,9 @@ struct conf {
 	int idle_timeout_ms;  /* keep-alive idle; default 60000 */
 	int drain_timeout_ms; /* SIGTERM grace; default 10000 */
 
-	/* admin */
+	/* admin listener (libevhtp): NULL host when not configured */
+	char *admin_listen_host;
+	char *admin_listen_port;
 	char *health_path; /* "/healthz" */
 	char *ready_path;  /* "/readyz" */
 	bool access_log;   /* default true */

@@ -1,11 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /* Checks on single values (listen, url, names) and across sections. */
 #include <arpa/inet.h>
-#include <sys/socket.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "conf_int.h"
 
@@ -808,4 +817,116 @@ conf_check_all(struct conf_ctx *ctx, struct conf *c)
 			    "claim \"%s\": no issuer keeps this claim (add it to keep_claims)",
 			    c->claim_header_claim[i]);
 	}
+}
+
+int
+conf_check_bindable(const char *host, const char *port, char *msg,
+    size_t msg_len)
+{
+	struct addrinfo hints, *res = NULL, *ai;
+	char ab[INET6_ADDRSTRLEN];
+	int e, fd, n = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV | AI_ADDRCONFIG;
+	if ((e = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(msg, msg_len, "cannot resolve \"%s\": %s", host,
+		    gai_strerror(e));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		struct sockaddr_storage ss;
+
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)(void *)&ss)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)(void *)&ss)->sin6_port = 0;
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd == -1 ||
+		    bind(fd, (struct sockaddr *)&ss, ai->ai_addrlen) == -1) {
+			e = errno;
+			if (fd != -1)
+				close(fd);
+			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, ab,
+			        sizeof(ab), NULL, 0, NI_NUMERICHOST) != 0)
+				snprintf(ab, sizeof(ab), "?");
+			snprintf(msg, msg_len,
+			    "\"%s\" gives %s, which this machine cannot bind: %s",
+			    host, ab, strerror(e));
+			freeaddrinfo(res);
+			return -1;
+		}
+		close(fd);
+		n++;
+	}
+	freeaddrinfo(res);
+	if (n == 0) {
+		snprintf(msg, msg_len, "\"%s\" has no IPv4 or IPv6 address",
+		    host);
+		return -1;
+	}
+	return 0;
+}
+
+/* The OpenSSL error queue's last reason, for a message. */
+static const char *
+ssl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	return r != NULL ? r : "unknown error";
+}
+
+int
+conf_check_tls_pair(const char *cert_file, const char *key_file, char *msg,
+    size_t msg_len)
+{
+	BIO *b = NULL;
+	X509 *x = NULL;
+	EVP_PKEY *k = NULL;
+	int rc = -1;
+
+	ERR_clear_error();
+	if ((b = BIO_new_file(cert_file, "r")) == NULL) {
+		snprintf(msg, msg_len, "cannot read cert_file %s: %s",
+		    cert_file, strerror(errno));
+		goto out;
+	}
+	if ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
+		snprintf(msg, msg_len,
+		    "cert_file %s holds no PEM certificate (%s)", cert_file,
+		    ssl_reason());
+		goto out;
+	}
+	BIO_free(b);
+	if ((b = BIO_new_file(key_file, "r")) == NULL) {
+		snprintf(msg, msg_len, "cannot read key_file %s: %s", key_file,
+		    strerror(errno));
+		goto out;
+	}
+	if ((k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL)) == NULL) {
+		snprintf(msg, msg_len,
+		    "key_file %s holds no PEM private key (%s)", key_file,
+		    ssl_reason());
+		goto out;
+	}
+	if (X509_check_private_key(x, k) != 1) {
+		snprintf(msg, msg_len,
+		    "key_file %s does not match the certificate in %s",
+		    key_file, cert_file);
+		goto out;
+	}
+	rc = 0;
+out:
+	BIO_free(b);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	ERR_clear_error();
+	return rc;
 }

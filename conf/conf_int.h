@@ -171,6 +171,19 @@ char *conf_write_tree(const struct conf_node *top, size_t *out_len);
 int conf_parse_listen(const char *s, char **out_host, char **out_port,
     char *msg, size_t msg_len);
 
+/* Resolves |host| (a name or a numeric address) for a passive socket on
+ * |port| and checks that this machine can bind each address it gives (on
+ * port 0, so a running daemon on |port| does not make it fail). Returns 0,
+ * or -1 with |msg|. */
+int conf_check_bindable(const char *host, const char *port, char *msg,
+    size_t msg_len);
+
+/* Checks that |cert_file| holds a PEM certificate (chain) and |key_file|
+ * the PEM private key matching its first certificate. Returns 0, or -1
+ * with |msg|. */
+int conf_check_tls_pair(const char *cert_file, const char *key_file, char *msg,
+    size_t msg_len);
+
 /* Parses "http[s]://host[:port][/]" into |u|'s host, port and host_header
  * (new strings) and tls (https: default port 443). Returns 0, or -1 with
  * |msg|. */
