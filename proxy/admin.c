@@ -1,98 +1,186 @@
 /* SPDX-License-Identifier: MIT */
-/* The admin endpoints answered locally: health, readiness and metrics. */
+/* The admin listener: health, readiness and metrics on their own address,
+ * served by libevhtp on the main thread. The only file that includes
+ * <evhtp.h>: libevhtp is off the data path (simple GETs on a trusted
+ * port, where its parser cannot smuggle anything to a backend). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <evhtp.h>
+
+#include "exchange.h"
 #include "proxy.h"
 
 #define ADMIN_METRICS_PATH "/metrics"
+#define ADMIN_BODY_MAX 16384
 
-static bool
-path_is(const char *path, size_t len, const char *want)
-{
-	return want != NULL && want[0] != '\0' && strlen(want) == len &&
-	    memcmp(path, want, len) == 0;
-}
+struct admin {
+	evhtp_t *htp[PROXY_MAX_LISTEN]; /* owned: one per bound address */
+	size_t n;
+};
 
-static void
-admin_metrics(struct proxy_req *pr)
+/* The metrics body (Prometheus text format 0.0.4) into |out|. */
+static size_t
+admin_metrics(char *out, size_t cap)
 {
 	struct proxy *p = proxy_g;
 	size_t n = 0;
 	int i, m;
 
-	/* Prometheus text format 0.0.4; small enough for the fixed body. */
-	pr->v.body[0] = '\0';
-	n = (size_t)snprintf(pr->v.body, sizeof(pr->v.body),
-	    "# TYPE bearerd_requests_total counter\n");
+	m = snprintf(out, cap, "# TYPE bearerd_requests_total counter\n");
+	if (m < 0 || (size_t)m >= cap)
+		return 0;
+	n = (size_t)m;
 	for (i = 1; i <= 5; i++) {
-		m = snprintf(pr->v.body + n, sizeof(pr->v.body) - n,
+		m = snprintf(out + n, cap - n,
 		    "bearerd_requests_total{class=\"%dxx\"} %lu\n", i,
 		    atomic_load(&p->n_status[i]));
-		if (m < 0 || (size_t)m >= sizeof(pr->v.body) - n)
-			break;
+		if (m < 0 || (size_t)m >= cap - n)
+			return n;
 		n += (size_t)m;
 	}
-	m = snprintf(pr->v.body + n, sizeof(pr->v.body) - n,
-	    "# TYPE bearerd_auth_total counter\n");
-	if (m > 0 && (size_t)m < sizeof(pr->v.body) - n)
-		n += (size_t)m;
+	m = snprintf(out + n, cap - n, "# TYPE bearerd_auth_total counter\n");
+	if (m < 0 || (size_t)m >= cap - n)
+		return n;
+	n += (size_t)m;
 	for (i = 0; i < AUTH_STATUS_MAX; i++) {
-		m = snprintf(pr->v.body + n, sizeof(pr->v.body) - n,
+		m = snprintf(out + n, cap - n,
 		    "bearerd_auth_total{outcome=\"%s\"} %lu\n",
 		    auth_status_str((enum auth_status)i),
 		    atomic_load(&p->n_auth[i]));
-		if (m < 0 || (size_t)m >= sizeof(pr->v.body) - n)
-			break;
+		if (m < 0 || (size_t)m >= cap - n)
+			return n;
 		n += (size_t)m;
 	}
-	pr->v.body_type = "text/plain; version=0.0.4";
+	return n;
 }
 
-bool
-admin_handle(struct proxy_req *pr, const char *path, size_t len)
+static void
+admin_reply(evhtp_request_t *req, int status, const char *type,
+    const char *body, size_t len)
 {
-	const struct conf *c = pr->conf;
-	struct proxy *p = proxy_g;
+	evhtp_headers_add_header(req->headers_out,
+	    evhtp_header_new("Content-Type", type, 0, 0));
+	evhtp_headers_add_header(req->headers_out,
+	    evhtp_header_new("Cache-Control", "no-store", 0, 0));
+	if (evhtp_request_get_method(req) != htp_method_HEAD)
+		evbuffer_add(req->buffer_out, body, len);
+	evhtp_send_reply(req, (evhtp_res)status);
+}
 
-	memset(&pr->v, 0, sizeof(pr->v));
-	if (path_is(path, len, c->health_path)) {
-		pr->v.status = 200;
-		pr->v.body_type = "application/json";
-		snprintf(pr->v.body, sizeof(pr->v.body),
-		    "{\"status\":\"ok\"}\n");
-		return true;
-	}
-	if (path_is(path, len, c->ready_path)) {
-		if (atomic_load(&p->draining) || !atomic_load(&p->ready)) {
-			pr->v.status = 503;
-			pr->v.code = atomic_load(&p->draining) ? "draining"
-			                                       : "not_ready";
-			pr->v.title = "Service Unavailable";
-			return true;
+static void
+admin_cb(evhtp_request_t *req, void *arg)
+{
+	struct proxy *p = proxy_g;
+	struct proxy_gen *g = gen_get();
+	const struct conf *c = g->conf;
+	const char *path = req->uri != NULL && req->uri->path != NULL &&
+	        req->uri->path->full != NULL
+	    ? req->uri->path->full
+	    : "";
+	char body[ADMIN_BODY_MAX];
+	size_t n;
+	htp_method m = evhtp_request_get_method(req);
+
+	if (m != htp_method_GET && m != htp_method_HEAD) {
+		static const char b[] = "{\"status\":405}\n";
+
+		admin_reply(req, 405, "application/json", b, sizeof(b) - 1);
+	} else if (strcmp(path, c->health_path) == 0) {
+		static const char b[] = "{\"status\":\"ok\"}\n";
+
+		admin_reply(req, 200, "application/json", b, sizeof(b) - 1);
+	} else if (strcmp(path, c->ready_path) == 0) {
+		if (atomic_load(&p->draining) || !atomic_load(&p->ready) ||
+		    !exch_ready()) {
+			n = (size_t)snprintf(body, sizeof(body),
+			    "{\"status\":\"%s\"}\n",
+			    atomic_load(&p->draining) ? "draining"
+			                              : "not_ready");
+			admin_reply(req, 503, "application/json", body, n);
+		} else {
+			static const char b[] = "{\"status\":\"ready\"}\n";
+
+			admin_reply(req, 200, "application/json", b,
+			    sizeof(b) - 1);
 		}
-		pr->v.status = 200;
-		pr->v.body_type = "application/json";
-		snprintf(pr->v.body, sizeof(pr->v.body),
-		    "{\"status\":\"ready\"}\n");
-		return true;
+	} else if (strcmp(path, ADMIN_METRICS_PATH) == 0) {
+		n = admin_metrics(body, sizeof(body));
+		exch_metrics(c, body, sizeof(body), &n);
+		admin_reply(req, 200, "text/plain; version=0.0.4", body, n);
+	} else {
+		static const char b[] = "{\"status\":404}\n";
+
+		admin_reply(req, 404, "application/json", b, sizeof(b) - 1);
 	}
-	if (path_is(path, len, ADMIN_METRICS_PATH)) {
-		pr->v.status = 200;
-		admin_metrics(pr);
-		return true;
+	gen_unref(g);
+}
+
+int
+admin_start(struct proxy *p)
+{
+	const struct conf *c = p->gen->conf;
+	struct admin *a;
+	int fds[PROXY_MAX_LISTEN];
+	size_t n, i;
+
+	if (c->admin_listen_host == NULL)
+		return 0;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return -1;
+	p->admin = a;
+	if (listen_bind(c->admin_listen_host, c->admin_listen_port, 64, fds,
+	        PROXY_MAX_LISTEN, &n) != 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		evhtp_t *htp = evhtp_new(p->base, NULL);
+
+		if (htp == NULL) {
+			close(fds[i]);
+			continue;
+		}
+		a->htp[a->n++] = htp;
+		evhtp_set_gencb(htp, admin_cb, NULL);
+		/* takes |fds[i]|, closed by evhtp_free */
+		if (evhtp_accept_socket(htp, fds[i], 64) != 0) {
+			log_warn("admin: cannot accept on %s:%s",
+			    c->admin_listen_host, c->admin_listen_port);
+			while (++i < n)
+				close(fds[i]);
+			return -1;
+		}
 	}
-	return false;
+	log_info("admin listener on %s:%s", c->admin_listen_host,
+	    c->admin_listen_port);
+	return 0;
 }
 
 void
-admin_count(const struct proxy_req *pr)
+admin_free(struct proxy *p)
+{
+	struct admin *a = p->admin;
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < a->n; i++) {
+		evhtp_unbind_socket(a->htp[i]);
+		evhtp_free(a->htp[i]);
+	}
+	free(a);
+	p->admin = NULL;
+}
+
+void
+admin_count(int status, enum auth_status auth, bool auth_seen)
 {
 	struct proxy *p = proxy_g;
-	int cls = pr->status / 100;
+	int cls = status / 100;
 
 	if (cls >= 1 && cls <= 5)
 		atomic_fetch_add(&p->n_status[cls], 1);
-	if ((int)pr->auth >= 0 && pr->auth < AUTH_STATUS_MAX)
-		atomic_fetch_add(&p->n_auth[pr->auth], 1);
+	if (auth_seen && (int)auth >= 0 && auth < AUTH_STATUS_MAX)
+		atomic_fetch_add(&p->n_auth[auth], 1);
 }

@@ -165,9 +165,10 @@ json_add(char *out, size_t cap, size_t n, const char *fmt, ...)
 }
 
 void
-log_access(const struct proxy_req *pr)
+log_access(const struct access_rec *r)
 {
-	char line[1024 + AUTH_MAX_SUB_LEN * 6 + GATE_REQUEST_ID_MAX * 6];
+	char line[1024 + AUTH_MAX_SUB_LEN * 6 + AUTH_MAX_PATH_LEN * 6 +
+	    GATE_REQUEST_ID_MAX * 6];
 	struct timeval tv;
 	struct tm tm;
 	char ts[40];
@@ -180,33 +181,35 @@ log_access(const struct proxy_req *pr)
 	n = json_add(line, sizeof(line), n, "{\"time\":\"%s.%03ldZ\"", ts,
 	    (long)(tv.tv_usec / 1000));
 	n = json_add(line, sizeof(line), n, ",\"client\":\"");
-	n = json_str(line, sizeof(line), n, pr->client);
+	n = json_str(line, sizeof(line), n,
+	    r->client != NULL ? r->client : "-");
 	n = json_add(line, sizeof(line), n, "\",\"method\":\"");
-	n = json_str(line, sizeof(line), n, pr->method);
+	n = json_str(line, sizeof(line), n,
+	    r->method != NULL ? r->method : "-");
 	/* The canonical path only: the query may carry secrets. */
 	n = json_add(line, sizeof(line), n, "\",\"path\":\"");
-	n = json_str(line, sizeof(line), n, pr->path);
-	n = json_add(line, sizeof(line), n, "\",\"status\":%d", pr->status);
+	n = json_str(line, sizeof(line), n, r->path != NULL ? r->path : "-");
+	n = json_add(line, sizeof(line), n, "\",\"status\":%d", r->status);
 	/* auth only once the gate looked at the request */
-	if (pr->route >= 0 || pr->auth != AUTH_OK)
+	if (r->auth_seen)
 		n = json_add(line, sizeof(line), n, ",\"auth\":\"%s\"",
-		    auth_status_str(pr->auth));
-	if (pr->v.code != NULL && pr->status >= 400)
+		    auth_status_str(r->auth));
+	if (r->code != NULL && r->status >= 400)
 		n = json_add(line, sizeof(line), n, ",\"code\":\"%s\"",
-		    pr->v.code);
-	if (pr->request_id[0] != '\0') {
-		n = json_add(line, sizeof(line), n, ",\"request_id\":\"");
-		n = json_str(line, sizeof(line), n, pr->request_id);
+		    r->code);
+	if (r->sub != NULL) {
+		n = json_add(line, sizeof(line), n, ",\"sub\":\"");
+		n = json_str(line, sizeof(line), n, r->sub);
 		n = json_add(line, sizeof(line), n, "\"");
 	}
-	if (pr->has_sub) {
-		n = json_add(line, sizeof(line), n, ",\"sub\":\"");
-		n = json_str(line, sizeof(line), n, pr->sub);
+	if (r->request_id != NULL && r->request_id[0] != '\0') {
+		n = json_add(line, sizeof(line), n, ",\"request_id\":\"");
+		n = json_str(line, sizeof(line), n, r->request_id);
 		n = json_add(line, sizeof(line), n, "\"");
 	}
 	n = json_add(line, sizeof(line), n,
-	    ",\"route\":%d,\"upstream_ms\":%lld,\"bytes\":%llu}\n", pr->route,
-	    (long long)pr->up_ms, (unsigned long long)pr->bytes_out);
+	    ",\"route\":%d,\"upstream_ms\":%lld,\"bytes\":%llu}\n", r->route,
+	    (long long)r->up_ms, (unsigned long long)r->bytes);
 	if (n > 0 && line[n - 1] != '\n') {
 		/* Truncated: still one valid-looking line. */
 		n = n < sizeof(line) - 1 ? n : sizeof(line) - 2;

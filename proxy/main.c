@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* bearerd's entry point: options, configuration generations, signals,
- * reload and drain. */
+/* bearerd's entry point: options, signals, reload and drain. */
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -8,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -17,8 +17,6 @@
 #include "proxy.h"
 
 #define DRAIN_POLL_MS 50
-
-struct proxy *proxy_g;
 
 #ifndef BEARERD_VERSION
 #define BEARERD_VERSION "unknown"
@@ -59,93 +57,6 @@ version(void)
 	exit(0);
 }
 
-struct proxy_gen *
-proxy_gen_get(void)
-{
-	struct proxy_gen *g;
-
-	pthread_mutex_lock(&proxy_g->gen_lock);
-	g = proxy_g->gen;
-	atomic_fetch_add(&g->refs, 1);
-	pthread_mutex_unlock(&proxy_g->gen_lock);
-	return g;
-}
-
-void
-proxy_gen_unref(struct proxy_gen *g)
-{
-	if (g == NULL)
-		return;
-	if (atomic_fetch_sub(&g->refs, 1) == 1) {
-		log_debug("%s: generation %u freed", __func__, g->id);
-		conf_free(g->conf);
-		free(g);
-	}
-}
-
-/* Prints the "file:line:column: message" lines, one per error. */
-static void
-print_errors(const char *err)
-{
-	const char *p = err, *nl;
-
-	while (*p != '\0') {
-		nl = strchr(p, '\n');
-		if (nl == NULL)
-			nl = p + strlen(p);
-		if (nl > p)
-			fprintf(stderr, "%.*s\n", (int)(nl - p), p);
-		p = *nl != '\0' ? nl + 1 : nl;
-	}
-}
-
-static struct conf *
-load(const char *path, bool report)
-{
-	static char err[CONF_ERR_LEN];
-	struct conf *c;
-
-	err[0] = '\0';
-	if ((c = conf_load(path, err, sizeof(err))) == NULL && report) {
-		if (err[0] == '\0')
-			snprintf(err, sizeof(err), "%s: cannot load\n", path);
-		print_errors(err);
-	}
-	return c;
-}
-
-static void
-reload(struct proxy *p)
-{
-	struct proxy_gen *g, *old;
-	struct conf *c;
-
-	log_info("reloading %s", p->conf_path);
-	if ((c = load(p->conf_path, true)) == NULL) {
-		log_warnx("reload failed; keeping the running configuration");
-		return;
-	}
-	if (strcmp(c->listen_host, p->gen->conf->listen_host) != 0 ||
-	    strcmp(c->listen_port, p->gen->conf->listen_port) != 0 ||
-	    c->workers != p->gen->conf->workers)
-		log_warnx("listen and workers changes need a restart");
-	if ((g = calloc(1, sizeof(*g))) == NULL) {
-		conf_free(c);
-		log_warnx("reload: out of memory");
-		return;
-	}
-	g->conf = c;
-	atomic_init(&g->refs, 1);
-	pthread_mutex_lock(&p->gen_lock);
-	old = p->gen;
-	g->id = old->id + 1;
-	p->gen = g;
-	atomic_store(&p->gen_id, g->id);
-	pthread_mutex_unlock(&p->gen_lock);
-	proxy_gen_unref(old);
-	log_info("configuration generation %u active", g->id);
-}
-
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -164,16 +75,48 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(p->drain_ev, &tv);
 }
 
+/*
+ * SIGTERM, in two steps. drain_begin: readiness answers 503 at once (the
+ * place for a drain_delay that keeps accepting while load balancers
+ * notice). drain_start: stop accepting, let requests in flight finish
+ * (keep-alive connections close after their response), and leave when
+ * none is left or timeouts.drain passed.
+ */
+static void
+drain_start(struct proxy *p)
+{
+	struct timeval tv = {0, 0}, now, d;
+	int ms = p->gen->conf->drain_timeout_ms;
+
+	log_info("draining (up to %d ms)", ms);
+	server_stop_accepting(p);
+	gettimeofday(&now, NULL);
+	d.tv_sec = ms / 1000;
+	d.tv_usec = (ms % 1000) * 1000;
+	timeradd(&now, &d, &p->drain_deadline);
+	p->drain_ev = evtimer_new(p->base, drain_cb, p);
+	if (p->drain_ev == NULL) {
+		event_base_loopbreak(p->base);
+		return;
+	}
+	event_add(p->drain_ev, &tv);
+}
+
+static void
+drain_begin(struct proxy *p)
+{
+	atomic_store(&p->ready, false);
+	drain_start(p);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct proxy *p = arg;
-	struct timeval tv = {0, 0}, now, d;
-	int ms;
 
 	switch (sig) {
 	case SIGHUP:
-		reload(p);
+		gen_reload(p);
 		return;
 	case SIGTERM:
 	case SIGINT:
@@ -182,19 +125,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			event_base_loopbreak(p->base);
 			return;
 		}
-		ms = p->gen->conf->drain_timeout_ms;
-		log_info("draining (up to %d ms)", ms);
-		server_stop_accepting(p);
-		gettimeofday(&now, NULL);
-		d.tv_sec = ms / 1000;
-		d.tv_usec = (ms % 1000) * 1000;
-		timeradd(&now, &d, &p->drain_deadline);
-		p->drain_ev = evtimer_new(p->base, drain_cb, p);
-		if (p->drain_ev == NULL) {
-			event_base_loopbreak(p->base);
-			return;
-		}
-		event_add(p->drain_ev, &tv);
+		drain_begin(p);
 		return;
 	default:
 		return;
@@ -241,7 +172,7 @@ main(int argc, char *argv[])
 		usage();
 	log_init(verbose);
 
-	if ((c = load(path, true)) == NULL) {
+	if ((c = gen_load(path, true)) == NULL) {
 		if (!test)
 			fprintf(stderr,
 			    "bearerd: configuration %s has "
@@ -258,37 +189,22 @@ main(int argc, char *argv[])
 	signal(SIGPIPE, SIG_IGN);
 	/* jansson hashes are seeded lazily; do it before threads start */
 	auth_init(); /* seeds jansson and guards its allocator (auth/jwt.c) */
-	/*
-	 * No libevent object is shared between threads: each worker owns its
-	 * base, bufferevents, pools and timers, the listener hands accepted
-	 * fds over evhtp's pipe, and reload/drain state is read through
-	 * atomics. So libevent's locking is left off: it cost two mutex
-	 * operations per bufferevent call on the per-request path.
-	 *
-	 * The epoll changelist coalesces the enable/disable pairs that a
-	 * request makes on its bufferevents within one loop iteration into
-	 * one epoll_ctl (measured: 8 -> 5 epoll_ctl and about 30% less CPU
-	 * per proxied request). It is unsafe only with dup()ed fds, which
-	 * bearerd never creates. libevhtp creates the worker bases itself,
-	 * so the environment is the one way to reach them.
-	 */
-	setenv("EVENT_EPOLL_USE_CHANGELIST", "1", 1);
 
 	proxy_g = &p;
 	p.verbose = verbose;
 	p.conf_path = path;
-	pthread_mutex_init(&p.gen_lock, NULL);
-	if ((p.gen = calloc(1, sizeof(*p.gen))) == NULL)
-		fatalx("out of memory");
-	p.gen->conf = c;
-	p.gen->id = 1;
-	atomic_init(&p.gen->refs, 1);
-	atomic_store(&p.gen_id, 1);
+	p.start = (uint32_t)time(NULL);
+	if (gen_init(&p, c) != 0) {
+		fprintf(stderr, "bearerd: cannot start\n");
+		return 1;
+	}
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 
-	if (server_start(&p) != 0) {
+	if (server_start(&p) != 0 || admin_start(&p) != 0) {
 		fprintf(stderr, "bearerd: cannot start\n");
+		admin_free(&p);
+		server_free(&p);
 		return 1;
 	}
 	sig_hup = evsignal_new(p.base, SIGHUP, signal_cb, &p);
@@ -304,13 +220,14 @@ main(int argc, char *argv[])
 	event_base_dispatch(p.base);
 
 	log_info("shutting down");
+	admin_free(&p);
 	server_free(&p);
 	event_free(sig_hup);
 	event_free(sig_term);
 	event_free(sig_int);
 	if (p.drain_ev != NULL)
 		event_free(p.drain_ev);
-	proxy_gen_unref(p.gen);
+	gen_unref(p.gen);
 	event_base_free(p.base);
 	return 0;
 }

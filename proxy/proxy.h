@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The daemon's shared types: process, worker, connection and request state. */
+/* The daemon's shared types: process, generations, workers, client
+ * connections and requests, and the prototypes the proxy files share. */
 #ifndef PROXY_PROXY_H
 #define PROXY_PROXY_H
 
@@ -9,11 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
 
 #include <sys/socket.h>
 
@@ -23,29 +28,34 @@
 #include "http1.h"
 #include "upstream.h"
 
-#define PROXY_MAX_FIELDS_HARD 1000 /* header fields, whatever conf says */
 #define PROXY_CLIENT_HIGH_WM (256 * 1024) /* queued response bytes */
+#define PROXY_IN_HIGH_WM (64 * 1024)      /* buffered input while not parsing */
+#define PROXY_READ_BYTES 16384            /* one read from a client */
+#define PROXY_MAX_LISTEN 16               /* addresses of one listen option */
+#define PROXY_PEER_MAX 64                 /* a printable peer address */
 #define PROXY_METHOD_MAX 8
 
-struct evhtp;
-struct evhtp_connection;
-struct evhtp_request;
-
 /*
- * One loaded configuration. Immutable; shared read-only by every thread.
- * The main thread holds one reference on the current generation; each
- * worker generation holds one on its own. Freed at the last unref.
+ * One loaded configuration and what is built from it once for the whole
+ * process (the TLS context). Immutable; shared read-only by every thread.
+ * main holds one reference on the current generation; each worker
+ * generation holds one on its own. Freed at the last unref.
  */
 struct proxy_gen {
 	struct conf *conf; /* owned */
+	SSL_CTX *tls;      /* owned; NULL without a tls section */
 	atomic_int refs;
 	unsigned id;
 };
 
+struct server;
+struct admin;
+struct exch_ctx;
+struct gate_out;
+
 /* The process. One instance, in main.c. */
 struct proxy {
-	struct event_base *base; /* main thread: listener, signals */
-	struct evhtp *htp;       /* owned */
+	struct event_base *base; /* main thread: signals, drain, admin */
 	bool verbose;
 	const char *conf_path;
 
@@ -53,13 +63,17 @@ struct proxy {
 	struct proxy_gen *gen;    /* current; one ref held */
 	atomic_uint gen_id;       /* == gen->id; read lock-free by workers */
 
-	atomic_bool draining;   /* SIGTERM seen: refuse new work */
-	atomic_bool ready;      /* config and keys loaded */
+	atomic_bool draining;   /* SIGTERM seen: finish, refuse new work */
+	atomic_bool ready;      /* config and keys loaded, not draining */
 	atomic_int inflight;    /* requests alive, all workers */
 	struct event *drain_ev; /* owned: drain poll timer */
 	struct timeval drain_deadline;
 
-	/* /metrics counters: status class 1xx..5xx, and auth outcomes */
+	uint32_t start;      /* start time, Unix seconds: request ids */
+	struct server *srv;  /* owned: listeners and workers (conn.c) */
+	struct admin *admin; /* owned: the admin listener (admin.c) */
+
+	/* metrics: status class 1xx..5xx, and auth outcomes */
 	atomic_ulong n_status[6];
 	atomic_ulong n_auth[AUTH_STATUS_MAX + 1];
 };
@@ -67,179 +81,109 @@ struct proxy {
 extern struct proxy *proxy_g; /* the process; set once in main */
 
 /*
- * What a worker uses for one configuration generation: pools and token
- * cache built for that conf. Refcounted by the worker's own requests (no
- * atomics: only its worker touches it).
+ * What a worker builds from one generation: upstream pools and the
+ * verified-token cache. Used only by its worker (no atomics); held by the
+ * worker's current pointer and by each request that started under it.
  */
-struct proxy_wgen {
+struct wgen {
 	struct proxy_gen *gen;                     /* one ref */
 	struct up_pool *pools[CONF_MAX_UPSTREAMS]; /* owned */
 	struct auth_tcache *tcache;                /* owned */
-	int refs; /* the worker's current pointer + requests */
+	/* The Better Auth exchange, when an issuer has credential = session
+	 * (else both NULL): the session cache and the exchange context. */
+	struct auth_scache *scache; /* owned */
+	struct exch_ctx *exch;      /* owned */
+	int refs;
 };
 
-/* One evhtp worker thread. */
-struct proxy_worker {
-	struct event_base *base;
-	struct evdns_base *dns; /* owned */
-	struct proxy_wgen *wg;  /* current; one ref */
+struct conn;
+struct request;
+
+/* One event-loop thread: its base, DNS, generation and connections. */
+struct worker {
 	int index;
-	struct proxy_conn *conns; /* live connections, closed at exit */
-	uint64_t rid_next;        /* request ids: a counter, mixed */
+	pthread_t thread;
+	struct event_base *base;                      /* owned */
+	struct evdns_base *dns;                       /* owned */
+	struct wgen *wg;                              /* current; one ref */
+	struct evconnlistener *lev[PROXY_MAX_LISTEN]; /* owned */
+	size_t n_lev;
+	int ctl_fd;            /* eventfd: main -> worker commands */
+	struct event *ctl_ev;  /* owned */
+	atomic_uint ctl;       /* WORKER_CTL_* bits pending */
+	struct conn *conns;    /* live connections */
+	struct conn *reap;     /* closed connections to free */
+	struct event *reap_ev; /* owned */
+	struct evbuffer *tmp;  /* owned: moves body slices */
+	char *head_buf;        /* owned: gate output, |head_cap| bytes */
+	size_t head_cap;
+	void *fields; /* owned: struct h1_field[PROXY fields cap] */
+	size_t fields_cap;
+	uint64_t seq; /* requests started: request ids */
 };
 
-/* Where a connection's head guard is. */
+/*
+ * Where a client connection is. The request's own progress is in
+ * enum req_state (request.c); this is what the socket is doing.
+ */
 enum conn_state {
-	CONN_IDLE = 0, /* between requests, nothing of a head yet */
-	CONN_HEAD,     /* some head bytes, waiting for the rest */
-	CONN_BODY,     /* head passed to evhtp, request being read */
-	CONN_WAIT,     /* request complete, waiting for the response */
-	CONN_TUNNEL,   /* websocket splice */
-	CONN_CLOSING   /* flushing a last reply, then freed */
+	CONN_HANDSHAKE = 0, /* TLS handshake (head deadline) */
+	CONN_IDLE,          /* between requests, no byte (idle deadline) */
+	CONN_HEAD,          /* part of a head (head deadline) */
+	CONN_BODY,          /* reading the request body (body deadline) */
+	CONN_WAIT,          /* request read; response not complete (no deadline
+	                       but write progress while output is pending) */
+	CONN_WRITE,         /* response complete, flushing (write progress) */
+	CONN_TUNNEL,        /* WebSocket splice after 101 */
+	CONN_CLOSING,       /* last bytes out, then lingering close */
+	CONN_DEAD           /* freed at the next loop pass */
 };
 
-/* Where the chunked-body re-framer is (RFC 9112 §7.1). */
-enum chunk_state {
-	CH_OFF = 0,   /* not a chunked body */
-	CH_SIZE,      /* reading a chunk-size line */
-	CH_DATA,      /* chunk data */
-	CH_DATA_CRLF, /* the CRLF after chunk data */
-	CH_TRAILER,   /* trailer section, dropped */
-	CH_DONE
+/* What the connection's one timer means now. */
+enum conn_deadline {
+	DL_NONE = 0,
+	DL_HEAD,   /* timeouts.head: the head (or handshake) must arrive */
+	DL_BODY,   /* timeouts.body: between request body reads */
+	DL_IDLE,   /* timeouts.idle: keep-alive without a request */
+	DL_WRITE,  /* timeouts.idle without any byte taken by the client */
+	DL_LINGER, /* lingering close */
+	DL_PROBE   /* half-closed client: has it reset? (no deadline) */
 };
 
-/* One header field: offsets into the owner's copy of the head. */
-struct proxy_field {
-	uint32_t name_off, name_len;
-	uint32_t val_off, val_len; /* OWS already trimmed */
+struct listener {
+	int fd[PROXY_MAX_LISTEN];
+	size_t n_fd;
+	bool tls;
 };
 
-struct proxy_req;
-
-/* One client connection, owned by the connection-fini hook. */
-struct proxy_conn {
-	struct evhtp_connection *evconn; /* not owned */
-	struct proxy_conn *next, *prev;  /* worker's list */
-	struct proxy_worker *w;
-	struct bufferevent *bev; /* evhtp's; not owned */
-	/* evhtp's own bufferevent callbacks, called from our wrappers */
-	bufferevent_data_cb ev_readcb, ev_writecb;
-	bufferevent_event_cb ev_eventcb;
+/* One client connection, owned by its worker's list; freed only by the
+ * worker's reaper (conn_free_later), never from under a callback. */
+struct conn {
+	struct worker *w;
+	struct conn *next, *prev; /* the worker's list, or its reap list */
+	int fd;
+	SSL *ssl; /* owned; TLS listener only */
 	enum conn_state state;
-	struct event *timer;      /* owned: head/body/idle deadlines */
-	struct event *closed_ev;  /* owned: EV_CLOSED while paused */
-	struct event *close_ev;   /* owned: deferred free */
-	struct event *reguard_ev; /* owned: deferred re-run of the guard */
-	struct event *finish_ev;  /* owned: deferred request finish */
-	struct event *flushed_ev; /* owned: EV_WRITE off after a resume */
-	struct evbuffer *stash;   /* owned: pipelined bytes hidden from evhtp */
-	struct evbuffer *craw;    /* owned: raw chunked body not yet framed */
-	enum chunk_state ch;
-	uint64_t ch_left;             /* data bytes left in this chunk */
-	size_t ch_trailer;            /* trailer bytes seen */
-	struct proxy_req *req;        /* the current request, not owned */
-	char client[64];              /* peer address, printable */
-	struct sockaddr_storage peer; /* for trust_forwarded */
-	bool has_peer;
-	int busy;       /* depth of our calls into evhtp */
-	bool dead;      /* evhtp freed the connection meanwhile */
-	bool abort;     /* close without flushing or lingering */
-	bool lingering; /* half-closed, draining input */
-	bool saw_bytes; /* a head has started */
-	bool wd_on;     /* |timer| is the write-progress deadline */
-	/* Write progress toward the client without a callback per write:
-	 * out_in counts the response bytes we queued while relaying; at
-	 * arm time we note it and the output length, and when the timer
-	 * fires, an output shorter than that plus what was queued since
-	 * means bytes left for the client. */
-	uint64_t out_in;
-	uint64_t wd_in;
-	size_t wd_len;
-
-	/* The last head the guard passed, for on_headers to take. */
-	char *head; /* owned until taken */
-	size_t head_len;
-	struct proxy_field *fields; /* owned until taken */
-	size_t n_fields;
-	size_t target_off, target_len; /* request target in |head| */
-	char method[PROXY_METHOD_MAX];
-	int minor; /* HTTP/1.minor */
-	enum up_body body_kind;
-	uint64_t body_len;
-	/* An absolute-form target's authority (RFC 9112 §3.2.2), kept when
-	 * the guard reduced the target to origin-form. */
-	bool abs_form;
-	char authority[256];
-};
-
-/* A local reply: the gate's verdict, or an admin answer. */
-struct gate_verdict {
-	int status;       /* 0: forward; else a local reply */
-	const char *code; /* stable problem code */
-	const char *title;
-	const char *www_auth;  /* WWW-Authenticate value or NULL */
-	const char *body_type; /* admin replies: content type, or NULL */
-	char body[4096];       /* admin replies: the body */
-};
-
-/* One request, owned by the request-fini hook (proxy_req_free). */
-struct proxy_req {
-	struct evhtp_request *req; /* evhtp's; NULL once fini ran */
-	struct proxy_conn *cx;     /* NULL once the connection is gone */
-	struct proxy_worker *w;
-	struct proxy_wgen *wg;   /* one ref */
-	const struct conf *conf; /* == wg->gen->conf */
-
-	char *head; /* owned: the client's head copy */
-	size_t head_len;
-	struct proxy_field *fields; /* owned */
-	size_t n_fields;
-	size_t target_off, target_len; /* request target in |head| */
-	char method[PROXY_METHOD_MAX];
-	int minor;
-	bool is_head;
-	bool is_ws; /* websocket upgrade requested */
-	bool expect_100;
-	enum up_body body_kind;
-	uint64_t body_len;
-	uint64_t body_seen;
-
-	char client[64]; /* peer address, for logs */
-	int route;       /* matched route index or -1 */
-	int upstream;    /* conf.upstreams index when forwarding */
-	enum auth_status auth;
-	bool has_sub;
-
-	struct up_req *up;        /* in flight, or NULL */
-	struct evbuffer *up_head; /* owned until started */
-	bool up_paused_body;      /* on_read returned PAUSE */
-	bool up_read_paused;      /* upstream reads paused for the client */
-	bool msg_complete;        /* evhtp's final callback ran */
-	bool up_done;
-	bool replied;     /* a response head went out */
-	bool finished;    /* reply_end done */
-	bool want_finish; /* finish_ev scheduled */
-	bool uncounted;   /* left proxy->inflight */
-	bool early;       /* replied before the body was read */
-	bool chunked_out; /* we chunk the response body */
-	bool no_body_out; /* HEAD/204/304 */
-	bool keepalive;
-	bool out_cb_set;
-	int status;
-	uint64_t bytes_out;
-	struct timeval t_start;
-	struct timeval t_up_start;
-	int64_t up_ms;
-	struct bufferevent *tun; /* owned: upstream side of a tunnel */
-
-	/* Large buffers last: proxy_req_new zeroes everything before
-	 * v.body and only the first byte of these strings. */
-	struct gate_verdict v;
-	char path[AUTH_MAX_PATH_LEN + 1]; /* canonical, for logs */
-	char sub[AUTH_MAX_SUB_LEN + 1];
-	char request_id[GATE_REQUEST_ID_MAX + 1];
-	bool abs_form; /* see proxy_conn.authority */
-	char authority[256];
+	enum conn_deadline dl;
+	struct event ev_read;  /* persistent EV_READ while reading */
+	struct event ev_write; /* EV_WRITE while output waits */
+	struct event ev_timer;
+	struct evbuffer *in;  /* owned */
+	struct evbuffer *out; /* owned */
+	uint64_t written;     /* bytes the client took, ever */
+	uint64_t dl_mark;     /* |written| when DL_WRITE was armed */
+	int dl_outq;          /* the kernel's send queue then */
+	struct request *req;  /* the current request, owned */
+	bool reading;         /* ev_read is added */
+	bool paused;          /* the request holds reads back (backpressure) */
+	bool write_armed;     /* ev_write added or activated */
+	bool eof;             /* the client's FIN was read */
+	bool tls_read_wants_write;
+	bool tls_write_wants_read;
+	bool saw_bytes;  /* the current head has started */
+	bool redispatch; /* parse buffered input at the next read callback */
+	struct sockaddr_in6 sa; /* the peer (or a sockaddr_in) */
+	char peer[PROXY_PEER_MAX];
 };
 
 /* ------------------------------------------------------------------ log.c */
@@ -254,32 +198,138 @@ void fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 void fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
-/* Writes one JSON access line for |pr| (never tokens, cookies, queries). */
-void log_access(const struct proxy_req *pr);
 
-/* ----------------------------------------------------------------- main.c */
+/* One access line: what log_access needs, nothing more. Strings are
+ * NUL-terminated views owned by the caller; NULL prints as "-" or is
+ * left out. */
+struct access_rec {
+	const char *client;
+	const char *method;
+	const char *path; /* canonical path, never the query */
+	int status;
+	bool auth_seen; /* the gate looked for a credential */
+	enum auth_status auth;
+	const char *code; /* problem code of a local reply */
+	const char *sub;  /* verified subject, or NULL */
+	const char *request_id;
+	int route;
+	int64_t up_ms;
+	uint64_t bytes;
+};
 
+/* Writes one JSON access line (never tokens, cookies, queries). */
+void log_access(const struct access_rec *r);
+
+/* ------------------------------------------------------------------ gen.c */
+
+/* Loads |path|; on failure prints every error to stderr when |report|.
+ * Returns the conf or NULL. */
+struct conf *gen_load(const char *path, bool report);
+/* Makes |c| (owned from now on) the first generation of |p|. Returns 0,
+ * or -1 with a message logged (the TLS context could not be built). */
+int gen_init(struct proxy *p, struct conf *c);
+/* Loads the file again and makes it current; a broken file or TLS pair is
+ * refused and the running generation kept. */
+void gen_reload(struct proxy *p);
 /* Takes a reference on the current generation (any thread). */
-struct proxy_gen *proxy_gen_get(void);
-/* Drops a reference; frees the conf at zero (any thread). */
-void proxy_gen_unref(struct proxy_gen *g);
+struct proxy_gen *gen_get(void);
+/* Drops a reference; frees the conf and TLS context at zero. */
+void gen_unref(struct proxy_gen *g);
+/* Moves |w| to the current generation when a reload happened (worker
+ * thread). Returns false when even the first one cannot be built. */
+bool wgen_refresh(struct worker *w);
+/* Drops a worker generation reference (worker thread). */
+void wgen_unref(struct wgen *wg);
 
-/* --------------------------------------------------------------- server.c */
+/* ----------------------------------------------------------------- conn.c */
 
-/* Creates the evhtp server on |p|->base, binds and starts the workers.
- * Returns 0, or -1 with a message logged. */
+/* Resolves |host| and binds and listens on every address it gives, up to
+ * |cap| sockets into |fds| (non-blocking, close-on-exec). Returns 0 with
+ * |*n| set, or -1 with a message logged and nothing left open. */
+int listen_bind(const char *host, const char *port, int backlog, int *fds,
+    size_t cap, size_t *n);
+
+/* Binds every listen address and starts the workers. Returns 0, or -1
+ * with a message logged. */
 int server_start(struct proxy *p);
-/* Stops accepting new connections (SIGTERM). */
+/* Stops accepting (drain): the listening sockets are closed. */
 void server_stop_accepting(struct proxy *p);
-/* Frees the server and joins the workers. */
+/* Closes every connection, stops and joins the workers, frees. */
 void server_free(struct proxy *p);
 
-/* ---------------------------------------------------------------- admin.c */
+/* Queues |n| bytes toward the client and schedules a write this loop
+ * pass. Returns 0, or -1 out of memory. */
+int conn_add(struct conn *cx, const void *p, size_t n);
+/* Moves all of |b| to the client's output and schedules a write. */
+int conn_add_buffer(struct conn *cx, struct evbuffer *b);
+/* Bytes queued toward the client, not yet taken. */
+size_t conn_out_len(const struct conn *cx);
+/* Holds client reads back (request body backpressure, exchange wait) or
+ * lets them run again. */
+void conn_pause(struct conn *cx, bool paused);
+/* The request reached |state| (CONN_BODY, CONN_WAIT, CONN_WRITE,
+ * CONN_TUNNEL): the connection re-arms its deadline. */
+void conn_set_state(struct conn *cx, enum conn_state state);
+/* The current request is finished and freed: keep-alive (parse the next
+ * head once the output is flushed) or close after the flush. */
+void conn_request_done(struct conn *cx, bool keep_alive);
+/* Close after the queued output is written (lingering close). */
+void conn_close(struct conn *cx);
+/* Drop the connection now; |reset| sends a RST instead of a FIN. */
+void conn_abort(struct conn *cx, bool reset);
+/* Whether the connection came in on a TLS listener. */
+static inline bool
+conn_is_tls(const struct conn *cx)
+{
+	return cx->ssl != NULL;
+}
 
-/* Answers the admin paths (health, ready, metrics) into |pr|->v.
- * Returns true when |path| (raw, no query) is an admin path. */
-bool admin_handle(struct proxy_req *pr, const char *path, size_t path_len);
-/* Counts a finished request for /metrics. */
-void admin_count(const struct proxy_req *pr);
+/* -------------------------------------------------------------- request.c */
+
+/* A complete head of |head_len| bytes is at the front of |cx|->in: starts
+ * the request (gate, upstream or local reply). */
+void request_start(struct conn *cx, size_t head_len);
+/* Parses the head at the front of |cx|->in. Returns 0 when it is not
+ * complete yet; 1 when the request started or the head was refused (the
+ * connection's state moved on either way). */
+int request_try_head(struct conn *cx);
+/*
+ * The Better Auth exchange's way in and out. request_wait_exchange parks
+ * |r| (REQ_EXCHANGE) and starts the exchange for the gate's issuer;
+ * request_exchange_done ends the wait: |status| 0 runs the gate again
+ * (which then finds the token in the worker's caches), else a local reply
+ * with |status| and |code|. |extra| (|extra_len| bytes of complete header
+ * lines, each ending in CRLF, e.g. Set-Cookie) is added to whichever
+ * response the client gets; it is copied.
+ */
+void request_wait_exchange(struct request *r, const struct gate_out *g);
+void request_exchange_done(struct request *r, int status, const char *code,
+    const char *extra, size_t extra_len);
+/* Whether an interim 100 may go to the client now: HTTP/1.1 and no
+ * response byte sent yet. */
+bool request_may_probe(const struct request *r);
+/* The body deadline passed: 408, or a cut if the response began. */
+void request_timeout(struct request *r);
+/* Input arrived while the request reads its body (or waits). */
+void request_input(struct request *r);
+/* The client is gone (reset, or EOF inside a body): cancel everything,
+ * log, free. The connection is being dropped. */
+void request_abort(struct request *r);
+/* Output fell under the low-water mark: resume the upstream. */
+void request_output_drained(struct request *r);
+/* The tunnel side of the connection: client input in TUNNEL state. */
+void request_tunnel_input(struct request *r);
+/* A reply for a connection-level error (bad head, head timeout): one
+ * access line, the problem+json reply, then close. */
+void request_reject_conn(struct conn *cx, int status, const char *code);
+
+/* ----------------------------------------------------------------- admin.c */
+
+/* Starts the admin listener (libevhtp) on |p|->base when configured.
+ * Returns 0, or -1 with a message logged. */
+int admin_start(struct proxy *p);
+void admin_free(struct proxy *p);
+/* Counts a finished request for the metrics. */
+void admin_count(int status, enum auth_status auth, bool auth_seen);
 
 #endif /* PROXY_PROXY_H */

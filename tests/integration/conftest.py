@@ -49,13 +49,13 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout, proc=None):
+def wait_port(port, timeout, proc=None, host="127.0.0.1"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             return False
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return True
         except OSError:
             time.sleep(0.05)
@@ -246,7 +246,7 @@ DEFAULT_STRIP = ("X-User-Id", "X-User-Email", "X-User", "X-Forwarded-User",
     "X-Auth-Request-User", "Remote-User")
 
 
-def render_config(port, upstream_url, keydir, **o):
+def render_config(port, upstream_url, keydir, admin_port=None, **o):
     """bearerd.conf text (the syntax conf/bearerd.conf documents) with overrides |o|."""
     lim = {"max_head_bytes": 16384, "max_header_fields": 100,
         "max_body_bytes": 104857600, "token_cache_entries": 1024}
@@ -258,6 +258,10 @@ def render_config(port, upstream_url, keydir, **o):
     up.update(o.get("upstream_opts", {}))
     L = []
     L.append('listen  = "%s:%d"' % (o.get("listen_host", "127.0.0.1"), port))
+    if o.get("health_path"):
+        L.append('health_path = "%s"' % o["health_path"])
+    if o.get("tls"):
+        L.append('tls {\n  cert_file = "%s"\n  key_file = "%s"\n}' % o["tls"])
     L.append("workers = %d" % o.get("workers", 1))
     L.append("backlog = 256")
     L.append("")
@@ -305,7 +309,10 @@ def render_config(port, upstream_url, keydir, **o):
         L.append("  trust_forwarded = {%s}" % ", ".join('"%s"' % n for n in tf))
     L.append("}")
     L += o.get("tail", [])
-    L.append('admin {\n  health = "/healthz"\n  ready = "/readyz"\n}')
+    # Health, readiness and metrics live on the admin listener, not on
+    # the public port.
+    L.append('admin {\n%s  health = "/healthz"\n  ready = "/readyz"\n}' % (
+        '  listen = "127.0.0.1:%d"\n' % admin_port if admin_port else ""))
     L.append("log {\n  access = %s\n}" % ("false" if o.get("access_log") is False else "true"))
     return "\n".join(L) + "\n"
 
@@ -351,6 +358,7 @@ class Bearerd:
         self.upstream = upstream
         self.keys = keys
         self.port = free_port()
+        self.admin_port = free_port()
         self.host = o.get("listen_host", "127.0.0.1").strip("[]")
         self.upstream_url = upstream_url or upstream.url
         self.overrides = o
@@ -361,7 +369,8 @@ class Bearerd:
         self.returncode = None
 
     def config_text(self, **o):
-        return render_config(self.port, self.upstream_url, self.keys.dir, **o)
+        return render_config(self.port, self.upstream_url, self.keys.dir,
+            admin_port=self.admin_port, **o)
 
     def write_config(self, text=None, **o):
         if text is None:
@@ -379,10 +388,11 @@ class Bearerd:
                 return self._start()
             except PortInUse:
                 self.err.close()
-                old = self.port
-                self.port = free_port()
+                old, old_admin = self.port, self.admin_port
+                self.port, self.admin_port = free_port(), free_port()
                 text = open(self.conf).read().replace(
-                    ":%d\"" % old, ":%d\"" % self.port, 1)
+                    ":%d\"" % old, ":%d\"" % self.port, 1).replace(
+                    ":%d\"" % old_admin, ":%d\"" % self.admin_port, 1)
                 self.write_config(text=text)
         return self._start()
 
@@ -404,16 +414,23 @@ class Bearerd:
                 raise AssertionError("bearerd exited %s at start:\n%s" % (
                     self.proc.returncode, self.stderr()))
             try:
-                c = http.client.HTTPConnection(self.host, self.port, timeout=1)
-                c.request("GET", "/healthz")
-                if c.getresponse().status == 200:
-                    c.close()
+                if self.admin("/healthz").status == 200 and wait_port(
+                        self.port, 0.5, host=self.host):
                     return self
-                c.close()
             except OSError:
                 pass
             time.sleep(0.05)
         raise AssertionError("bearerd did not answer /healthz:\n" + self.stderr())
+
+    def admin(self, path, method="GET"):
+        """One request to the admin listener (health, readiness, metrics)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.admin_port, timeout=5)
+        try:
+            c.request(method, path)
+            r = c.getresponse()
+            return Resp(r.status, r.getheaders(), r.read())
+        finally:
+            c.close()
 
     @property
     def pid(self):

@@ -384,29 +384,39 @@ def test_client_that_never_reads_is_cut(module_factory, tokens):
 
 def test_slow_readers_and_sse_gaps_are_not_cut(module_factory, tokens):
     """The write-progress deadline (timeouts.idle) only cuts a client that
-    takes nothing: a reader pausing 0.8 s between bursts with a 1 s idle
+    takes nothing: a reader pausing 0.8 s between 1 MB reads with a 1 s idle
     timeout gets every byte, chunked or with Content-Length, and an SSE
-    stream whose events are 1.5 s apart is not cut while nothing is queued."""
+    stream whose events are 1.5 s apart is not cut while nothing is queued.
+    Each 1 MB read comes out of the kernel's send queue (megabytes after TCP
+    autotuning) while bearerd's own buffer stays full and unwritten: the
+    deadline must count that as progress (it once looked at its own buffer
+    only, and cut this reader)."""
     b = module_factory(timeouts={"head": 1000, "idle": 1000, "body": 1000})
     tok = tokens.hs("u1")
     for cl in (0, 1):
         c = b.conn(timeout=10)
-        c.connect()
-        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-        c.request("GET", "/api/u1/download?mb=12&cl=%d" % cl,
+        # A receive buffer set before the handshake and larger than
+        # loopback's 64 KB MSS. A 16 KB one set after connect made TCP
+        # itself stall (zero window, persist-timer backoff, 4 MB unsent)
+        # for over a second while the reader sat in recv.
+        c.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 256 * 1024)
+        c.sock.settimeout(10)
+        c.sock.connect(("127.0.0.1", b.port))
+        c.request("GET", "/api/u1/download?mb=6&cl=%d" % cl,
             headers={"Cookie": "token=" + tok})
         r = c.getresponse()
         assert r.status == 200
         n, rounds = 0, 0
         while True:
-            d = r.read(3 << 20)
+            d = r.read(1 << 20)
             if not d:
                 break
             n += len(d)
             rounds += 1
             time.sleep(0.8)
         c.close()
-        assert n == 12 << 20, (cl, n)
+        assert n == 6 << 20, (cl, n)
         assert rounds >= 4, rounds
     stamps = []
     c = b.conn(timeout=10)

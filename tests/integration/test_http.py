@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import hdrs, problem_ok, raw
+from conftest import hdrs, parse_responses, problem_ok, raw
 
 
 def H(port, tok):
@@ -423,29 +423,90 @@ def test_chunk_extension_answered(bd, upstream, tokens):
         assert all(x["body"] is None for x in recs), recs
 
 
-@pytest.mark.parametrize("how", ["close", "shutdown"])
+@pytest.mark.parametrize("how", ["close", "reset"])
 def test_client_gone_while_waiting(bd, upstream, tokens, how):
     """The client leaves while its request waits on the upstream: bearerd
-    notices at once (499), not when the upstream answers, and keeps serving."""
+    notices at once (499), not when the upstream answers, and keeps serving.
+    A plain close() is a FIN, as a half-close is: bearerd tells them apart
+    by the client's reset (see the half-close tests below)."""
     import socket
+    import struct
     s = socket.create_connection(("127.0.0.1", bd.port), timeout=5)
     s.sendall(("GET /api/u1/slow?s=2 HTTP/1.1\r\n%s\r\n" % H(bd.port, tokens.hs("u1"))).encode())
     time.sleep(0.3)
     t0 = time.monotonic()
-    if how == "close":
-        s.close()
-    else:
-        s.shutdown(socket.SHUT_WR)
+    if how == "reset":
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
     seen = None
     while time.monotonic() - t0 < 1.2 and seen is None:
         time.sleep(0.05)
         seen = next((x for x in bd.access_lines() if x.get("path") == "/api/u1/slow"), None)
-    if how != "close":
-        s.close()
     assert seen is not None, bd.stderr()[-1500:]
     assert seen["status"] == 499, seen
     r = bd.get("/api/u1/tasks", token=tokens.hs("u1"))
     assert r.status == 200
+
+
+@pytest.mark.parametrize("version", ["1.1", "1.0"])
+def test_half_close_after_request_gets_response(bd, upstream, tokens, version):
+    """A client that half-closes (FIN) after a complete request still gets
+    its response, then the connection is closed (RFC 9293 section 3.6). An
+    HTTP/1.1 client may see an interim 100 first (it must accept one)."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", bd.port), timeout=5)
+    s.sendall(("GET /api/u1/slow?s=0.5 HTTP/%s\r\n%s\r\n" % (
+        version, H(bd.port, tokens.hs("u1")))).encode())
+    time.sleep(0.1)
+    s.shutdown(socket.SHUT_WR)
+    data, deadline = b"", time.monotonic() + 5
+    while time.monotonic() < deadline:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    rs = [r for r in parse_responses(data) if r.status >= 200]
+    assert [r.status for r in rs] == [200], data[:300]
+    assert all(r.status == 100 for r in parse_responses(data)[:-1]), data[:300]
+    seen = next(x for x in bd.access_lines() if x.get("path") == "/api/u1/slow"
+        and x.get("status") == 200)
+    assert seen["bytes"] == len(rs[0].body)
+
+
+def test_half_close_after_pipelined_requests(bd, upstream, tokens):
+    """Two pipelined requests then a FIN: both are answered, in order."""
+    h = H(bd.port, tokens.hs("u1"))
+    import socket
+    s = socket.create_connection(("127.0.0.1", bd.port), timeout=5)
+    s.sendall(("GET /api/u1/slow?s=0.3 HTTP/1.1\r\n%s\r\n"
+        "GET /api/u1/tasks HTTP/1.1\r\n%s\r\n" % (h, h)).encode())
+    s.shutdown(socket.SHUT_WR)
+    data, deadline = b"", time.monotonic() + 5
+    while time.monotonic() < deadline:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    assert [r.status for r in parse_responses(data) if r.status >= 200] == [200, 200], data[:300]
+
+
+def test_fin_inside_a_body_cancels(bd, upstream, tokens):
+    """A FIN before the announced body is complete: the body can never
+    complete, the request is cancelled and never completes upstream."""
+    import socket
+    m = upstream.mark()
+    s = socket.create_connection(("127.0.0.1", bd.port), timeout=5)
+    s.sendall(("POST /api/u1/tasks HTTP/1.1\r\n%sContent-Length: 100\r\n\r\nabc"
+        % H(bd.port, tokens.hs("u1"))).encode())
+    time.sleep(0.2)
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(3)
+    assert s.recv(65536) == b""
+    s.close()
+    recs = upstream.since(m, settle=0.3)
+    assert all(x["body"] is None for x in recs), recs
 
 
 def test_pipelined_past_read_ahead_while_waiting(bd, upstream, tokens):

@@ -129,14 +129,14 @@ def test_refuses_to_start_on_bad_config(check_conf):
 def test_health_and_ready(bd, upstream):
     m = upstream.mark()
     for path in ("/healthz", "/readyz"):
-        r = bd.get(path)
+        r = bd.admin(path)
         assert r.status == 200, (path, r.status)
     upstream.assert_not_reached(m)
 
 
 def test_health_with_upstream_down(bearerd_factory):
     b = bearerd_factory(upstream_url="http://127.0.0.1:%d" % free_port())
-    assert b.get("/healthz").status == 200
+    assert b.admin("/healthz").status == 200
 
 
 def test_access_log_json_one_line_per_request(bd, tokens):
