@@ -290,8 +290,8 @@ reply_health(struct request *r)
 {
 	bool ready = atomic_load(&proxy_g->ready) &&
 	    !atomic_load(&proxy_g->draining) && exch_ready();
-	const char *body = ready ? "{\"status\":\"ready\"}\n"
-	                         : "{\"status\":\"not_ready\"}\n";
+	const char *body =
+	    ready ? "{\"status\":\"ready\"}\n" : "{\"status\":\"not_ready\"}\n";
 	char buf[320];
 	int n;
 
