@@ -112,7 +112,7 @@ listen_bind(const char *host, const char *port, int backlog, int *fds,
 			log_warn("cannot listen on %s:%s (%s)", host, port, ab);
 			goto fail;
 		}
-		log_info("listening on %s port %s (%s)", host, port, ab);
+		log_debug("%s: bound %s port %s", __func__, ab, port);
 	}
 	freeaddrinfo(res);
 	if (*n == 0) {
@@ -1121,8 +1121,8 @@ server_start(struct proxy *p)
 		}
 		srv->n_workers = i + 1;
 	}
-	log_info("%d workers, %s", srv->n_workers,
-	    srv->pub.tls ? "TLS" : "plain HTTP");
+	log_info("listening on %s:%s with %d workers%s", c->listen_host,
+	    c->listen_port, srv->n_workers, srv->pub.tls ? " (TLS)" : "");
 	return 0;
 }
 
