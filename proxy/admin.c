@@ -16,9 +16,17 @@
 #define ADMIN_METRICS_PATH "/metrics"
 #define ADMIN_BODY_MAX 16384
 
+/* One open admin connection: evhtp frees a connection when its client
+ * leaves, not when the server is freed, so we close what is left. */
+struct admin_conn {
+	evhtp_connection_t *c; /* evhtp's */
+	struct admin_conn *next, *prev;
+};
+
 struct admin {
 	evhtp_t *htp[PROXY_MAX_LISTEN]; /* owned: one per bound address */
 	size_t n;
+	struct admin_conn *conns; /* owned */
 };
 
 /* The metrics body (Prometheus text format 0.0.4) into |out|. */
@@ -118,6 +126,40 @@ admin_cb(evhtp_request_t *req, void *arg)
 	gen_unref(g);
 }
 
+static evhtp_res
+admin_conn_fini(evhtp_connection_t *c, void *arg)
+{
+	struct admin_conn *ac = arg;
+	struct admin *a = proxy_g->admin;
+
+	if (ac->prev != NULL)
+		ac->prev->next = ac->next;
+	else if (a != NULL && a->conns == ac)
+		a->conns = ac->next;
+	if (ac->next != NULL)
+		ac->next->prev = ac->prev;
+	free(ac);
+	return EVHTP_RES_OK;
+}
+
+static evhtp_res
+admin_accept(evhtp_connection_t *c, void *arg)
+{
+	struct admin *a = arg;
+	struct admin_conn *ac;
+
+	if ((ac = calloc(1, sizeof(*ac))) == NULL)
+		return EVHTP_RES_ERROR;
+	ac->c = c;
+	ac->next = a->conns;
+	if (a->conns != NULL)
+		a->conns->prev = ac;
+	a->conns = ac;
+	evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini,
+	    (evhtp_hook)admin_conn_fini, ac);
+	return EVHTP_RES_OK;
+}
+
 int
 admin_start(struct proxy *p)
 {
@@ -143,6 +185,7 @@ admin_start(struct proxy *p)
 		}
 		a->htp[a->n++] = htp;
 		evhtp_set_gencb(htp, admin_cb, NULL);
+		evhtp_set_post_accept_cb(htp, admin_accept, a);
 		/* takes |fds[i]|, closed by evhtp_free */
 		if (evhtp_accept_socket(htp, fds[i], 64) != 0) {
 			log_warn("admin: cannot accept on %s:%s",
@@ -165,6 +208,8 @@ admin_free(struct proxy *p)
 
 	if (a == NULL)
 		return;
+	while (a->conns != NULL)
+		evhtp_connection_free(a->conns->c); /* the fini hook unlinks */
 	for (i = 0; i < a->n; i++) {
 		evhtp_unbind_socket(a->htp[i]);
 		evhtp_free(a->htp[i]);
