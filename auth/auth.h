@@ -534,7 +534,8 @@ void auth_scache_free(struct auth_scache *c);
  * Looks up session |token| under |domain| at |now|. On HIT or STALE,
  * |*out| points at the entry (valid until the next put, fail or remove).
  * An entry at or past its exp is wiped and reported as a MISS. HIT needs
- * now < exp - |refresh_before| and now < fetched_at + |recheck|.
+ * now < exp - |refresh_before| and now < fetched_at + |recheck|, or an
+ * entry fetched at |now| (never two exchanges of a session in a second).
  */
 enum auth_scache_state auth_scache_lookup(struct auth_scache *c,
     const char *domain, const char *token, size_t token_len, int64_t now,

@@ -138,6 +138,12 @@ auth_scache_lookup(struct auth_scache *c, const char *domain, const char *token,
 	 * overflow: the inputs are bounded seconds, now is a Unix time. */
 	if (now < s->e.exp - refresh_before && now - s->e.fetched_at < recheck)
 		return AUTH_SC_HIT;
+	/* Fetched this very second: whatever the settings (a refresh_before
+	 * as long as the JWT's life, a recheck of 0), a session is exchanged
+	 * at most once a second, and the request that waited for this answer
+	 * uses it. */
+	if (now <= s->e.fetched_at)
+		return AUTH_SC_HIT;
 	return AUTH_SC_STALE;
 }
 

@@ -465,7 +465,8 @@ verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 static enum auth_status
 session_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
     const char *cred, size_t cred_len, int64_t now, struct auth_claims *claims,
-    char *fwd, size_t *fwd_len, bool *need_exchange, size_t *token_len)
+    char *fwd, size_t *fwd_len, bool *need_exchange, size_t *token_len,
+    struct gate_out *out)
 {
 	const struct auth_scache_entry *e;
 	struct auth_view tok;
@@ -483,6 +484,8 @@ session_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 		return AUTH_MALFORMED;
 	sc = auth_scache_lookup(ctx->scache, is->cache_domain, tok.ptr, tok.len,
 	    now, is->refresh_before, is->session_recheck, &e);
+	out->session_lookup = (int)sc;
+	out->session_stale = sc == AUTH_SC_STALE && now < e->retry_at;
 	if (sc == AUTH_SC_HIT || (sc == AUTH_SC_STALE && now < e->retry_at)) {
 		*claims = e->claims;
 		memcpy(fwd, e->fwd, e->fwd_len + 1);
@@ -886,6 +889,8 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 	out->session[0] = '\0';
 	out->session_len = 0;
 	out->session_token_len = 0;
+	out->session_lookup = -1;
+	out->session_stale = false;
 	out->has_sub = false;
 	out->sub[0] = '\0';
 	out->request_id[0] = '\0';
@@ -931,7 +936,7 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 		st = find_credential(r, is, cred, sizeof(cred), &cred_len);
 		if (st == AUTH_OK && is->cred == CONF_CRED_SESSION)
 			st = session_credential(ctx, is, cred, cred_len, now,
-			    &claims, fwd, &fwd_len, &exch, &tok_len);
+			    &claims, fwd, &fwd_len, &exch, &tok_len, out);
 		else if (st == AUTH_OK)
 			st = verify_credential(ctx, is, cred, cred_len, now,
 			    &claims, fwd, &fwd_len);

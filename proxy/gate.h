@@ -76,6 +76,11 @@ struct gate_out {
 	char session[GATE_SESSION_MAX + 1];
 	size_t session_len;
 	size_t session_token_len;
+	/* For metrics: the session cache's answer (enum auth_scache_state)
+	 * when a session credential was looked up, else -1; and whether a
+	 * stale entry was served because the issuer had just failed. */
+	int session_lookup;
+	bool session_stale;
 	bool has_sub; /* |sub| holds a verified subject */
 	char sub[AUTH_MAX_SUB_LEN + 1]; /* for logs; "" without identity */
 	/* The X-Request-Id sent upstream (for the access log). */

@@ -748,6 +748,8 @@ test_session(void)
 	ok(rc == 0 && out.status == 0 && out.need_exchange && out.issuer == 0 &&
 	        out.head_len == 0,
 	    "session: nothing cached: need_exchange for issuer 0");
+	ok(out.session_lookup == AUTH_SC_MISS && !out.session_stale,
+	    "session: metrics: a miss");
 	ok(out.session_token_len == strlen(STOK) &&
 	        strncmp(out.session, STOK ".", strlen(STOK) + 1) == 0 &&
 	        out.session_len == strlen(STOK) + 45,
@@ -766,6 +768,7 @@ test_session(void)
 	ok(rc == 0 && out.status == 0 && !out.need_exchange && out.has_sub &&
 	        strcmp(out.sub, "u1") == 0,
 	    "session: cached: forwarded as u1");
+	ok(out.session_lookup == AUTH_SC_HIT, "session: metrics: a hit");
 	buf[out.head_len] = '\0';
 	ok(strstr(buf, "Authorization: Bearer the.jwt.x\r\n") != NULL,
 	    "session: the cached JWT is the Bearer");
@@ -797,6 +800,8 @@ test_session(void)
 	rc = decide(cs, &ctx, head, NOW + 32, &out, buf, sizeof(buf));
 	ok(rc == 0 && out.status == 0 && !out.need_exchange,
 	    "session: issuer down: the cached JWT still works");
+	ok(out.session_lookup == AUTH_SC_STALE && out.session_stale,
+	    "session: metrics: a stale entry served");
 	rc = decide(cs, &ctx, head, NOW + 36, &out, buf, sizeof(buf));
 	ok(rc == 0 && out.need_exchange,
 	    "session: retry_at reached: exchange again");

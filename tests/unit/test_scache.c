@@ -43,6 +43,18 @@ test_states(void)
 	    {"after exp", 5000, AUTH_SC_MISS},
 	    {"clock stepped back", -100, AUTH_SC_HIT},
 	};
+	static const struct {
+		const char *name;
+		int64_t refresh_before, recheck, t;
+		enum auth_scache_state want;
+	} odd[] = {
+	    {"refresh_before over the JWT's life, same second", 1000, 300, 0,
+	        AUTH_SC_HIT},
+	    {"refresh_before over the JWT's life, next second", 1000, 300, 1,
+	        AUTH_SC_STALE},
+	    {"recheck 0, same second", 60, 0, 0, AUTH_SC_HIT},
+	    {"recheck 0, next second", 60, 0, 1, AUTH_SC_STALE},
+	};
 	size_t i;
 
 	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
@@ -69,6 +81,20 @@ test_states(void)
 			is_int(auth_scache_lookup(c, "ba/1", TOK, strlen(TOK),
 			           NOW, 60, 300, &e),
 			    AUTH_SC_MISS, "%s: gone", tab[i].name);
+		auth_scache_free(c);
+	}
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		struct auth_scache *c = auth_scache_new(8);
+		const struct auth_scache_entry *e;
+		struct auth_claims cl;
+
+		claims_for(&cl, "u1", NOW + 900);
+		auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1,
+		    NOW + 900, NOW);
+		is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK),
+		           NOW + odd[i].t, odd[i].refresh_before,
+		           odd[i].recheck, &e),
+		    odd[i].want, "%s", odd[i].name);
 		auth_scache_free(c);
 	}
 }
