@@ -221,7 +221,8 @@ flight_verify(struct flight *f)
 		p.keys = jwks_keys(xi->jwks);
 		if (p.keys == NULL) {
 			/* The first JWKS is not in yet: wait for it once. */
-			if (!f->keys_retried && jwks_refetch(xi->jwks)) {
+			if (!f->keys_retried &&
+			    jwks_refetch(xi->jwks, EXCH_KEY_WAIT_S)) {
 				f->keys_retried = true;
 				f->waiting_keys = true;
 				return;
@@ -235,7 +236,7 @@ flight_verify(struct flight *f)
 		/* The issuer signs with a key we have not seen (rotated, or
 		 * restarted without a database): refetch its JWKS once. */
 		f->keys_retried = true;
-		if (jwks_refetch(xi->jwks)) {
+		if (jwks_refetch(xi->jwks, EXCH_KEY_WAIT_S)) {
 			f->waiting_keys = true;
 			return;
 		}

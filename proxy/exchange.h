@@ -18,6 +18,9 @@
 #define EXCH_MAX_BODY 65536   /* a token endpoint's answer */
 #define EXCH_MAX_FLIGHTS 1024 /* sessions exchanging at once, per worker */
 #define EXCH_RETRY_S 5        /* Retry-After, and the stale-serving window */
+/* An unknown kid waits this long at most for the next JWKS fetch that
+ * jwks_min_refresh allows. */
+#define EXCH_KEY_WAIT_S 3
 
 /* What a waiting request does next. */
 struct exch_result {

@@ -191,13 +191,27 @@ jwks_refetch_wait(const struct jwks *j)
 }
 
 bool
-jwks_refetch(struct jwks *j)
+jwks_refetch(struct jwks *j, int64_t max_wait)
 {
+	int64_t wait;
+
 	if (j == NULL)
 		return false;
-	if (j->fetch == NULL && jwks_refetch_wait(j) == 0)
+	if (j->fetch != NULL)
+		return true;
+	wait = jwks_refetch_wait(j);
+	if (wait == 0) {
 		jwks_start(j);
-	return j->fetch != NULL;
+		return j->fetch != NULL;
+	}
+	if (wait > max_wait)
+		return false;
+	/* Better Auth creates its key pair lazily, and two first requests
+	 * at once can each create one: a token may name a key born just
+	 * after our last fetch. Wait for the next allowed fetch rather than
+	 * fail. The background refresh is re-armed after it. */
+	timer_arm(j, wait);
+	return true;
 }
 
 long

@@ -44,10 +44,12 @@ void jwks_free(struct jwks *j);
  * control returns to the event loop. */
 const struct auth_keyset *jwks_keys(const struct jwks *j);
 
-/* A token named a kid the key set lacks: refetch now unless a fetch is
- * already running or one started less than jwks_min_refresh ago. Returns
- * true when a fetch is running (the |fetched| callback will come). */
-bool jwks_refetch(struct jwks *j);
+/* A token named a kid the key set lacks: refetch now, unless a fetch is
+ * already running or one started less than jwks_min_refresh ago; then,
+ * when the next allowed fetch is at most |max_wait| seconds away, it is
+ * scheduled for then. Returns true when a fetch is running or scheduled
+ * (the |fetched| callback will come). */
+bool jwks_refetch(struct jwks *j, int64_t max_wait);
 
 /* Whether a fetch is running now. */
 bool jwks_busy(const struct jwks *j);
