@@ -227,7 +227,8 @@ flight_verify(struct flight *f)
 				f->waiting_keys = true;
 				return;
 			}
-			flight_unavailable(f, OUT_UNAVAILABLE, "keys_unavailable");
+			flight_unavailable(f, OUT_UNAVAILABLE,
+			    "keys_unavailable");
 			return;
 		}
 	}
@@ -414,8 +415,8 @@ flight_start(struct flight *f)
 }
 
 struct exch_wait *
-exch_wait(struct exch_ctx *x, int issuer, const char *cookie,
-    size_t cookie_len, exch_cb *cb, void *arg)
+exch_wait(struct exch_ctx *x, int issuer, const char *cookie, size_t cookie_len,
+    exch_cb *cb, void *arg)
 {
 	struct exch_issuer *xi;
 	struct exch_wait *w;

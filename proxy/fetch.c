@@ -128,8 +128,8 @@ on_error(void *arg, enum up_error err)
 	finish(f, err != 0 ? err : UP_ERR_PROTOCOL);
 }
 
-static const struct up_callbacks fetch_cbs = {
-    on_head, on_body, on_done, on_error, NULL};
+static const struct up_callbacks fetch_cbs = {on_head, on_body, on_done,
+    on_error, NULL};
 
 struct fetch *
 fetch_get(struct up_pool *pool, const char *target, const char *headers,

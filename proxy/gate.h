@@ -69,7 +69,7 @@ struct gate_out {
 	/* The credential is a session whose JWT is not cached: the caller
 	 * runs the exchange for |issuer|, then calls gate_decide again. */
 	bool need_exchange;
-	int issuer;   /* conf.issuers index, with need_exchange; else -1 */
+	int issuer; /* conf.issuers index, with need_exchange; else -1 */
 	/* With need_exchange: the session cookie's value as the client sent
 	 * it (percent-decoded, its HMAC checked, NUL-terminated), and the
 	 * length of its token part (the cache key; before the last '.'). */
@@ -81,7 +81,7 @@ struct gate_out {
 	 * stale entry was served because the issuer had just failed. */
 	int session_lookup;
 	bool session_stale;
-	bool has_sub; /* |sub| holds a verified subject */
+	bool has_sub;                   /* |sub| holds a verified subject */
 	char sub[AUTH_MAX_SUB_LEN + 1]; /* for logs; "" without identity */
 	/* The X-Request-Id sent upstream (for the access log). */
 	char request_id[GATE_REQUEST_ID_MAX + 1];
@@ -106,10 +106,11 @@ struct gate_out {
  * entry: a miss, or one due for refresh or recheck that has not just
  * failed); |out|->session holds what to exchange, and |buf| nothing. A
  * stale entry whose refresh failed moments ago (issuer down) is used
- * until its retry_at, so cached sessions keep working until exp. Otherwise returns -1 with |out|->status, code and title set for a
- * local reply (gate_reply); |buf| is then unspecified. Every write into
- * |buf| is checked: a head that does not fit |cap| is a 431, never a
- * truncated head. gate_head_cap() says how much to offer.
+ * until its retry_at, so cached sessions keep working until exp. Otherwise
+ * returns -1 with |out|->status, code and title set for a local reply
+ * (gate_reply); |buf| is then unspecified. Every write into |buf| is checked: a
+ * head that does not fit |cap| is a 431, never a truncated head.
+ * gate_head_cap() says how much to offer.
  */
 int gate_decide(const struct gate_in *in, const struct conf *c,
     struct gate_ctx *ctx, int64_t now, struct gate_out *out, char *buf,

@@ -16,12 +16,12 @@
 struct jwks {
 	struct event_base *base;
 	const struct conf_issuer *is;
-	struct up_pool *pool;      /* owned */
-	struct fetch *fetch;       /* in flight, or NULL */
-	struct auth_keyset *keys;  /* owned: the last good set, or NULL */
-	struct event *timer;       /* owned: the next background fetch */
-	int64_t fetch_started;     /* wall seconds; 0: never */
-	int worker, issuer;        /* metrics slot */
+	struct up_pool *pool;     /* owned */
+	struct fetch *fetch;      /* in flight, or NULL */
+	struct auth_keyset *keys; /* owned: the last good set, or NULL */
+	struct event *timer;      /* owned: the next background fetch */
+	int64_t fetch_started;    /* wall seconds; 0: never */
+	int worker, issuer;       /* metrics slot */
 	jwks_fetched_fn *fetched;
 	void *arg;
 };
@@ -61,9 +61,9 @@ on_fetched(void *arg, const struct fetch_result *res)
 	j->fetch = NULL;
 	if (res->status != 200 || res->too_large) {
 		snprintf(err, sizeof(err), "%s",
-		    res->status == 0 ? up_error_str(res->err)
-		    : res->too_large ? "document too large"
-		                     : "unexpected status");
+		    res->status == 0     ? up_error_str(res->err)
+		        : res->too_large ? "document too large"
+		                         : "unexpected status");
 		if (res->status != 0)
 			snprintf(err + strlen(err), sizeof(err) - strlen(err),
 			    " %d", res->status);
@@ -96,9 +96,9 @@ on_fetched(void *arg, const struct fetch_result *res)
 		    j->is->jwks_url, err,
 		    j->keys != NULL ? " (keeping the last good keys)" : "");
 		timer_arm(j,
-		    j->keys == NULL ? JWKS_RETRY_S
-		    : j->is->jwks_refresh < 30 ? j->is->jwks_refresh
-		                               : 30);
+		    j->keys == NULL                ? JWKS_RETRY_S
+		        : j->is->jwks_refresh < 30 ? j->is->jwks_refresh
+		                                   : 30);
 	}
 	if (j->fetched != NULL)
 		j->fetched(j->arg);
