@@ -990,6 +990,31 @@ build_session(struct load *L, const struct conf_node *sec,
 		build_jwt_keys(L, sec, is, who, AUTH_ALG_INVALID);
 		is->secret = s;
 	}
+	/* Better Auth slides a session on /token unless the dont_remember
+	 * cookie says the user chose not to be remembered: it goes along. */
+	{
+		const char *ck = is->cookie, *tail = ".session_token";
+		size_t n, tl = strlen(tail);
+
+		if (ck != NULL && strncmp(ck, "__Secure-", 9) == 0)
+			ck += 9;
+		n = ck != NULL ? strlen(ck) : 0;
+		if (n > tl && strcmp(ck + n - tl, tail) == 0) {
+			size_t cap = n - tl + sizeof(".dont_remember") + 9;
+
+			is->dont_remember = conf_malloc(cap);
+			is->dont_remember_secure = conf_malloc(cap);
+			if (is->dont_remember == NULL ||
+			    is->dont_remember_secure == NULL) {
+				L->ctx.oom = true;
+			} else {
+				snprintf(is->dont_remember, cap,
+				    "%.*s.dont_remember", (int)(n - tl), ck);
+				snprintf(is->dont_remember_secure, cap,
+				    "__Secure-%s", is->dont_remember);
+			}
+		}
+	}
 }
 
 static void
@@ -1806,6 +1831,8 @@ conf_free(struct conf *c)
 		conf_mfree(is->cookie_secure);
 		conf_mfree(is->session_cookie);
 		conf_wipe_free(is->secret, is->secret_len);
+		conf_mfree(is->dont_remember);
+		conf_mfree(is->dont_remember_secure);
 		conf_mfree(is->token_url);
 		conf_mfree(is->jwks_url);
 		conf_mfree(is->token_up.host);

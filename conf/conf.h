@@ -52,6 +52,11 @@ struct conf_issuer {
 	char *session_cookie;  /* Better Auth session_token name, or NULL */
 	unsigned char *secret; /* HMAC secret (session/compact, HS keys) */
 	size_t secret_len;
+	/* credential session: Better Auth's dont_remember cookie, when the
+	 * session cookie's name shows its prefix ("P.session_token" ->
+	 * "P.dont_remember"), and its "__Secure-" twin; else NULL. */
+	char *dont_remember;
+	char *dont_remember_secure;
 	char *token_url; /* exchange endpoint (credential session), or NULL */
 	char *jwks_url;  /* remote JWKS, or NULL */
 	/* token_url and jwks_url split for the HTTP client: host, port and

@@ -17,6 +17,7 @@
 
 /* A session cookie value: the token, '.', the 44-character signature. */
 #define EXCH_COOKIE_MAX (AUTH_SCACHE_TOKEN_MAX + 45)
+#define EXCH_DONT_REMEMBER_MAX 128
 
 struct flight;
 
@@ -54,6 +55,8 @@ struct flight {
 	struct exch_wait *waiters;
 	char cookie[EXCH_COOKIE_MAX + 1];
 	size_t cookie_len, token_len;
+	char dont_remember[EXCH_DONT_REMEMBER_MAX + 1];
+	size_t dont_remember_len;
 	char *jwt; /* owned: a token waiting for its keys */
 	size_t jwt_len;
 	bool waiting_keys;
@@ -384,39 +387,57 @@ pct_encode(const char *v, size_t n, char *out)
 }
 
 /*
- * Only the session cookie goes to the issuer, never session_data: Better
- * Auth answers a signed-out session with a still-valid session_data 200.
- * It accepts only the one name its base URL implies (with or without
- * "__Secure-") and we cannot tell which, so both carry the same value;
- * the other name is ignored there.
+ * Only the session cookie (and dont_remember, which stops Better Auth from
+ * sliding a session the user chose not to keep) goes to the issuer, never
+ * session_data: Better Auth answers a signed-out session with a
+ * still-valid session_data 200. It accepts only the one name its base URL
+ * implies (with or without "__Secure-") and we cannot tell which, so both
+ * names carry the same value; the other one is ignored there.
  */
 static bool
 flight_start(struct flight *f)
 {
 	const struct conf_issuer *is = f->xi->is;
-	char enc[3 * EXCH_COOKIE_MAX + 1];
-	char hdr[2 * (3 * EXCH_COOKIE_MAX + 300) + 32];
+	char enc[3 * EXCH_COOKIE_MAX + 1], denc[3 * EXCH_DONT_REMEMBER_MAX + 1];
+	char hdr[2 * (3 * EXCH_COOKIE_MAX + 3 * EXCH_DONT_REMEMBER_MAX + 600)];
 	size_t el = pct_encode(f->cookie, f->cookie_len, enc);
-	int n;
+	size_t dl = pct_encode(f->dont_remember, f->dont_remember_len, denc);
+	size_t n = 0;
+	int k, m;
+	const char *names[4] = {is->cookie, is->cookie_secure,
+	    f->dont_remember_len > 0 ? is->dont_remember : NULL,
+	    f->dont_remember_len > 0 ? is->dont_remember_secure : NULL};
 
 	enc[el] = '\0';
-	if (is->cookie_secure != NULL && strcmp(is->cookie_secure, is->cookie))
-		n = snprintf(hdr, sizeof(hdr), "Cookie: %s=%s; %s=%s\r\n",
-		    is->cookie, enc, is->cookie_secure, enc);
-	else
-		n = snprintf(hdr, sizeof(hdr), "Cookie: %s=%s\r\n", is->cookie,
-		    enc);
-	if (n > 0 && (size_t)n < sizeof(hdr))
-		f->fetch = fetch_get(f->xi->pool, is->token_path, hdr,
-		    EXCH_MAX_BODY, on_token, f);
+	denc[dl] = '\0';
+	memcpy(hdr, "Cookie: ", 8);
+	n = 8;
+	for (k = 0; k < 4; k++) {
+		if (names[k] == NULL ||
+		    (k % 2 == 1 && names[k - 1] != NULL &&
+		        strcmp(names[k], names[k - 1]) == 0))
+			continue;
+		m = snprintf(hdr + n, sizeof(hdr) - n, "%s%s=%s",
+		    n > 8 ? "; " : "", names[k], k < 2 ? enc : denc);
+		if (m < 0 || (size_t)m >= sizeof(hdr) - n)
+			goto out;
+		n += (size_t)m;
+	}
+	if (n + 3 > sizeof(hdr))
+		goto out;
+	memcpy(hdr + n, "\r\n", 3);
+	f->fetch = fetch_get(f->xi->pool, is->token_path, hdr, EXCH_MAX_BODY,
+	    on_token, f);
+out:
 	OPENSSL_cleanse(enc, sizeof(enc));
+	OPENSSL_cleanse(denc, sizeof(denc));
 	OPENSSL_cleanse(hdr, sizeof(hdr));
 	return f->fetch != NULL;
 }
 
 struct exch_wait *
 exch_wait(struct exch_ctx *x, int issuer, const char *cookie, size_t cookie_len,
-    exch_cb *cb, void *arg)
+    const char *dont_remember, size_t dont_remember_len, exch_cb *cb, void *arg)
 {
 	struct exch_issuer *xi;
 	struct exch_wait *w;
@@ -462,6 +483,12 @@ exch_wait(struct exch_ctx *x, int issuer, const char *cookie, size_t cookie_len,
 		}
 		memcpy(f->cookie, cookie, cookie_len);
 		f->cookie_len = cookie_len;
+		if (dont_remember != NULL &&
+		    dont_remember_len <= EXCH_DONT_REMEMBER_MAX) {
+			memcpy(f->dont_remember, dont_remember,
+			    dont_remember_len);
+			f->dont_remember_len = dont_remember_len;
+		}
 		f->token_len = tok_len;
 		f->xi = xi;
 		f->next = xi->flights;

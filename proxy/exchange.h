@@ -56,12 +56,15 @@ void exch_ctx_free(struct exch_ctx *x);
 /*
  * Waits for the exchange of session cookie value |cookie| (decoded, its
  * HMAC checked: gate_out.session) of issuer |issuer|: joins the flight of
- * the same session if one runs, else starts one. |cb| is called exactly
- * once, never from inside this function, unless exch_cancel comes first.
- * Returns NULL when out of memory (no callback will come).
+ * the same session if one runs, else starts one, sending the session
+ * cookie and, when |dont_remember_len| > 0, Better Auth's dont_remember
+ * cookie (gate_out.dont_remember). |cb| is called exactly once, never
+ * from inside this function, unless exch_cancel comes first. Returns NULL
+ * when out of memory (no callback will come).
  */
 struct exch_wait *exch_wait(struct exch_ctx *x, int issuer, const char *cookie,
-    size_t cookie_len, exch_cb *cb, void *arg);
+    size_t cookie_len, const char *dont_remember, size_t dont_remember_len,
+    exch_cb *cb, void *arg);
 
 /* The waiting request went away: |w|'s callback will not be called. */
 void exch_cancel(struct exch_wait *w);

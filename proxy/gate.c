@@ -497,6 +497,36 @@ session_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 	return AUTH_OK;
 }
 
+/* Better Auth's dont_remember cookie, under either name, for the
+ * exchange; left empty when absent, ambiguous or oversized. */
+static void
+find_dont_remember(const struct h1_request *r, const struct conf_issuer *is,
+    struct gate_out *out)
+{
+	struct auth_view views[GATE_MAX_COOKIE_HEADERS];
+	const char *names[2] = {is->dont_remember, is->dont_remember_secure};
+	size_t n = 0, i, k, len;
+
+	for (i = 0; i < r->n_fields && n < GATE_MAX_COOKIE_HEADERS; i++)
+		if (r->fields[i].tok == H1_T_COOKIE) {
+			views[n].ptr = r->fields[i].value;
+			views[n].len = r->fields[i].value_len;
+			n++;
+		}
+	for (k = 0; k < 2; k++) {
+		if (names[k] == NULL)
+			continue;
+		if (auth_cookie_find(views, n, names[k], out->dont_remember,
+		        sizeof(out->dont_remember), &len) == AUTH_OK &&
+		    len <= GATE_DONT_REMEMBER_MAX) {
+			out->dont_remember_len = len;
+			return;
+		}
+	}
+	out->dont_remember[0] = '\0';
+	out->dont_remember_len = 0;
+}
+
 /* ------------------------------------------------------------------- CSRF */
 
 /* RFC 9110 §9.2.1: the methods defined as safe (TRACE never gets here:
@@ -891,6 +921,8 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 	out->session_token_len = 0;
 	out->session_lookup = -1;
 	out->session_stale = false;
+	out->dont_remember[0] = '\0';
+	out->dont_remember_len = 0;
 	out->has_sub = false;
 	out->sub[0] = '\0';
 	out->request_id[0] = '\0';
@@ -947,6 +979,7 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 			memcpy(out->session, cred, cred_len + 1);
 			out->session_len = cred_len;
 			out->session_token_len = tok_len;
+			find_dont_remember(r, is, out);
 			return 0;
 		}
 		out->auth = st;

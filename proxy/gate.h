@@ -21,6 +21,8 @@ struct h1_request;
 /* A session cookie's value handed to the exchange: the token, '.', and
  * the 44-character signature. */
 #define GATE_SESSION_MAX (AUTH_SCACHE_TOKEN_MAX + 45)
+/* Better Auth's dont_remember value: "true", '.', the signature. */
+#define GATE_DONT_REMEMBER_MAX 128
 
 /* What the caller knows about one request. Nothing here is owned by the
  * gate; every pointer must stay valid during gate_decide. */
@@ -76,6 +78,12 @@ struct gate_out {
 	char session[GATE_SESSION_MAX + 1];
 	size_t session_len;
 	size_t session_token_len;
+	/* With need_exchange: Better Auth's dont_remember cookie as sent
+	 * (decoded; its signature is Better Auth's to check), "" when
+	 * absent. The exchange passes it on so that a session the user chose
+	 * not to keep is not slid into a persistent one. */
+	char dont_remember[GATE_DONT_REMEMBER_MAX + 1];
+	size_t dont_remember_len;
 	/* For metrics: the session cache's answer (enum auth_scache_state)
 	 * when a session credential was looked up, else -1; and whether a
 	 * stale entry was served because the issuer had just failed. */

@@ -630,6 +630,11 @@ test_bad(void)
 		    "session cookie default");
 		is_str(s->cookie_secure, "__Secure-better-auth.session_token",
 		    "session cookie, https name");
+		is_str(s->dont_remember, "better-auth.dont_remember",
+		    "dont_remember cookie");
+		is_str(s->dont_remember_secure,
+		    "__Secure-better-auth.dont_remember",
+		    "dont_remember cookie, https name");
 		is_str(s->token_up.host, "127.0.0.1", "token_url host");
 		is_str(s->token_up.port, "3000", "token_url port");
 		is_str(s->token_up.host_header, "127.0.0.1:3000",

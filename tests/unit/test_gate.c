@@ -750,6 +750,8 @@ test_session(void)
 	    "session: nothing cached: need_exchange for issuer 0");
 	ok(out.session_lookup == AUTH_SC_MISS && !out.session_stale,
 	    "session: metrics: a miss");
+	ok(out.dont_remember_len == 0 && out.dont_remember[0] == '\0',
+	    "session: no dont_remember cookie");
 	ok(out.session_token_len == strlen(STOK) &&
 	        strncmp(out.session, STOK ".", strlen(STOK) + 1) == 0 &&
 	        out.session_len == strlen(STOK) + 45,
@@ -790,6 +792,20 @@ test_session(void)
 	rc = decide(cs, &ctx, head, NOW + 1, &out, buf, sizeof(buf));
 	ok(rc == 0 && out.status == 0 && !out.need_exchange,
 	    "session: the __Secure- name finds the same session");
+
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: better-auth.session_token=%s; "
+	    "__Secure-better-auth.dont_remember=true.sig%%3D\r\n\r\n",
+	    ck);
+	rc = decide(cs, &ctx, head, NOW + 31, &out, buf, sizeof(buf));
+	ok(rc == 0 && out.need_exchange && out.dont_remember_len == 9 &&
+	        strcmp(out.dont_remember, "true.sig=") == 0,
+	    "session: dont_remember handed to the exchange, decoded");
+	snprintf(head, sizeof(head),
+	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+	    "Cookie: __Secure-better-auth.session_token=%s\r\n\r\n",
+	    ck);
 
 	/* session_recheck (30 s) passed: ask the issuer again */
 	rc = decide(cs, &ctx, head, NOW + 31, &out, buf, sizeof(buf));
