@@ -435,9 +435,10 @@ out:
 	return f->fetch != NULL;
 }
 
-struct exch_wait *
-exch_wait(struct exch_ctx *x, int issuer, const char *cookie, size_t cookie_len,
-    const char *dont_remember, size_t dont_remember_len, exch_cb *cb, void *arg)
+static struct exch_wait *
+wait_flight(struct exch_ctx *x, int issuer, const char *cookie,
+    size_t cookie_len, const char *dont_remember, size_t dont_remember_len,
+    exch_cb *cb, void *arg)
 {
 	struct exch_issuer *xi;
 	struct exch_wait *w;
@@ -509,6 +510,23 @@ exch_wait(struct exch_ctx *x, int issuer, const char *cookie, size_t cookie_len,
 		f->waiters->prev = w;
 	f->waiters = w;
 	return w;
+}
+
+struct exch_wait *
+exch_wait(struct exch_ctx *x, int issuer, const char *cookie, size_t cookie_len,
+    exch_cb *cb, void *arg)
+{
+	return wait_flight(x, issuer, cookie, cookie_len, NULL, 0, cb, arg);
+}
+
+struct exch_wait *
+exch_wait_gate(struct exch_ctx *x, const struct gate_out *g, exch_cb *cb,
+    void *arg)
+{
+	if (g == NULL || !g->need_exchange)
+		return NULL;
+	return wait_flight(x, g->issuer, g->session, g->session_len,
+	    g->dont_remember, g->dont_remember_len, cb, arg);
 }
 
 void

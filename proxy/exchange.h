@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "conf.h"
+#include "gate.h"
 
 #define EXCH_MAX_BODY 65536   /* a token endpoint's answer */
 #define EXCH_MAX_FLIGHTS 1024 /* sessions exchanging at once, per worker */
@@ -56,14 +57,18 @@ void exch_ctx_free(struct exch_ctx *x);
 /*
  * Waits for the exchange of session cookie value |cookie| (decoded, its
  * HMAC checked: gate_out.session) of issuer |issuer|: joins the flight of
- * the same session if one runs, else starts one, sending the session
- * cookie and, when |dont_remember_len| > 0, Better Auth's dont_remember
- * cookie (gate_out.dont_remember). |cb| is called exactly once, never
- * from inside this function, unless exch_cancel comes first. Returns NULL
- * when out of memory (no callback will come).
+ * the same session if one runs, else starts one. |cb| is called exactly
+ * once, never from inside this function, unless exch_cancel comes first.
+ * Returns NULL when out of memory (no callback will come).
  */
 struct exch_wait *exch_wait(struct exch_ctx *x, int issuer, const char *cookie,
-    size_t cookie_len, const char *dont_remember, size_t dont_remember_len,
+    size_t cookie_len, exch_cb *cb, void *arg);
+
+/* As exch_wait for the gate's verdict |g| (need_exchange): its issuer,
+ * session cookie and, when the request had one, Better Auth's
+ * dont_remember cookie, which goes along so that Better Auth does not
+ * slide a session the user chose not to keep into a persistent cookie. */
+struct exch_wait *exch_wait_gate(struct exch_ctx *x, const struct gate_out *g,
     exch_cb *cb, void *arg);
 
 /* The waiting request went away: |w|'s callback will not be called. */
