@@ -87,6 +87,7 @@ struct request {
 	enum auth_status auth;
 	const char *code;
 	struct exch_wait *xw; /* with REQ_EXCHANGE: cancelled on abort */
+	bool exchanged;       /* waited for one exchange already */
 	char *extra;          /* owned: header lines added to the response */
 	size_t extra_len;     /* (Set-Cookie from the exchange), CRLF each */
 	char method[PROXY_METHOD_MAX];
@@ -519,6 +520,8 @@ request_decide(struct request *r)
 	memcpy(r->request_id, g.request_id, sizeof(r->request_id));
 	if (g.has_sub)
 		memcpy(r->sub, g.sub, sizeof(r->sub));
+	if (g.session_lookup >= 0)
+		exch_count_lookup(g.session_lookup, g.session_stale);
 	if (rc == 0 && g.need_exchange) {
 		request_wait_exchange(r, &g);
 		return;
@@ -555,9 +558,15 @@ void
 request_wait_exchange(struct request *r, const struct gate_out *g)
 {
 	r->state = REQ_EXCHANGE;
+	/* One exchange per request: asked again right after one (its cache
+	 * entry evicted meanwhile), the request gets a 503, never a loop. */
+	if (r->exchanged) {
+		request_exchange_done(r, 503, "exchange_unavailable", NULL, 0);
+		return;
+	}
+	r->exchanged = true;
 	if (r->wg->exch == NULL ||
-	    (r->xw = exch_wait(r->wg->exch, g->issuer, g->session,
-	         g->session_len, exchange_cb, r)) == NULL)
+	    (r->xw = exch_wait_gate(r->wg->exch, g, exchange_cb, r)) == NULL)
 		request_exchange_done(r, 503, "internal", NULL, 0);
 }
 
