@@ -949,6 +949,9 @@ build_fetch_url(struct load *L, const struct conf_node *sec, const char *who,
  * locally, token_url exchanges it for a JWT, and the JWT is verified with
  * keys from jwks_url (fetched at run time), jwks_file or key { }.
  */
+static void exch_cookies(struct load *L, struct conf_issuer *is,
+    const char *ck);
+
 static void
 build_session(struct load *L, const struct conf_node *sec,
     struct conf_issuer *is, const char *who, int has_secret)
@@ -990,31 +993,79 @@ build_session(struct load *L, const struct conf_node *sec,
 		build_jwt_keys(L, sec, is, who, AUTH_ALG_INVALID);
 		is->secret = s;
 	}
-	/* Better Auth slides a session on /token unless the dont_remember
-	 * cookie says the user chose not to be remembered: it goes along. */
-	{
-		const char *ck = is->cookie, *tail = ".session_token";
-		size_t n, tl = strlen(tail);
+	exch_cookies(L, is, is->cookie);
+}
 
-		if (ck != NULL && strncmp(ck, "__Secure-", 9) == 0)
-			ck += 9;
-		n = ck != NULL ? strlen(ck) : 0;
-		if (n > tl && strcmp(ck + n - tl, tail) == 0) {
-			size_t cap = n - tl + sizeof(".dont_remember") + 9;
+/*
+ * The names the exchange sends: the session cookie |ck| and its
+ * "__Secure-" twin, and Better Auth's dont_remember cookie when |ck|
+ * shows the prefix ("P.session_token" -> "P.dont_remember"): Better Auth
+ * slides a session on /token unless dont_remember says the user chose
+ * not to be remembered, so it goes along.
+ */
+static void
+exch_cookies(struct load *L, struct conf_issuer *is, const char *ck)
+{
+	const char *tail = ".session_token";
+	size_t n, tl = strlen(tail), cap;
 
-			is->dont_remember = conf_malloc(cap);
-			is->dont_remember_secure = conf_malloc(cap);
-			if (is->dont_remember == NULL ||
-			    is->dont_remember_secure == NULL) {
-				L->ctx.oom = true;
-			} else {
-				snprintf(is->dont_remember, cap,
-				    "%.*s.dont_remember", (int)(n - tl), ck);
-				snprintf(is->dont_remember_secure, cap,
-				    "__Secure-%s", is->dont_remember);
-			}
-		}
+	if (ck == NULL)
+		return;
+	if (strncmp(ck, "__Secure-", 9) == 0)
+		ck += 9;
+	n = strlen(ck);
+	cap = n + sizeof(".dont_remember") + 10;
+	is->exch_cookie = conf_malloc(cap);
+	is->exch_cookie_secure = conf_malloc(cap);
+	if (is->exch_cookie == NULL || is->exch_cookie_secure == NULL) {
+		L->ctx.oom = true;
+		return;
 	}
+	snprintf(is->exch_cookie, cap, "%s", ck);
+	snprintf(is->exch_cookie_secure, cap, "__Secure-%s", ck);
+	if (n <= tl || strcmp(ck + n - tl, tail) != 0)
+		return;
+	is->dont_remember = conf_malloc(cap);
+	is->dont_remember_secure = conf_malloc(cap);
+	if (is->dont_remember == NULL || is->dont_remember_secure == NULL) {
+		L->ctx.oom = true;
+		return;
+	}
+	snprintf(is->dont_remember, cap, "%.*s.dont_remember", (int)(n - tl),
+	    ck);
+	snprintf(is->dont_remember_secure, cap, "__Secure-%s",
+	    is->dont_remember);
+}
+
+/*
+ * better-auth-compact with token_url: when the session_data cookie has
+ * expired and the session cookie (session_cookie) is there, the session
+ * is exchanged at token_url rather than refused, and Better Auth's fresh
+ * cookies are relayed. The JWT's keys come from jwks_url.
+ */
+static void
+build_compact_exchange(struct load *L, const struct conf_node *sec,
+    struct conf_issuer *is, const char *who)
+{
+	const char *tu = str(sec, "issuer", "token_url");
+	const char *ju = str(sec, "issuer", "jwks_url");
+
+	if (tu == NULL && ju == NULL)
+		return;
+	if (tu == NULL || ju == NULL || is->session_cookie == NULL) {
+		conf_err(&L->ctx,
+		    opt_pos(sec, tu != NULL ? "token_url" : "jwks_url", 0),
+		    "%s: a better-auth-compact exchange needs token_url, jwks_url and session_cookie together",
+		    who);
+		return;
+	}
+	if (build_fetch_url(L, sec, who, "token_url", tu, &is->token_up,
+	        &is->token_path) == 0)
+		is->token_url = xstrdup(L, tu);
+	if (build_fetch_url(L, sec, who, "jwks_url", ju, &is->jwks_up,
+	        &is->jwks_path) == 0)
+		is->jwks_url = xstrdup(L, ju);
+	exch_cookies(L, is, is->session_cookie);
 }
 
 static void
@@ -1192,11 +1243,24 @@ build_issuer(struct load *L, const struct conf_node *sec,
 		    "%s: forward must be passthrough or mint, not \"%.64s\"",
 		    who, fwd);
 	}
-	if (is->cred != CONF_CRED_SESSION && (tu != NULL || ju != NULL))
+	if (is->cred == CONF_CRED_BA_COMPACT)
+		build_compact_exchange(L, sec, is, who);
+	else if (is->cred != CONF_CRED_SESSION && (tu != NULL || ju != NULL))
 		conf_err(&L->ctx,
 		    opt_pos(sec, tu != NULL ? "token_url" : "jwks_url", 0),
-		    "%s: token_url and jwks_url are for credential session",
+		    "%s: token_url and jwks_url are for credential session and better-auth-compact",
 		    who);
+	/* The exchanged JWT: as the credential's own policy for session; a
+	 * JWT's layout (sub, top-level claims) for better-auth-compact. */
+	is->exch_policy = is->policy;
+	if (is->cred == CONF_CRED_BA_COMPACT) {
+		is->exch_policy.subject_path = NULL;
+		is->exch_policy.exp_optional = false;
+		for (i = 0; i < is->n_keep_claims; i++)
+			if (is->keep_claims[i] != NULL)
+				is->exch_policy.keep_claims[i] =
+				    conf_claim_key(is->keep_claims[i]);
+	}
 	snprintf(kerr, sizeof(kerr), "/%lu", load_counter);
 	n = strlen(title) + strlen(kerr) + 1;
 	is->cache_domain = conf_malloc(n);
@@ -1833,6 +1897,8 @@ conf_free(struct conf *c)
 		conf_wipe_free(is->secret, is->secret_len);
 		conf_mfree(is->dont_remember);
 		conf_mfree(is->dont_remember_secure);
+		conf_mfree(is->exch_cookie);
+		conf_mfree(is->exch_cookie_secure);
 		conf_mfree(is->token_url);
 		conf_mfree(is->jwks_url);
 		conf_mfree(is->token_up.host);

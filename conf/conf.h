@@ -52,6 +52,16 @@ struct conf_issuer {
 	char *session_cookie;  /* Better Auth session_token name, or NULL */
 	unsigned char *secret; /* HMAC secret (session/compact, HS keys) */
 	size_t secret_len;
+	/* The session_token cookie the exchange sends (credential session:
+	 * cookie; better-auth-compact with token_url: session_cookie) and
+	 * its "__Secure-" twin; NULL without an exchange. Owned. */
+	char *exch_cookie;
+	char *exch_cookie_secure;
+	/* How the JWT from token_url is verified: |policy| for credential
+	 * session; for better-auth-compact, the subject "sub" and the kept
+	 * claims by their last segment ("user.email" -> "email"), as a JWT
+	 * carries them. keys: the jwks_url set at run time. */
+	struct auth_policy exch_policy;
 	/* credential session: Better Auth's dont_remember cookie, when the
 	 * session cookie's name shows its prefix ("P.session_token" ->
 	 * "P.dont_remember"), and its "__Secure-" twin; else NULL. */

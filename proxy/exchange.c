@@ -212,7 +212,7 @@ flight_verify(struct flight *f)
 {
 	struct exch_issuer *xi = f->xi;
 	const struct conf_issuer *is = xi->is;
-	struct auth_policy p = is->policy;
+	struct auth_policy p = is->exch_policy;
 	struct auth_claims cl;
 	char fwd[AUTH_MAX_FWD_LEN + 1];
 	size_t fwd_len = 0;
@@ -404,7 +404,7 @@ flight_start(struct flight *f)
 	size_t dl = pct_encode(f->dont_remember, f->dont_remember_len, denc);
 	size_t n = 0;
 	int k, m;
-	const char *names[4] = {is->cookie, is->cookie_secure,
+	const char *names[4] = {is->exch_cookie, is->exch_cookie_secure,
 	    f->dont_remember_len > 0 ? is->dont_remember : NULL,
 	    f->dont_remember_len > 0 ? is->dont_remember_secure : NULL};
 
@@ -571,7 +571,7 @@ exch_ctx_new(struct event_base *base, struct evdns_base *dns,
 
 		xi->x = x;
 		xi->index = (int)i;
-		if (is->cred != CONF_CRED_SESSION)
+		if (is->token_url == NULL)
 			continue;
 		xi->is = is;
 		xi->pool = up_pool_new(base, dns, &is->token_up);

@@ -330,13 +330,15 @@ request_origin(const struct gate_in *in, struct origin *o)
 /* ------------------------------------------------------------- credential */
 
 /*
- * Finds the credential: the issuer's cookie or its "__Secure-" variant,
- * across every Cookie header. Two different values, in one name or across
- * both names, are ambiguous: a planted cookie must never pick the identity.
+ * Finds cookie |name| or its "__Secure-" variant |name_secure| (joining
+ * chunks when |chunked|), across every Cookie header. Two different
+ * values, in one name or across both names, are ambiguous: a planted
+ * cookie must never pick the identity.
  */
 static enum auth_status
-find_credential(const struct h1_request *r, const struct conf_issuer *is,
-    char *out, size_t cap, size_t *out_len)
+find_cookie(const struct h1_request *r, const char *name,
+    const char *name_secure, bool chunked, char *out, size_t cap,
+    size_t *out_len)
 {
 	struct auth_view views[GATE_MAX_COOKIE_HEADERS];
 	char alt[AUTH_MAX_COOKIE_VALUE_LEN + 1];
@@ -356,17 +358,14 @@ find_credential(const struct h1_request *r, const struct conf_issuer *is,
 	}
 	if (n == 0)
 		return AUTH_NO_TOKEN;
-	/* A session_token is never chunked; Better Auth's session_data is
-	 * when large (session_data.0, .1, ...). */
-	s1 = is->cred == CONF_CRED_SESSION
-	    ? auth_cookie_find(views, n, is->cookie, out, cap, out_len)
-	    : auth_cookie_find_chunked(views, n, is->cookie, out, cap, out_len);
-	if (is->cookie_secure != NULL)
-		s2 = is->cred == CONF_CRED_SESSION
-		    ? auth_cookie_find(views, n, is->cookie_secure, alt,
-		          sizeof(alt), &alt_len)
-		    : auth_cookie_find_chunked(views, n, is->cookie_secure, alt,
-		          sizeof(alt), &alt_len);
+	s1 = !chunked
+	    ? auth_cookie_find(views, n, name, out, cap, out_len)
+	    : auth_cookie_find_chunked(views, n, name, out, cap, out_len);
+	if (name_secure != NULL)
+		s2 = !chunked ? auth_cookie_find(views, n, name_secure, alt,
+		                    sizeof(alt), &alt_len)
+		              : auth_cookie_find_chunked(views, n, name_secure,
+		                    alt, sizeof(alt), &alt_len);
 	if (s1 != AUTH_OK && s1 != AUTH_NO_TOKEN)
 		return s1;
 	if (s2 != AUTH_OK && s2 != AUTH_NO_TOKEN)
@@ -385,6 +384,16 @@ find_credential(const struct h1_request *r, const struct conf_issuer *is,
 		return AUTH_OK;
 	}
 	return s1;
+}
+
+/* The issuer's credential cookie. A session_token is never chunked;
+ * Better Auth's session_data is when large (session_data.0, .1, ...). */
+static enum auth_status
+find_credential(const struct h1_request *r, const struct conf_issuer *is,
+    char *out, size_t cap, size_t *out_len)
+{
+	return find_cookie(r, is->cookie, is->cookie_secure,
+	    is->cred != CONF_CRED_SESSION, out, cap, out_len);
 }
 
 /*
@@ -435,6 +444,11 @@ verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 		if (auth_minter_mint(is->minter, claims, now, fwd,
 		        AUTH_MAX_FWD_LEN, fwd_len, &mexp) != 0)
 			return AUTH_INTERNAL;
+		/* A credential in its last second (Better Auth's expiresAt is
+		 * in milliseconds) would mint a token already expired for the
+		 * backend: it is expired here too. */
+		if (mexp <= now)
+			return AUTH_EXPIRED;
 		/* Never hand out a cached minted token about to expire. */
 		margin = (mexp - now) / 2;
 		if (margin > 30)
@@ -972,6 +986,23 @@ gate_decide(const struct gate_in *in, const struct conf *c,
 		else if (st == AUTH_OK)
 			st = verify_credential(ctx, is, cred, cred_len, now,
 			    &claims, fwd, &fwd_len);
+		/* better-auth-compact with token_url: a session_data cookie
+		 * expired (or dropped by the browser at its Max-Age) is no
+		 * reason to refuse a live session: its session_token is
+		 * exchanged instead, as for credential session. */
+		if ((st == AUTH_EXPIRED || st == AUTH_NO_TOKEN) &&
+		    is->cred == CONF_CRED_BA_COMPACT && is->token_url != NULL &&
+		    find_cookie(r, is->exch_cookie, is->exch_cookie_secure,
+		        false, cred, sizeof(cred), &cred_len) == AUTH_OK) {
+			enum auth_status s2 =
+			    session_credential(ctx, is, cred, cred_len, now,
+			        &claims, fwd, &fwd_len, &exch, &tok_len, out);
+
+			/* a forged or garbled session cookie leaves the
+			 * session_data's own answer */
+			if (s2 == AUTH_OK || s2 == AUTH_INTERNAL)
+				st = s2;
+		}
 		if (st == AUTH_OK && exch) {
 			/* The caller runs the exchange and asks again. */
 			out->need_exchange = true;

@@ -241,7 +241,7 @@ wgen_new(struct worker *w, struct proxy_gen *g)
 	if ((wg->tcache = auth_tcache_new(c->token_cache_entries)) == NULL)
 		goto fail;
 	for (i = 0; i < c->n_issuers; i++)
-		if (c->issuers[i].cred == CONF_CRED_SESSION)
+		if (c->issuers[i].token_url != NULL)
 			break;
 	if (i < c->n_issuers &&
 	    ((wg->scache = auth_scache_new(c->token_cache_entries)) == NULL ||

@@ -562,3 +562,68 @@ def test_chunked_session_data(chunky):
     assert chunky.tokens() == n0, "session_data is verified locally"
     # one chunk alone is not the signed value
     assert_401(chunky.bd.get("/m/%s/t" % uid, cookie="%s=%s" % (chunks[0], jar[chunks[0]])))
+
+
+# ------------------------------- session_data expired: the exchange instead
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory, module_factory):
+    """Better Auth's cookie cache living 2 s; bearerd reads session_data and,
+    once it has expired or is gone, exchanges the session cookie."""
+    d = str(tmp_path_factory.mktemp("cc"))
+    s = Stack.__new__(Stack)
+    s.name = "cc"
+    s.ba = BetterAuth(d, "cc", COOKIE_CACHE="compact", COOKIE_CACHE_MAX_AGE=2)
+    s.relay = Relay(s.ba.port)
+    from conftest import MINT_SECRET
+    s.back = Backend(d, "cc", s.relay.url + "/api/auth/jwks", s.ba.base, MINT_SECRET)
+    ups = ["upstream back {", '  url = "%s"' % s.back.url, "}",
+        "upstream auth {", '  url = "%s"' % s.relay.url, "}"]
+    first = ['route "/api/auth/**" {', "  upstream = auth", "  auth = none",
+        "  pass_auth_cookies = true", "}"]
+    iss = issuer_block("cc", ["credential = better-auth-compact",
+        'cookie = "better-auth.session_data"', 'session_cookie = "better-auth.session_token"',
+        'secret = "${BEARERD_TEST_BA_SECRET}"', "leeway = 0",
+        'token_url = "%s/api/auth/token"' % s.relay.url,
+        'jwks_url = "%s/api/auth/jwks"' % s.relay.url,
+        'issuer = "%s"' % s.ba.base, 'audience = "%s"' % s.ba.base,
+        'keep_claims = {"user.email"}', "forward = mint", "mint_alg = HS256",
+        'mint_secret = "%s"' % MINT_SECRET_ENV, "mint_ttl = 60"])
+    s.bd = module_factory(issuers=ups + iss, routes_first=first + bd_route("/m", "cc"))
+    yield s
+    s.stop()
+
+
+def test_expired_session_data_exchanged(cached):
+    bd = cached.bd
+    email = "u-%s@example.com" % uuid.uuid4().hex[:12]
+    uid, jar = sign_up(bd, email=email)
+    both = cookie_of(jar, ("better-auth.session_data", "better-auth.session_token"))
+    n0 = cached.tokens()
+    r = bd.get("/m/%s/t" % uid, cookie=both)
+    assert r.status == 200, r.body[:300]
+    assert r.json()["email"] == email
+    assert cached.tokens() == n0, "a live session_data is verified locally"
+    time.sleep(3.2)  # the cookie cache's maxAge passed
+    r = bd.get("/m/%s/t" % uid, cookie=both)
+    assert r.status == 200, r.body[:300]
+    assert r.json()["sub"] == uid and r.json()["email"] == email, r.json()
+    assert cached.tokens() == n0 + 1, "the session cookie was exchanged"
+    # Better Auth issued a fresh session_data with the JWT: relayed, and
+    # good for local verification again
+    fresh = set_cookies(r).get("better-auth.session_data")
+    assert fresh and fresh != jar["better-auth.session_data"], r.header_all("set-cookie")
+    r = bd.get("/m/%s/t" % uid, cookie="better-auth.session_data=" + fresh)
+    assert r.status == 200 and cached.tokens() == n0 + 1, r.body[:300]
+    # the browser dropped session_data at its Max-Age: the same
+    only = cookie_of(jar, ("better-auth.session_token",))
+    r = bd.get("/m/%s/t" % uid, cookie=only)
+    assert r.status == 200, r.body[:300]
+    assert cached.tokens() == n0 + 1, "cached"
+    # a forged session cookie leaves the expired session_data's answer
+    bad = "better-auth.session_data=%s; better-auth.session_token=%s" % (
+        jar["better-auth.session_data"], forged(jar["better-auth.session_token"]))
+    doc = assert_401(bd.get("/m/%s/t" % uid, cookie=bad))
+    assert doc["code"] == "expired", doc
+    assert cached.tokens() == n0 + 1

@@ -620,6 +620,8 @@ test_bad(void)
 	    "a token_url with a fragment is refused");
 	bad("bad_session_secret.conf", 2,
 	    "credential session needs secret or secret_file");
+	bad("bad_compact_exchange.conf", 5,
+	    "a better-auth-compact exchange needs token_url, jwks_url and session_cookie together");
 	c = conf_load(DIR "session.conf", err, sizeof(err));
 	ok(c != NULL, "session.conf loads: %s", c ? "" : err);
 	if (c != NULL) {

@@ -675,6 +675,20 @@ static const char conf_s[] =
 
 #define STOK "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S"
 
+static const char conf_cc[] =
+    "upstream api { url = \"http://127.0.0.1:9\" }\n"
+    "issuer cc {\n"
+    "  credential = better-auth-compact\n"
+    "  session_cookie = \"better-auth.session_token\"\n"
+    "  secret = \"" SECRET "\"\n"
+    "  token_url = \"http://127.0.0.1:3000/api/auth/token\"\n"
+    "  jwks_url = \"http://127.0.0.1:3000/api/auth/jwks\"\n"
+    "  forward = mint\n"
+    "  mint_secret = \"" SECRET "\"\n"
+    "}\n"
+    "route \"/api/{user_id}/**\" { upstream = api; issuer = cc\n"
+    "  require = {\"user_id == sub\"} }\n";
+
 /* Better Auth's cookie value for |tok|: tok "." base64(HMAC(secret, tok)),
  * percent-encoded as encodeURIComponent does. */
 static void
@@ -852,6 +866,45 @@ test_session(void)
 	    ck);
 	rc = decide(cs, &ctx, head, NOW, &out, buf, sizeof(buf));
 	ok(rc == -1 && out.status == 503, "session: no session cache 503");
+	ctx.scache = sc;
+
+	/* better-auth-compact with an exchange: no session_data (the browser
+	 * dropped it at its Max-Age), the session cookie is exchanged */
+	{
+		struct conf *cc = load(conf_cc);
+
+		snprintf(head, sizeof(head),
+		    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+		    "Cookie: better-auth.session_token=%s\r\n\r\n",
+		    ck);
+		rc = decide(cc, &ctx, head, NOW, &out, buf, sizeof(buf));
+		ok(rc == 0 && out.need_exchange && out.issuer == 0 &&
+		        out.session_token_len == strlen(STOK),
+		    "compact: no session_data, a session cookie: exchange");
+		snprintf(head, sizeof(head),
+		    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+		    "Cookie: better-auth.session_token=%s\r\n\r\n",
+		    forged);
+		rc = decide(cc, &ctx, head, NOW, &out, buf, sizeof(buf));
+		ok(rc == -1 && out.status == 401 && out.auth == AUTH_NO_TOKEN &&
+		        !out.need_exchange,
+		    "compact: a forged session cookie: the 401 of no session_data");
+		ok(auth_scache_put(sc, cc->issuers[0].cache_domain, STOK,
+		       strlen(STOK), &cl, "minted.x.y", 10, NOW + 300,
+		       NOW) == 0,
+		    "compact: the exchange's answer cached");
+		snprintf(head, sizeof(head),
+		    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+		    "Cookie: __Secure-better-auth.session_token=%s\r\n\r\n",
+		    ck);
+		rc = decide(cc, &ctx, head, NOW + 1, &out, buf, sizeof(buf));
+		buf[rc == 0 ? out.head_len : 0] = '\0';
+		ok(rc == 0 && out.status == 0 &&
+		        strstr(buf, "Authorization: Bearer minted.x.y\r\n") !=
+		            NULL,
+		    "compact: served from the exchange's cache");
+		conf_free(cc);
+	}
 
 	auth_scache_free(sc);
 	conf_free(cs);
