@@ -976,7 +976,10 @@ ctl_cb(evutil_socket_t fd, short what, void *arg)
 	uint64_t v;
 	unsigned bits;
 
-	(void)read(fd, &v, sizeof(v));
+	/* An eventfd: the read only resets its counter; the bits say what
+	 * to do, so a failed or short read loses nothing. */
+	if (read(fd, &v, sizeof(v)) < 0)
+		v = 0;
 	bits = atomic_exchange(&w->ctl, 0);
 	if (bits & WORKER_CTL_STOP)
 		worker_stop_accepting(w);
@@ -990,7 +993,10 @@ worker_send(struct worker *w, unsigned bits)
 	uint64_t one = 1;
 
 	atomic_fetch_or(&w->ctl, bits);
-	(void)write(w->ctl_fd, &one, sizeof(one));
+	/* EAGAIN means the counter is already non-zero: the worker wakes
+	 * anyway and reads |ctl|. */
+	if (write(w->ctl_fd, &one, sizeof(one)) < 0)
+		return;
 }
 
 static void *

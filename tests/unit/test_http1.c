@@ -788,6 +788,8 @@ struct chunk_case {
 	size_t rest;               /* bytes left after DONE */
 };
 
+static const char trailer_nul[] = "0\r\nX: a\0\r\n\r\n";
+
 static const struct chunk_case chunk_cases[] = {
     {"one chunk", "3\r\nabc\r\n0\r\n\r\n", H1_CHUNK_DONE, "abc", NULL, 0},
     {"two chunks", "3\r\nabc\r\nA\r\n0123456789\r\n0\r\n\r\n", H1_CHUNK_DONE,
@@ -856,8 +858,7 @@ static const struct chunk_case chunk_cases[] = {
         "bad_trailer", 0},
     {"trailer without colon", "0\r\nX\r\n\r\n", H1_CHUNK_ERROR, NULL,
         "bad_trailer", 0},
-    {"trailer NUL", "0\r\nX: a\0\r\n\r\n", H1_CHUNK_ERROR, NULL, "bad_trailer",
-        0},
+    {"trailer NUL", trailer_nul, H1_CHUNK_ERROR, NULL, "bad_trailer", 0},
 };
 
 /* Decodes |in| fed in pieces of |step| bytes (0: all at once), guard page
@@ -930,8 +931,10 @@ test_chunked_table(void)
 		enum h1_chunk_status st, st2;
 		bool views = true, same = true;
 
+		/* The one case with a NUL inside: its length is the literal's
+		 * (sizeof minus the terminator), not strlen's. */
 		if (strcmp(c->name, "trailer NUL") == 0)
-			len += 1 + strlen(c->in + len + 1);
+			len = sizeof(trailer_nul) - 1;
 		st = decode(c->in, len, 0, out, &out_len, &code, &rest, &views);
 		is_int(st, c->want, "chunked %s: status", c->name);
 		if (c->want == H1_CHUNK_ERROR)
