@@ -496,6 +496,8 @@ session_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 		return st;
 	if (tok.len > AUTH_SCACHE_TOKEN_MAX || cred_len > GATE_SESSION_MAX)
 		return AUTH_MALFORMED;
+	if (ctx->session_refused)
+		return AUTH_EXPIRED;
 	sc = auth_scache_lookup(ctx->scache, is->cache_domain, tok.ptr, tok.len,
 	    now, is->refresh_before, is->session_recheck, &e);
 	out->session_lookup = (int)sc;

@@ -53,6 +53,9 @@ struct gate_ctx {
 	/* Session cache of the Better Auth exchange; may be NULL when no
 	 * issuer has credential = session (such a route then answers 503). */
 	struct auth_scache *scache;
+	/* For this request only: the issuer just answered 401 to its
+	 * session cookie, which counts as expired now (no new exchange). */
+	bool session_refused;
 };
 
 /* The verdict. All strings are static or inside this struct. */

@@ -88,6 +88,7 @@ struct request {
 	const char *code;
 	struct exch_wait *xw; /* with REQ_EXCHANGE: cancelled on abort */
 	bool exchanged;       /* waited for one exchange already */
+	bool session_refused; /* the issuer answered 401 to the session */
 	char *extra;          /* owned: header lines added to the response */
 	size_t extra_len;     /* (Set-Cookie from the exchange), CRLF each */
 	char method[PROXY_METHOD_MAX];
@@ -510,6 +511,7 @@ request_decide(struct request *r)
 	in.request_id_len = strlen(r->request_id);
 	ctx.tcache = r->wg->tcache;
 	ctx.scache = r->wg->scache;
+	ctx.session_refused = r->session_refused;
 	rc = gate_decide(&in, c, &ctx, (int64_t)time(NULL), &g, w->head_buf,
 	    w->head_cap);
 	r->route = g.route;
@@ -588,6 +590,13 @@ request_exchange_done(struct request *r, int status, const char *code,
 		memcpy(e + r->extra_len, extra, extra_len);
 		r->extra = e;
 		r->extra_len += extra_len;
+	}
+	if (status == 401) {
+		/* The issuer refused the session: the gate decides again
+		 * without it (401 on a required route, anonymous on an
+		 * optional one), the cookie deletions going along. */
+		r->session_refused = true;
+		status = 0;
 	}
 	if (status != 0) {
 		struct gate_out g;

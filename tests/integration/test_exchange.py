@@ -229,7 +229,9 @@ class Stack:
         if issuers is None:
             issuers = (session_issuer("bap", self.relay, self.ba.base) +
                 session_issuer("bam", self.relay, self.ba.base, "mint"))
-            routes = bd_route("/p", "bap") + bd_route("/m", "bam")
+            routes = bd_route("/p", "bap") + bd_route("/m", "bam") + [
+                'route "/anon/**" {', "  upstream = back", "  auth = optional",
+                "  issuer = bap", '  strip_prefix = "/anon"', "}"]
         self.bd = factory(issuers=ups + issuers, routes_first=first + routes)
 
     def tokens(self):
@@ -337,6 +339,12 @@ def test_signed_out_session_refused_within_recheck(ed):
     dels = [v for v in r.header_all("set-cookie")
         if v.startswith("better-auth.session_token=") and "Max-Age=0" in v]
     assert dels, r.header_all("set-cookie")
+    # on an optional route the refused session goes up anonymously (the
+    # backend's own 401 says it got no Bearer), the deletions relayed too
+    r = ed.bd.get("/anon/p/%s/t" % uid, cookie=ck)
+    assert r.status == 401 and r.json().get("n_authorization") == 0, r.body[:300]
+    assert [v for v in r.header_all("set-cookie")
+        if v.startswith("better-auth.session_token=") and "Max-Age=0" in v]
 
 
 def test_fifty_concurrent_one_exchange(ed):

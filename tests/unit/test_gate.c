@@ -433,7 +433,7 @@ run_case(struct guard *g, const struct gcase *tc)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in;
-	struct gate_ctx ctx = {NULL, NULL};
+	struct gate_ctx ctx = {NULL, NULL, false};
 	struct gate_out out;
 	const struct conf *c = *tc->conf;
 	size_t cap = gate_head_cap(c);
@@ -498,7 +498,7 @@ test_outputs(void)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in = {&r, "192.0.2.7", false, false, "gen-1", 5};
-	struct gate_ctx ctx = {NULL, NULL};
+	struct gate_ctx ctx = {NULL, NULL, false};
 	struct gate_out out;
 	struct auth_tcache *tc = auth_tcache_new(16);
 	char buf[65536];
@@ -734,7 +734,7 @@ test_session(void)
 {
 	struct conf *cs = load(conf_s);
 	struct auth_scache *sc = auth_scache_new(16);
-	struct gate_ctx ctx = {NULL, sc};
+	struct gate_ctx ctx = {NULL, sc, false};
 	struct gate_out out;
 	struct auth_claims cl;
 	char ck[256], forged[256], head[1024], buf[65536];
@@ -820,6 +820,16 @@ test_session(void)
 	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
 	    "Cookie: __Secure-better-auth.session_token=%s\r\n\r\n",
 	    ck);
+
+	/* the issuer just answered 401: the same request is decided again
+	 * without the session */
+	ctx.session_refused = true;
+	rc = decide(cs, &ctx, head, NOW + 1, &out, buf, sizeof(buf));
+	ok(rc == -1 && out.status == 401 && out.auth == AUTH_EXPIRED &&
+	        !out.need_exchange && out.www_auth != NULL &&
+	        strstr(out.www_auth, "invalid_token") != NULL,
+	    "session: refused by the issuer: 401 invalid_token");
+	ctx.session_refused = false;
 
 	/* session_recheck (30 s) passed: ask the issuer again */
 	rc = decide(cs, &ctx, head, NOW + 31, &out, buf, sizeof(buf));
