@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // The example web app bearerd runs in front of: Better Auth (email and
-// password, in-memory storage, the jwt plugin, the session_data cookie cache)
+// password, in-memory storage, the jwt plugin)
 // at /api/auth/*, a sign-up / sign-in page at / and a tasks page at /tasks
 // that calls the API at /api/{user id}/tasks. Browsers reach it only through
 // bearerd, on one origin:
@@ -10,11 +10,14 @@
 //
 // Configured by environment variables:
 //   BETTER_AUTH_SECRET   required, at least 32 bytes; bearerd checks the
-//                        session_data cookie with it
+//                        session cookie's HMAC with it
 //   BETTER_AUTH_URL      the origin browsers use, i.e. bearerd's
 //                        (default http://127.0.0.1:8080)
 //   HOST (127.0.0.1), PORT (3000)   where this app listens
-//   COOKIE_CACHE         compact (default) | jwt: the session_data format
+//   COOKIE_CACHE         off (default: bearerd exchanges the session cookie
+//                        itself) | compact | jwt: Better Auth's session_data
+//                        cookie cache, for bearerd's better-auth-compact or
+//                        jwt credentials
 //   COOKIE_CACHE_MAX_AGE seconds the session_data cookie lives (300)
 //   TRUSTED_ORIGINS      comma-separated extra origins allowed to POST
 // GET /healthz answers "ok". SIGTERM and SIGINT stop it at once (it keeps
@@ -55,23 +58,19 @@ const BASE_URL = env.BETTER_AUTH_URL || "http://127.0.0.1:8080";
 const SECRET = env.BETTER_AUTH_SECRET;
 if (!SECRET || Buffer.byteLength(SECRET, "utf8") < 32)
 	die("BETTER_AUTH_SECRET must be set and at least 32 bytes");
-const COOKIE_CACHE = env.COOKIE_CACHE || "compact";
-if (!["compact", "jwt"].includes(COOKIE_CACHE))
-	die(`COOKIE_CACHE must be compact or jwt, got "${COOKIE_CACHE}"`);
+const COOKIE_CACHE = env.COOKIE_CACHE || "off";
+if (!["off", "compact", "jwt"].includes(COOKIE_CACHE))
+	die(`COOKIE_CACHE must be off, compact or jwt, got "${COOKIE_CACHE}"`);
+const session = {};
+if (COOKIE_CACHE !== "off")
+	session.cookieCache = { enabled: true, strategy: COOKIE_CACHE, maxAge: whole("COOKIE_CACHE_MAX_AGE", 300) };
 
 const auth = betterAuth({
 	secret: SECRET,
 	baseURL: BASE_URL,
 	database: memoryAdapter({ user: [], session: [], account: [], verification: [], jwks: [] }),
 	emailAndPassword: { enabled: true },
-	session: {
-		// bearerd verifies this cookie locally on every API call.
-		cookieCache: {
-			enabled: true,
-			strategy: COOKIE_CACHE,
-			maxAge: whole("COOKIE_CACHE_MAX_AGE", 300),
-		},
-	},
+	session,
 	trustedOrigins: (env.TRUSTED_ORIGINS || "").split(",").map((s) => s.trim()).filter((s) => s !== ""),
 	telemetry: { enabled: false },
 	plugins: [jwt()],

@@ -183,8 +183,8 @@ class User:
         assert r.status_code == 200, (r.status_code, r.text[:300])
         self.id = r.json()["user"]["id"]
         names = {c.name for c in self.client.cookies.jar}
-        # the cookie bearerd checks, from Better Auth's cookie cache
-        assert "better-auth.session_data" in names, names
+        # Better Auth's own session cookie, which bearerd exchanges
+        assert "better-auth.session_token" in names, names
 
     def get(self, path):
         return self.client.get(path)

@@ -27,9 +27,10 @@ const bearerdDemo = (() => {
 		return r.status === 200 && r.data ? r.data : null;
 	}
 
-	// bearerd checks the session_data cookie, which Better Auth re-issues
-	// after it expires (5 minutes): on a 401, get-session refreshes it and
-	// the call is tried once more.
+	// With Better Auth's cookie cache (session_data, 5 minutes) bearerd
+	// answers 401 once it has expired: get-session re-issues it and the
+	// call is tried once more. With the session cookie (the default) a 401
+	// means the session is gone, and get-session says so.
 	async function api(method, url, body) {
 		let r = await call(method, url, body);
 		if (r.status === 401 && await session() !== null)
