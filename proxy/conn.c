@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <netdb.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -362,15 +364,20 @@ conn_write_some(struct conn *cx)
 			cx->written += (uint64_t)n;
 			continue;
 		} else {
-			struct evbuffer_iovec v;
-			size_t len;
+			size_t len = evbuffer_get_length(cx->out);
+			unsigned char *p;
 
-			if (evbuffer_peek(cx->out, -1, NULL, &v, 1) < 1)
-				return 0;
-			len = v.iov_len < TLS_WRITE_MAX ? v.iov_len
-			                                : TLS_WRITE_MAX;
+			/* One record carries everything queued, up to a full
+			 * record: a head and a small body written as two
+			 * records are two segments, and the second waits for
+			 * the client's delayed ACK (40 ms per request). */
+			if (len > TLS_WRITE_MAX)
+				len = TLS_WRITE_MAX;
+			if ((p = evbuffer_pullup(cx->out, (ssize_t)len)) ==
+			    NULL)
+				return -1;
 			ERR_clear_error();
-			n = SSL_write(cx->ssl, v.iov_base, (int)len);
+			n = SSL_write(cx->ssl, p, (int)len);
 			if (n > 0) {
 				evbuffer_drain(cx->out, (size_t)n);
 				cx->written += (uint64_t)n;
@@ -916,6 +923,14 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		SSL_CTX *ctx =
 		    w->wg->gen->tls != NULL ? w->wg->gen->tls : srv->tls_first;
 
+		int one = 1;
+
+		/* TLS writes go out a record (at most 16 KB) at a time, so
+		 * Nagle would hold every record after the first of a response
+		 * until the client's delayed ACK; records are never tiny, so
+		 * TCP_NODELAY costs no small segments. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 		if ((cx->ssl = SSL_new(ctx)) == NULL ||
 		    SSL_set_fd(cx->ssl, fd) != 1)
 			goto fail;
