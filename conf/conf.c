@@ -58,6 +58,10 @@ const struct conf_opt conf_opts[] = {
 	FIELD("timeouts", "body", CONF_T_MS, "30s", 1, CONF_MAX_MS, CONF_TGT_CONF, struct conf, body_timeout_ms),
 	FIELD("timeouts", "idle", CONF_T_MS, "60s", 1, CONF_MAX_MS, CONF_TGT_CONF, struct conf, idle_timeout_ms),
 	FIELD("timeouts", "drain", CONF_T_MS, "10s", 1, CONF_MAX_MS, CONF_TGT_CONF, struct conf, drain_timeout_ms),
+	/* Not ready but still serving after SIGTERM. Default 0: the right
+	 * delay is the load balancer's (probe period x failures), unknown
+	 * here, and a sidecar with no balancer would only stop slower. */
+	FIELD("timeouts", "drain_delay", CONF_T_MS, "0", 0, CONF_MAX_MS, CONF_TGT_CONF, struct conf, drain_delay_ms),
 
 	TITLED("", "upstream"),
 	STR("upstream", "url", NULL),

@@ -185,6 +185,7 @@ struct conf {
 	int body_timeout_ms;  /* between body reads; default 30000 */
 	int idle_timeout_ms;  /* keep-alive idle; default 60000 */
 	int drain_timeout_ms; /* SIGTERM grace; default 10000 */
+	int drain_delay_ms;   /* SIGTERM: not ready, still accepting; 0 */
 
 	/* admin listener (libevhtp): NULL host when not configured */
 	char *admin_listen_host;

@@ -57,12 +57,19 @@ version(void)
 	exit(0);
 }
 
+static void drain_start(struct proxy *p);
+
 static void
 drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy *p = arg;
 	struct timeval now, tv = {0, DRAIN_POLL_MS * 1000};
 
+	if (!p->drain_started) {
+		/* drain_delay is over */
+		drain_start(p);
+		return;
+	}
 	gettimeofday(&now, NULL);
 	if (atomic_load(&p->inflight) == 0 ||
 	    timercmp(&now, &p->drain_deadline, >)) {
@@ -76,11 +83,12 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * SIGTERM, in two steps. drain_begin: readiness answers 503 at once (the
- * place for a drain_delay that keeps accepting while load balancers
- * notice). drain_start: stop accepting, let requests in flight finish
- * (keep-alive connections close after their response), and leave when
- * none is left or timeouts.drain passed.
+ * SIGTERM, in two steps. drain_begin: readiness answers 503 at once, and
+ * for timeouts.drain_delay bearerd still accepts and serves (keep-alive
+ * connections are closed after their next response, so clients reconnect
+ * where the load balancer now sends them). drain_start: stop accepting,
+ * let requests in flight finish, and leave when none is left or
+ * timeouts.drain passed.
  */
 static void
 drain_start(struct proxy *p)
@@ -89,24 +97,35 @@ drain_start(struct proxy *p)
 	int ms = p->gen->conf->drain_timeout_ms;
 
 	log_info("draining (up to %d ms)", ms);
+	p->drain_started = true;
 	server_stop_accepting(p);
 	gettimeofday(&now, NULL);
 	d.tv_sec = ms / 1000;
 	d.tv_usec = (ms % 1000) * 1000;
 	timeradd(&now, &d, &p->drain_deadline);
+	event_add(p->drain_ev, &tv);
+}
+
+/* |delay|: SIGTERM waits drain_delay; SIGINT (a terminal's ^C, where no
+ * load balancer is watching) drains at once. */
+static void
+drain_begin(struct proxy *p, bool delay)
+{
+	int ms = delay ? p->gen->conf->drain_delay_ms : 0;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+	atomic_store(&p->ready, false);
 	p->drain_ev = evtimer_new(p->base, drain_cb, p);
 	if (p->drain_ev == NULL) {
 		event_base_loopbreak(p->base);
 		return;
 	}
+	if (ms == 0) {
+		drain_start(p);
+		return;
+	}
+	log_info("not ready; still serving for %d ms (drain_delay)", ms);
 	event_add(p->drain_ev, &tv);
-}
-
-static void
-drain_begin(struct proxy *p)
-{
-	atomic_store(&p->ready, false);
-	drain_start(p);
 }
 
 static void
@@ -125,7 +144,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 			event_base_loopbreak(p->base);
 			return;
 		}
-		drain_begin(p);
+		drain_begin(p, sig == SIGTERM);
 		return;
 	default:
 		return;

@@ -67,6 +67,7 @@ struct proxy {
 	atomic_bool ready;      /* config and keys loaded, not draining */
 	atomic_int inflight;    /* requests alive, all workers */
 	struct event *drain_ev; /* owned: drain poll timer */
+	bool drain_started;     /* drain_delay over: not accepting */
 	struct timeval drain_deadline;
 
 	uint32_t start;      /* start time, Unix seconds: request ids */

@@ -553,6 +553,7 @@ test_defaults(void)
 	is_int(c->body_timeout_ms, 30000, "default body");
 	is_int(c->idle_timeout_ms, 60000, "default idle");
 	is_int(c->drain_timeout_ms, 10000, "default drain");
+	is_int(c->drain_delay_ms, 0, "default drain_delay");
 	is_int(c->upstreams[0].connect_timeout_ms, 2000, "default connect");
 	is_int(c->upstreams[0].response_timeout_ms, 30000, "default response");
 	is_int(c->upstreams[0].idle_timeout_ms, 4000, "default pool idle");
@@ -1231,7 +1232,8 @@ test_syntax(void)
 
 	/* Units, and plain numbers keep their meaning. */
 	c = load_text(U R
-	    "timeouts { head = 500ms; body = 2m; idle = 1h; drain = 1500 }\n"
+	    "timeouts { head = 500ms; body = 2m; idle = 1h; drain = 1500;\n"
+	    "  drain_delay = 5s }\n"
 	    "limits { max_head_bytes = 64k; max_body_bytes = 1m }\n",
 	    path, sizeof(path));
 	ok(c != NULL, "units load");
@@ -1240,6 +1242,7 @@ test_syntax(void)
 		is_int(c->body_timeout_ms, 120000, "2m");
 		is_int(c->idle_timeout_ms, 3600000, "1h");
 		is_int(c->drain_timeout_ms, 1500, "a plain number is ms");
+		is_int(c->drain_delay_ms, 5000, "drain_delay 5s");
 		is_int(c->max_head_bytes, 65536, "64k");
 		is_int(c->max_body_bytes, 1048576, "1m is a MiB");
 	}
