@@ -167,8 +167,10 @@ json_add(char *out, size_t cap, size_t n, const char *fmt, ...)
 void
 log_access(const struct access_rec *r)
 {
-	char line[1024 + AUTH_MAX_SUB_LEN * 6 + AUTH_MAX_PATH_LEN * 6 +
-	    GATE_REQUEST_ID_MAX * 6];
+	/* every string at its worst escaping (6 bytes a byte); a route
+	 * pattern is a path, an upstream name a short token */
+	char line[1024 + AUTH_MAX_SUB_LEN * 6 + AUTH_MAX_PATH_LEN * 12 +
+	    GATE_REQUEST_ID_MAX * 6 + 256 * 6];
 	struct timeval tv;
 	struct tm tm;
 	char ts[40];
@@ -190,10 +192,11 @@ log_access(const struct access_rec *r)
 	n = json_add(line, sizeof(line), n, "\",\"path\":\"");
 	n = json_str(line, sizeof(line), n, r->path != NULL ? r->path : "-");
 	n = json_add(line, sizeof(line), n, "\",\"status\":%d", r->status);
-	/* auth only once the gate looked at the request */
-	if (r->auth_seen)
-		n = json_add(line, sizeof(line), n, ",\"auth\":\"%s\"",
-		    auth_status_str(r->auth));
+	/* "none": no credential was looked for (auth = none, a health
+	 * probe, a refused head), which is not the same as "ok" */
+	n = json_add(line, sizeof(line), n, ",\"auth\":\"%s\"",
+	    r->auth_needed || r->auth != AUTH_OK ? auth_status_str(r->auth)
+	                                         : "none");
 	if (r->code != NULL && r->status >= 400)
 		n = json_add(line, sizeof(line), n, ",\"code\":\"%s\"",
 		    r->code);
@@ -207,9 +210,21 @@ log_access(const struct access_rec *r)
 		n = json_str(line, sizeof(line), n, r->request_id);
 		n = json_add(line, sizeof(line), n, "\"");
 	}
+	if (r->route != NULL) {
+		n = json_add(line, sizeof(line), n, ",\"route\":\"");
+		n = json_str(line, sizeof(line), n, r->route);
+		n = json_add(line, sizeof(line), n, "\"");
+	}
+	if (r->upstream != NULL) {
+		n = json_add(line, sizeof(line), n, ",\"upstream\":\"");
+		n = json_str(line, sizeof(line), n, r->upstream);
+		n = json_add(line, sizeof(line), n, "\"");
+	}
 	n = json_add(line, sizeof(line), n,
-	    ",\"route\":%d,\"upstream_ms\":%lld,\"bytes\":%llu}\n", r->route,
-	    (long long)r->up_ms, (unsigned long long)r->bytes);
+	    ",\"duration_ms\":%llu.%03u,\"upstream_ms\":%lld,\"bytes\":%llu}\n",
+	    (unsigned long long)(r->duration_us / 1000),
+	    (unsigned)(r->duration_us % 1000), (long long)r->up_ms,
+	    (unsigned long long)r->bytes);
 	if (n > 0 && line[n - 1] != '\n') {
 		/* Truncated: still one valid-looking line. */
 		n = n < sizeof(line) - 1 ? n : sizeof(line) - 2;

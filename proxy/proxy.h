@@ -208,17 +208,21 @@ struct access_rec {
 	const char *method;
 	const char *path; /* canonical path, never the query */
 	int status;
-	bool auth_seen; /* the gate looked for a credential */
+	bool auth_needed; /* the route looked for a credential */
 	enum auth_status auth;
 	const char *code; /* problem code of a local reply */
 	const char *sub;  /* verified subject, or NULL */
 	const char *request_id;
-	int route;
+	const char *route;    /* the matched route's pattern, or NULL */
+	const char *upstream; /* the upstream's name once forwarded, or NULL */
+	uint64_t duration_us; /* head complete to response queued */
 	int64_t up_ms;
 	uint64_t bytes;
 };
 
-/* Writes one JSON access line (never tokens, cookies, queries). */
+/* Writes one JSON access line (never tokens, cookies, queries). |auth|
+ * is auth_status_str(auth) when the route needed a credential or the
+ * request was refused before one (no_route, path_invalid), else "none". */
 void log_access(const struct access_rec *r);
 
 /* ------------------------------------------------------------------ gen.c */

@@ -79,6 +79,8 @@ struct request {
 	struct bufferevent *tun; /* owned: the upstream side of a tunnel */
 	int status;
 	uint64_t bytes_out;
+	struct timeval t_start; /* the head complete: request duration */
+	int upstream;           /* conf.upstreams index once forwarded, or -1 */
 	struct timeval t_up_start;
 	int64_t up_ms;
 	/* what the access line and metrics need from the gate */
@@ -101,14 +103,24 @@ static void request_finish(struct request *r, bool keep_alive);
 static void request_decide(struct request *r);
 static const struct up_callbacks up_cbs;
 
+static uint64_t
+us_since(const struct timeval *t0)
+{
+	struct timeval now;
+	int64_t us;
+
+	gettimeofday(&now, NULL);
+	us = (int64_t)(now.tv_sec - t0->tv_sec) * 1000000 +
+	    (now.tv_usec - t0->tv_usec);
+	return us < 0 ? 0 : (uint64_t)us;
+}
+
+/* Whole milliseconds since |t0|, rounded down (the seconds and the
+ * microseconds apart would round a negative microsecond part up). */
 static int64_t
 ms_since(const struct timeval *t0)
 {
-	struct timeval now;
-
-	gettimeofday(&now, NULL);
-	return (int64_t)(now.tv_sec - t0->tv_sec) * 1000 +
-	    (now.tv_usec - t0->tv_usec) / 1000;
+	return (int64_t)(us_since(t0) / 1000);
 }
 
 /* The worker's scratch arrays for the current generation's limits. */
@@ -215,7 +227,6 @@ request_reject_conn(struct conn *cx, int status, const char *code)
 		a.path = "-";
 		a.status = status;
 		a.code = code;
-		a.route = -1;
 		log_access(&a);
 	}
 	metrics_count(status, AUTH_OK, false);
@@ -374,6 +385,7 @@ request_try_head(struct conn *cx)
 		return 1;
 	}
 	memset(r, 0, sizeof(*r));
+	gettimeofday(&r->t_start, NULL);
 	r->cx = cx;
 	r->w = w;
 	r->wg = w->wg;
@@ -388,6 +400,7 @@ request_try_head(struct conn *cx)
 	    (req.body == H1_BODY_LENGTH && req.content_length == 0);
 	r->keep_alive = req.keep_alive && !atomic_load(&proxy_g->draining);
 	r->route = -1;
+	r->upstream = -1;
 	r->path[0] = '-';
 	r->path[1] = '\0';
 	snprintf(r->method, sizeof(r->method), "%.*s", (int)req.method_len,
@@ -448,6 +461,7 @@ request_forward(struct request *r, const struct gate_out *g)
 		return;
 	}
 	gettimeofday(&r->t_up_start, NULL);
+	r->upstream = g->upstream;
 	r->up = up_req_start(r->wg->pools[g->upstream], w->tmp, ub, r->body_len,
 	    idempotent, r->meth == H1_M_HEAD, &up_cbs, r);
 	evbuffer_drain(w->tmp, evbuffer_get_length(w->tmp));
@@ -1115,12 +1129,19 @@ request_free(struct request *r)
 		a.method = r->method;
 		a.path = r->path;
 		a.status = r->status;
-		a.auth_seen = r->route >= 0 || r->auth != AUTH_OK;
+		a.auth_needed = r->auth_needed;
 		a.auth = r->auth;
 		a.code = r->code;
 		a.sub = r->sub[0] != '\0' ? r->sub : NULL;
 		a.request_id = r->request_id;
-		a.route = r->route;
+		a.route = r->route >= 0 && (size_t)r->route < r->conf->n_routes
+		    ? r->conf->routes[r->route].pattern
+		    : NULL;
+		a.upstream = r->upstream >= 0 &&
+		        (size_t)r->upstream < r->conf->n_upstreams
+		    ? r->conf->upstreams[r->upstream].name
+		    : NULL;
+		a.duration_us = us_since(&r->t_start);
 		a.up_ms = r->up_ms;
 		a.bytes = r->bytes_out;
 		log_access(&a);

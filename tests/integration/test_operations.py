@@ -2,13 +2,14 @@
 """Operations: the graceful stop with timeouts.drain_delay, and the access line's fields."""
 
 import json
+import re
 import signal
 import socket
 import threading
 import time
 import uuid
 
-from conftest import START_TIMEOUT
+from conftest import HS_SECRET, START_TIMEOUT, hdrs
 
 
 def _connect_refused(b):
@@ -106,3 +107,87 @@ def test_second_sigterm_during_delay_stops(bearerd_factory):
     b.signal(signal.SIGTERM)
     b.returncode = b.proc.wait(START_TIMEOUT)
     b.check_clean_exit()
+
+
+# ------------------------------------------------------------- access line
+
+DURATION = re.compile(r'"duration_ms":\d+\.\d{3}[,}]')
+
+
+def _line_for(b, tag, n=1):
+    """The raw access line(s) whose path holds |tag| (waits for the write)."""
+    deadline = time.monotonic() + 5
+    while True:
+        lines = [l for l in b.stderr().splitlines() if l.startswith("{") and tag in l]
+        if len(lines) >= n or time.monotonic() > deadline:
+            assert len(lines) == n, lines
+            return lines
+
+
+def test_access_line_fields(bearerd_factory, upstream, tokens):
+    b = bearerd_factory()
+    tok = tokens.hs("u1")
+    tag = uuid.uuid4().hex
+    secret_q = "apikey=qs-" + uuid.uuid4().hex
+    cases = [
+        # path, token, status, auth, route, upstream, sub
+        ("/api/u1/%s-own?%s" % (tag, secret_q), tok, 200, "ok", "/api/{user_id}/**", "api", "u1"),
+        ("/public/%s-pub?%s" % (tag, secret_q), tok, 200, "none", "/public/**", "api", None),
+        ("/opt/%s-anon" % tag, None, 200, "no_token", "/opt/**", "api", None),
+        ("/api/u2/%s-other" % tag, tok, 403, "forbidden", "/api/{user_id}/**", None, "u1"),
+        ("/api/u1/%s-nocookie" % tag, None, 401, "no_token", "/api/{user_id}/**", None, None),
+        ("/nothing/%s-none" % tag, tok, 404, "no_route", None, None, None),
+    ]
+    for path, t, status, auth, route, up, sub in cases:
+        m = upstream.mark()
+        r = b.get(path, token=t)
+        assert r.status == status, (path, r.status)
+        raw = _line_for(b, path.split("?")[0].rsplit("/", 1)[1])[0]
+        d = json.loads(raw)
+        where = (path, raw)
+        assert d["path"] == path.split("?")[0], where
+        assert d["status"] == status and d["method"] == "GET", where
+        assert d["auth"] == auth, where
+        assert d.get("route") == route, where
+        assert d.get("upstream") == up, where
+        assert d.get("sub") == sub, where
+        assert DURATION.search(raw), where
+        assert isinstance(d["duration_ms"], float) and d["duration_ms"] >= 0, where
+        # the request id the upstream got is the one logged
+        if up is not None:
+            got = hdrs(upstream.one(m), "x-request-id")
+            assert got == [d["request_id"]], (got, where)
+        else:
+            upstream.assert_not_reached(m)
+            assert d["request_id"], where
+        # never a token, a cookie, the query or a secret
+        for bad in (tok, tok.split(".")[2], "token=", secret_q, "qs-", "Cookie",
+                "Authorization", HS_SECRET):
+            assert bad not in raw, (bad, where)
+
+
+def test_access_line_duration_covers_upstream(bearerd_factory, tokens):
+    """duration_ms is the whole request: never less than the upstream's sleep."""
+    b = bearerd_factory()
+    assert b.get("/api/u1/slow?s=0.3", token=tokens.hs("u1")).status == 200
+    d = json.loads(_line_for(b, '"/api/u1/slow"')[0])
+    # (asyncio's sleep may wake a little early: a margin, not a speed test)
+    assert d["duration_ms"] >= 250.0, d
+    assert d["duration_ms"] >= d["upstream_ms"] >= 250, d
+
+
+def test_request_id_from_trusted_peer_only(bearerd_factory, upstream):
+    for trusted in (True, False):
+        b = bearerd_factory(trust_forwarded=True if trusted else None)
+        tag = uuid.uuid4().hex
+        sent = "edge-" + tag
+        m = upstream.mark()
+        r = b.request("GET", "/public/rid-%s" % tag, headers=[("X-Request-Id", sent)])
+        assert r.status == 200
+        got = hdrs(upstream.one(m), "x-request-id")
+        d = json.loads(_line_for(b, "rid-" + tag)[0])
+        assert got == [d["request_id"]], (got, d)
+        if trusted:
+            assert d["request_id"] == sent, d
+        else:
+            assert d["request_id"] != sent and sent not in json.dumps(d), d
