@@ -240,6 +240,10 @@ main(int argc, char *argv[])
 
 	log_info("shutting down");
 	admin_free(&p);
+	/* evhtp frees a connection's bufferevent through libevent's deferred
+	 * finalizers, which run only on the next pass of the base: without
+	 * it a client that had just been answered leaked at exit. */
+	event_base_loop(p.base, EVLOOP_NONBLOCK);
 	server_free(&p);
 	event_free(sig_hup);
 	event_free(sig_term);
