@@ -70,7 +70,7 @@ decode_groups(const unsigned char *table, const char *in, size_t in_len,
 	if (rem == 1)
 		return -1;
 	need = in_len / 4 * 3 + (rem ? rem - 1 : 0);
-	if (need > out_cap)
+	if (need > out_cap || (in_len > 0 && out == NULL))
 		return -1;
 	for (i = 0; i + 4 <= in_len; i += 4) {
 		v[0] = table[(unsigned char)in[i]];

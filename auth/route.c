@@ -483,6 +483,8 @@ auth_route_add(struct auth_route_table *t, const struct auth_route *r,
 		size_t ncap = t->cap ? t->cap * 2 : 8;
 		struct route_ent **n;
 
+		/* An array of pointers. */
+		/* NOLINTNEXTLINE(bugprone-sizeof-expression) */
 		n = reallocarray(t->ents, ncap, sizeof(*n));
 		if (n == NULL) {
 			auth_seterr(err, err_len, "out of memory");
@@ -550,7 +552,7 @@ static int
 fold_utf8(int c, const char *s, size_t len, size_t *i)
 {
 	size_t j = *i;
-	int c2, c3;
+	int c2;
 
 	if (c != 0xC4 && c != 0xC5 && c != 0xE2)
 		return c;
@@ -562,7 +564,7 @@ fold_utf8(int c, const char *s, size_t len, size_t *i)
 		return c2 == 0xBF ? 's' : 'i';
 	}
 	if (c == 0xE2 && c2 == 0x84 && j < len &&
-	    (c3 = seg_byte(s, len, &j)) == 0xAA) {
+	    seg_byte(s, len, &j) == 0xAA) {
 		*i = j;
 		return 'k';
 	}
@@ -878,6 +880,7 @@ lint_covered(const struct route_ent *const *rs, size_t n,
 	if (!b_goes_on)
 		return 1;
 	vals = lint_values(rs, n, b, d, &n_vals);
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 	next = calloc(n, sizeof(*next));
 	if (vals == NULL || next == NULL) {
 		rv = -1;
@@ -1050,6 +1053,7 @@ auth_route_lint(const struct auth_route_table *t, struct auth_lint *out,
 	*n_found = 0;
 	if (t == NULL || t->n < 2)
 		return 0;
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): pointers */
 	rs = calloc(t->n, sizeof(*rs));
 	if (rs == NULL)
 		return -1;

@@ -182,6 +182,8 @@ auth_scache_put(struct auth_scache *c, const char *domain, const char *token,
 				break;
 		}
 	}
+	if (victim == NULL) /* a cache of no ways */
+		return -1;
 	slot_wipe(victim);
 	memcpy(victim->e.key, key, AUTH_TCACHE_KEY_LEN);
 	memcpy(victim->e.token, token, token_len);

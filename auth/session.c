@@ -262,6 +262,8 @@ auth_ba_compact_verify(const struct auth_policy *p, const unsigned char *secret,
 		msg_len = 1;
 	else
 		msg[msg_len++] = ',';
+	/* msg is the HMAC input, not a string. */
+	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 	memcpy(msg + msg_len, "\"expiresAt\":", 12);
 	msg_len += 12;
 	memcpy(msg + msg_len, num, (size_t)k);

@@ -1623,6 +1623,8 @@ build(struct load *L, const struct conf_node *top, struct conf *c)
 	struct conf_node root;
 
 	memset(&root, 0, sizeof(root));
+	/* root is only read: the const goes for the struct's sake. */
+	/* NOLINTNEXTLINE(performance-no-int-to-ptr) */
 	root.kids = (struct conf_node *)(uintptr_t)top;
 	get_listen(L, &root, "", "listen", &c->listen_host, &c->listen_port);
 	if (str(&root, "", "health_path") != NULL)

@@ -666,6 +666,8 @@ cut_add(struct conf_ctx *ctx, struct conf *c, const char *pfx, size_t pfx_len,
 			ctx->oom = true;
 			return;
 		}
+		/* Terminated by the suffix's NUL below. */
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 		memcpy(p, sec, sl);
 		memcpy(p + sl, pfx, pfx_len);
 		memcpy(p + sl + pfx_len, suffix, strlen(suffix) + 1);

@@ -54,6 +54,7 @@ enum conf_target {
  * stores it (target, offset, size), or CONF_TGT_NONE when build code reads
  * it with conf_str() and friends.
  */
+/* NOLINTNEXTLINE(clang-analyzer-optin.performance.Padding): a table */
 struct conf_opt {
 	const char *sec;
 	const char *name;

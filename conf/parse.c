@@ -174,7 +174,7 @@ unquote(struct parser *P, const struct lex_tok *t, struct conf_val *out)
 
 			if (t->kind == LEX_SQ) {
 				/* Only the quote and the backslash. */
-				o = ch == '\'' || ch == '\\' ? ch : 0;
+				o = (char)(ch == '\'' || ch == '\\' ? ch : 0);
 				if (o == 0) {
 					buf_add(P->ctx, &b, p, 1);
 					p++;
@@ -597,7 +597,8 @@ parse_section(struct parser *P, const char *path, struct conf_node **list,
 	{
 		size_t pl = strlen(path), nl = strlen(name);
 
-		/* Fits: checked above. */
+		/* Fits: checked above; terminated below. */
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 		memcpy(sub, path, pl);
 		if (pl > 0)
 			sub[pl++] = '.';

@@ -722,22 +722,11 @@ conn_set_state(struct conn *cx, enum conn_state state)
 	if (cx->state == CONN_DEAD || cx->state == CONN_CLOSING)
 		return;
 	cx->state = state;
-	switch (state) {
-	case CONN_BODY:
-		conn_arm(cx, cx->paused ? DL_NONE : DL_BODY);
-		break;
-	case CONN_TUNNEL:
-		conn_arm(cx, DL_NONE);
-		break;
-	default:
-		/* WAIT and WRITE: the upstream has its own deadlines; only a
-		 * client that takes nothing is timed */
-		conn_arm(cx, DL_NONE);
-		break;
-	}
-	if (state == CONN_BODY && cx->paused)
-		conn_watch_output(cx);
-	else if (state != CONN_BODY && state != CONN_TUNNEL)
+	/* Only a body being read is timed here. WAIT and WRITE: the
+	 * upstream has its own deadlines; only a client that takes nothing
+	 * is timed (conn_watch_output); a tunnel has its idle timer. */
+	conn_arm(cx, state == CONN_BODY && !cx->paused ? DL_BODY : DL_NONE);
+	if (state == CONN_BODY ? cx->paused : state != CONN_TUNNEL)
 		conn_watch_output(cx);
 	conn_read_limit(cx);
 }

@@ -370,10 +370,16 @@ fail:
 void
 up_pool_free(struct up_pool *p)
 {
+	struct up_conn *c, *next;
+
 	if (p == NULL)
 		return;
-	while (!TAILQ_EMPTY(&p->idle))
-		pool_drop(TAILQ_FIRST(&p->idle));
+	/* The next one read first: the analyzers lose track of
+	 * tqe_prev == &tqh_first in TAILQ_REMOVE. */
+	for (c = TAILQ_FIRST(&p->idle); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		pool_drop(c);
+	}
 	SSL_SESSION_free(p->session);
 	SSL_CTX_free(p->ssl_ctx);
 	free(p->host_line);
