@@ -29,42 +29,6 @@ struct admin {
 	struct admin_conn *conns; /* owned */
 };
 
-/* The metrics body (Prometheus text format 0.0.4) into |out|. */
-static size_t
-admin_metrics(char *out, size_t cap)
-{
-	struct proxy *p = proxy_g;
-	size_t n = 0;
-	int i, m;
-
-	m = snprintf(out, cap, "# TYPE bearerd_requests_total counter\n");
-	if (m < 0 || (size_t)m >= cap)
-		return 0;
-	n = (size_t)m;
-	for (i = 1; i <= 5; i++) {
-		m = snprintf(out + n, cap - n,
-		    "bearerd_requests_total{class=\"%dxx\"} %lu\n", i,
-		    atomic_load(&p->n_status[i]));
-		if (m < 0 || (size_t)m >= cap - n)
-			return n;
-		n += (size_t)m;
-	}
-	m = snprintf(out + n, cap - n, "# TYPE bearerd_auth_total counter\n");
-	if (m < 0 || (size_t)m >= cap - n)
-		return n;
-	n += (size_t)m;
-	for (i = 0; i < AUTH_STATUS_MAX; i++) {
-		m = snprintf(out + n, cap - n,
-		    "bearerd_auth_total{outcome=\"%s\"} %lu\n",
-		    auth_status_str((enum auth_status)i),
-		    atomic_load(&p->n_auth[i]));
-		if (m < 0 || (size_t)m >= cap - n)
-			return n;
-		n += (size_t)m;
-	}
-	return n;
-}
-
 static void
 admin_reply(evhtp_request_t *req, int status, const char *type,
     const char *body, size_t len)
@@ -76,6 +40,35 @@ admin_reply(evhtp_request_t *req, int status, const char *type,
 	if (evhtp_request_get_method(req) != htp_method_HEAD)
 		evbuffer_add(req->buffer_out, body, len);
 	evhtp_send_reply(req, (evhtp_res)status);
+}
+
+/* The Prometheus text format (0.0.4): bearerd's families (metrics.c),
+ * then the exchange's, rendered into |body|. 503 when out of memory. */
+static void
+admin_metrics(evhtp_request_t *req, const struct conf *c, char *body,
+    size_t cap)
+{
+	char *text;
+	size_t len, n = 0;
+
+	if ((text = metrics_render(&len)) == NULL) {
+		static const char b[] = "{\"status\":503}\n";
+
+		admin_reply(req, 503, "application/json", b, sizeof(b) - 1);
+		return;
+	}
+	exch_metrics(c, body, cap, &n);
+	evhtp_headers_add_header(req->headers_out,
+	    evhtp_header_new("Content-Type", "text/plain; version=0.0.4", 0,
+	        0));
+	evhtp_headers_add_header(req->headers_out,
+	    evhtp_header_new("Cache-Control", "no-store", 0, 0));
+	if (evhtp_request_get_method(req) != htp_method_HEAD) {
+		evbuffer_add(req->buffer_out, text, len);
+		evbuffer_add(req->buffer_out, body, n);
+	}
+	free(text);
+	evhtp_send_reply(req, EVHTP_RES_OK);
 }
 
 static void
@@ -115,9 +108,7 @@ admin_cb(evhtp_request_t *req, void *arg)
 			    sizeof(b) - 1);
 		}
 	} else if (strcmp(path, ADMIN_METRICS_PATH) == 0) {
-		n = admin_metrics(body, sizeof(body));
-		exch_metrics(c, body, sizeof(body), &n);
-		admin_reply(req, 200, "text/plain; version=0.0.4", body, n);
+		admin_metrics(req, c, body, sizeof(body));
 	} else {
 		static const char b[] = "{\"status\":404}\n";
 
@@ -216,16 +207,4 @@ admin_free(struct proxy *p)
 	}
 	free(a);
 	p->admin = NULL;
-}
-
-void
-admin_count(int status, enum auth_status auth, bool auth_seen)
-{
-	struct proxy *p = proxy_g;
-	int cls = status / 100;
-
-	if (cls >= 1 && cls <= 5)
-		atomic_fetch_add(&p->n_status[cls], 1);
-	if (auth_seen && (int)auth >= 0 && auth < AUTH_STATUS_MAX)
-		atomic_fetch_add(&p->n_auth[auth], 1);
 }

@@ -252,6 +252,7 @@ conn_abort(struct conn *cx, bool reset)
 static void
 conn_free(struct conn *cx)
 {
+	metrics_connections(cx->w->ms, -1);
 	evbuffer_free(cx->in);
 	evbuffer_free(cx->out);
 	free(cx);
@@ -934,6 +935,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	if (w->conns != NULL)
 		w->conns->prev = cx;
 	w->conns = cx;
+	metrics_connections(w->ms, 1);
 	return;
 fail:
 	if (cx->ssl != NULL)
@@ -1042,6 +1044,8 @@ worker_init(struct worker *w, struct server *srv, int index)
 	if (w->base == NULL)
 		return -1;
 	w->dns = proxy_dns_new(w->base);
+	if ((w->ms = metrics_shard_new()) == NULL)
+		return -1;
 	if (w->dns == NULL)
 		w->dns = evdns_base_new(w->base, 0);
 	if (!wgen_refresh(w))

@@ -417,8 +417,11 @@ verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 		*claims = e->claims;
 		memcpy(fwd, e->fwd, e->fwd_len + 1);
 		*fwd_len = e->fwd_len;
+		ctx->tcache_hits++;
 		return AUTH_OK;
 	}
+	if (tc != NULL)
+		ctx->tcache_misses++;
 
 	switch (is->cred) {
 	case CONF_CRED_SESSION:

@@ -56,6 +56,10 @@ struct gate_ctx {
 	/* For this request only: the issuer just answered 401 to its
 	 * session cookie, which counts as expired now (no new exchange). */
 	bool session_refused;
+	/* Out, for metrics: the token-cache lookups this decision made that
+	 * found a verified token, and those that did not (the caller zeroes
+	 * them). */
+	unsigned tcache_hits, tcache_misses;
 };
 
 /* The verdict. All strings are static or inside this struct. */

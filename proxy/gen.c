@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 
@@ -113,6 +114,7 @@ static struct proxy_gen *
 gen_new(struct conf *c, unsigned id)
 {
 	struct proxy_gen *g;
+	size_t i;
 
 	if ((g = calloc(1, sizeof(*g))) == NULL) {
 		log_warnx("%s: out of memory", __func__);
@@ -122,6 +124,10 @@ gen_new(struct conf *c, unsigned id)
 	g->conf = c;
 	g->id = id;
 	atomic_init(&g->refs, 1);
+	for (i = 0; i < c->n_routes; i++)
+		g->metric_route[i] = metrics_route_id(c->routes[i].pattern);
+	for (i = 0; i < c->n_upstreams; i++)
+		g->metric_up[i] = metrics_upstream_id(c->upstreams[i].name);
 	if (c->tls_cert_file != NULL && (g->tls = tls_ctx_new(c)) == NULL) {
 		conf_free(c);
 		free(g);
@@ -183,6 +189,7 @@ gen_reload(struct proxy *p)
 	log_info("reloading %s", p->conf_path);
 	if ((c = gen_load(p->conf_path, true)) == NULL) {
 		log_warnx("reload failed; keeping the running configuration");
+		metrics_reload(false, time(NULL));
 		return;
 	}
 	if (!str_eq(c->listen_host, oc->listen_host) ||
@@ -195,6 +202,7 @@ gen_reload(struct proxy *p)
 		          "changes need a restart");
 	if ((g = gen_new(c, p->gen->id + 1)) == NULL) {
 		log_warnx("reload failed; keeping the running configuration");
+		metrics_reload(false, time(NULL));
 		return;
 	}
 	pthread_mutex_lock(&p->gen_lock);
@@ -203,6 +211,7 @@ gen_reload(struct proxy *p)
 	atomic_store(&p->gen_id, g->id);
 	pthread_mutex_unlock(&p->gen_lock);
 	gen_unref(old);
+	metrics_reload(true, time(NULL));
 	log_info("configuration generation %u active", g->id);
 }
 
@@ -238,6 +247,10 @@ wgen_new(struct worker *w, struct proxy_gen *g)
 		if ((wg->pools[i] = up_pool_new(w->base, w->dns,
 		         &c->upstreams[i])) == NULL)
 			goto fail;
+		else
+			up_pool_set_gauge(wg->pools[i],
+			    metrics_upstream_pool_gauge(w->ms,
+			        g->metric_up[i]));
 	if ((wg->tcache = auth_tcache_new(c->token_cache_entries)) == NULL)
 		goto fail;
 	for (i = 0; i < c->n_issuers; i++)

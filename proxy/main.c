@@ -213,6 +213,7 @@ main(int argc, char *argv[])
 	p.verbose = verbose;
 	p.conf_path = path;
 	p.start = (uint32_t)time(NULL);
+	metrics_init(BEARERD_VERSION, time(NULL));
 	if (gen_init(&p, c) != 0) {
 		fprintf(stderr, "bearerd: cannot start\n");
 		return 1;
@@ -252,5 +253,6 @@ main(int argc, char *argv[])
 		event_free(p.drain_ev);
 	gen_unref(p.gen);
 	event_base_free(p.base);
+	metrics_free();
 	return 0;
 }

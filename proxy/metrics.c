@@ -191,13 +191,19 @@ up_index(unsigned up)
 }
 
 void
+metrics_upstream_request(struct metrics_shard *s, unsigned up)
+{
+	if (s != NULL)
+		ADD(s->up_requests[up_index(up)], 1);
+}
+
+void
 metrics_upstream_response(struct metrics_shard *s, unsigned up,
     uint64_t response_us)
 {
 	if (s == NULL)
 		return;
 	up = up_index(up);
-	ADD(s->up_requests[up], 1);
 	ADD(s->up_bucket[up][bucket_of(response_us)], 1);
 	ADD(s->up_sum_us[up], response_us);
 }
@@ -208,9 +214,7 @@ metrics_upstream_error(struct metrics_shard *s, unsigned up,
 {
 	if (s == NULL || (int)why < 0 || why >= METRICS_UP_ERROR_MAX)
 		return;
-	up = up_index(up);
-	ADD(s->up_requests[up], 1);
-	ADD(s->up_errors[up][why], 1);
+	ADD(s->up_errors[up_index(up)][why], 1);
 }
 
 void
@@ -218,6 +222,12 @@ metrics_upstream_pool(struct metrics_shard *s, unsigned up, int delta)
 {
 	if (s != NULL)
 		ADD(s->up_pool[up_index(up)], (unsigned long)(long)delta);
+}
+
+atomic_ulong *
+metrics_upstream_pool_gauge(struct metrics_shard *s, unsigned up)
+{
+	return s != NULL ? &s->up_pool[up_index(up)] : NULL;
 }
 
 void
@@ -229,6 +239,17 @@ metrics_tcache(struct metrics_shard *s, bool hit)
 		ADD(s->tcache_hits, 1);
 	else
 		ADD(s->tcache_misses, 1);
+}
+
+void
+metrics_tcache_count(struct metrics_shard *s, unsigned hits, unsigned misses)
+{
+	if (s == NULL)
+		return;
+	if (hits > 0)
+		ADD(s->tcache_hits, hits);
+	if (misses > 0)
+		ADD(s->tcache_misses, misses);
 }
 
 void

@@ -3,6 +3,7 @@
 #ifndef PROXY_METRICS_H
 #define PROXY_METRICS_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,15 +70,23 @@ void metrics_request(struct metrics_shard *s, unsigned route, int status,
  * not admin paths). */
 void metrics_auth(struct metrics_shard *s, enum auth_status st);
 void metrics_refused(struct metrics_shard *s, enum metrics_refusal why);
-/* An upstream response head arrived |response_us| after the request was
- * sent; one request of |up|. */
+/* A request was sent to upstream |up|. */
+void metrics_upstream_request(struct metrics_shard *s, unsigned up);
+/* Its response head arrived |response_us| after it was sent. */
 void metrics_upstream_response(struct metrics_shard *s, unsigned up,
     uint64_t response_us);
+/* It failed (before or after the response head). */
 void metrics_upstream_error(struct metrics_shard *s, unsigned up,
     enum metrics_up_error why);
 /* Idle pooled connections to |up| grew or shrank by |delta|. */
 void metrics_upstream_pool(struct metrics_shard *s, unsigned up, int delta);
+/* The idle gauge of |up| itself, for a pool that keeps it up to date
+ * (up_pool_set_gauge); NULL without a shard. */
+atomic_ulong *metrics_upstream_pool_gauge(struct metrics_shard *s, unsigned up);
 void metrics_tcache(struct metrics_shard *s, bool hit);
+/* |hits| and |misses| token-cache lookups at once. */
+void metrics_tcache_count(struct metrics_shard *s, unsigned hits,
+    unsigned misses);
 /* Open client connections grew or shrank by |delta|. */
 void metrics_connections(struct metrics_shard *s, int delta);
 

@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "gate.h"
 #include "http1.h"
+#include "metrics.h"
 #include "upstream.h"
 
 #define PROXY_CLIENT_HIGH_WM (256 * 1024) /* queued response bytes */
@@ -46,6 +47,10 @@ struct proxy_gen {
 	SSL_CTX *tls;      /* owned; NULL without a tls section */
 	atomic_int refs;
 	unsigned id;
+	/* metrics ids (metrics.h) of the conf's route patterns and upstream
+	 * names, taken on the main thread when the generation is made */
+	unsigned metric_route[CONF_MAX_ROUTES];
+	unsigned metric_up[CONF_MAX_UPSTREAMS];
 };
 
 struct server;
@@ -73,10 +78,6 @@ struct proxy {
 	uint32_t start;      /* start time, Unix seconds: request ids */
 	struct server *srv;  /* owned: listeners and workers (conn.c) */
 	struct admin *admin; /* owned: the admin listener (admin.c) */
-
-	/* metrics: status class 1xx..5xx, and auth outcomes */
-	atomic_ulong n_status[6];
-	atomic_ulong n_auth[AUTH_STATUS_MAX + 1];
 };
 
 extern struct proxy *proxy_g; /* the process; set once in main */
@@ -120,7 +121,8 @@ struct worker {
 	size_t head_cap;
 	void *fields; /* owned: struct h1_field[PROXY fields cap] */
 	size_t fields_cap;
-	uint64_t seq; /* requests started: request ids */
+	uint64_t seq;             /* requests started: request ids */
+	struct metrics_shard *ms; /* this worker's counters (metrics.c) */
 };
 
 /*
@@ -334,7 +336,5 @@ void request_reject_conn(struct conn *cx, int status, const char *code);
  * Returns 0, or -1 with a message logged. */
 int admin_start(struct proxy *p);
 void admin_free(struct proxy *p);
-/* Counts a finished request for the metrics. */
-void admin_count(int status, enum auth_status auth, bool auth_seen);
 
 #endif /* PROXY_PROXY_H */

@@ -200,12 +200,6 @@ parse_head(struct conn *cx, const struct conf *c, struct h1_request *req,
 
 /* --------------------------------------------------------- local replies */
 
-static void
-metrics_count(int status, enum auth_status auth, bool auth_seen)
-{
-	admin_count(status, auth, auth_seen);
-}
-
 void
 request_reject_conn(struct conn *cx, int status, const char *code)
 {
@@ -229,7 +223,7 @@ request_reject_conn(struct conn *cx, int status, const char *code)
 		a.code = code;
 		log_access(&a);
 	}
-	metrics_count(status, AUTH_OK, false);
+	metrics_request(cx->w->ms, METRICS_NO_ROUTE, status, 0);
 	conn_close(cx);
 }
 
@@ -462,6 +456,7 @@ request_forward(struct request *r, const struct gate_out *g)
 	}
 	gettimeofday(&r->t_up_start, NULL);
 	r->upstream = g->upstream;
+	metrics_upstream_request(w->ms, r->wg->gen->metric_up[g->upstream]);
 	r->up = up_req_start(r->wg->pools[g->upstream], w->tmp, ub, r->body_len,
 	    idempotent, r->meth == H1_M_HEAD, &up_cbs, r);
 	evbuffer_drain(w->tmp, evbuffer_get_length(w->tmp));
@@ -523,11 +518,13 @@ request_decide(struct request *r)
 	in.tls = conn_is_tls(cx);
 	in.request_id = r->request_id;
 	in.request_id_len = strlen(r->request_id);
+	memset(&ctx, 0, sizeof(ctx));
 	ctx.tcache = r->wg->tcache;
 	ctx.scache = r->wg->scache;
 	ctx.session_refused = r->session_refused;
 	rc = gate_decide(&in, c, &ctx, (int64_t)time(NULL), &g, w->head_buf,
 	    w->head_cap);
+	metrics_tcache_count(w->ms, ctx.tcache_hits, ctx.tcache_misses);
 	r->route = g.route;
 	r->auth_needed = g.auth_needed;
 	r->auth = g.auth;
@@ -812,6 +809,10 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	size_t i;
 
 	r->up_ms = ms_since(&r->t_up_start);
+	if (r->upstream >= 0)
+		metrics_upstream_response(r->w->ms,
+		    r->wg->gen->metric_up[r->upstream],
+		    us_since(&r->t_up_start));
 	if (tunnel && (!r->websocket || !r->body_done)) {
 		up_req_cancel(r->up);
 		r->up = NULL;
@@ -941,6 +942,35 @@ up_on_done(void *arg)
 	request_finish(r, r->keep_alive && r->body_done);
 }
 
+/* An upstream failure by cause: connect (refused, unreachable, no
+ * name), timeout, reset (closed early), bad response (refused head or
+ * body framing). Out of memory is ours, not the upstream's. */
+static void
+request_count_up_error(const struct request *r, enum up_error err)
+{
+	enum metrics_up_error why;
+
+	switch (err) {
+	case UP_ERR_CONNECT:
+		why = METRICS_UP_CONNECT;
+		break;
+	case UP_ERR_TIMEOUT:
+		why = METRICS_UP_TIMEOUT;
+		break;
+	case UP_ERR_CLOSED:
+		why = METRICS_UP_RESET;
+		break;
+	case UP_ERR_PROTOCOL:
+		why = METRICS_UP_BAD_RESPONSE;
+		break;
+	default:
+		return;
+	}
+	if (r->upstream >= 0)
+		metrics_upstream_error(r->w->ms,
+		    r->wg->gen->metric_up[r->upstream], why);
+}
+
 static void
 up_on_error(void *arg, enum up_error err)
 {
@@ -950,6 +980,7 @@ up_on_error(void *arg, enum up_error err)
 	if (r->up_ms == 0)
 		r->up_ms = ms_since(&r->t_up_start);
 	log_debug("%s: %s", __func__, up_error_str(err));
+	request_count_up_error(r, err);
 	if (r->replied) {
 		/* The response was cut: the client must see it cut too. */
 		conn_abort(r->cx, false);
@@ -1105,6 +1136,26 @@ request_tunnel(struct request *r)
 
 /* ---------------------------------------------------------------- finish */
 
+/* The finished request into the worker's metrics: its route pattern,
+ * status and duration; the auth outcome only when the route needed one;
+ * path and routing refusals apart. */
+static void
+request_count(const struct request *r)
+{
+	struct metrics_shard *ms = r->w->ms;
+	unsigned route = METRICS_NO_ROUTE;
+
+	if (r->route >= 0 && (size_t)r->route < r->conf->n_routes)
+		route = r->wg->gen->metric_route[r->route];
+	metrics_request(ms, route, r->status, us_since(&r->t_start));
+	if (r->auth == AUTH_PATH_INVALID)
+		metrics_refused(ms, METRICS_REFUSED_PATH);
+	else if (r->auth == AUTH_NO_ROUTE)
+		metrics_refused(ms, METRICS_REFUSED_ROUTE);
+	else if (r->auth_needed)
+		metrics_auth(ms, r->auth);
+}
+
 static void
 request_free(struct request *r)
 {
@@ -1146,7 +1197,7 @@ request_free(struct request *r)
 		a.bytes = r->bytes_out;
 		log_access(&a);
 	}
-	metrics_count(r->status, r->auth, r->auth_needed);
+	request_count(r);
 	free(r->extra);
 	wgen_unref(r->wg);
 	free(r);

@@ -49,6 +49,7 @@ struct up_pool {
 	size_t max_idle;
 	struct up_conn_list idle; /* most recently used first */
 	size_t n_idle;
+	atomic_ulong *gauge; /* not owned: metrics' idle gauge, or NULL */
 	/* https upstreams (RFC 9110 §4.3.3, RFC 8446/5246 for TLS) */
 	SSL_CTX *ssl_ctx;     /* owned; NULL for plain http */
 	bool host_is_ip;      /* an address literal: no SNI, IP check */
@@ -159,12 +160,21 @@ conn_close(struct up_conn *c)
 }
 
 static void
+pool_idle_add(struct up_pool *p, int delta)
+{
+	p->n_idle = (size_t)((long)p->n_idle + delta);
+	if (p->gauge != NULL)
+		atomic_fetch_add_explicit(p->gauge, (unsigned long)(long)delta,
+		    memory_order_relaxed);
+}
+
+static void
 pool_drop(struct up_conn *c)
 {
 	struct up_pool *p = c->pool;
 
 	TAILQ_REMOVE(&p->idle, c, entry);
-	p->n_idle--;
+	pool_idle_add(p, -1);
 	conn_close(c);
 }
 
@@ -223,7 +233,7 @@ pool_put(struct up_pool *p, struct up_conn *c)
 	/* Reading stays on, so a peer close or stray bytes are seen. */
 	bufferevent_enable(bev, EV_READ);
 	TAILQ_INSERT_HEAD(&p->idle, c, entry);
-	p->n_idle++;
+	pool_idle_add(p, 1);
 }
 
 /* The most recently used idle connection, or NULL. */
@@ -234,7 +244,7 @@ pool_take(struct up_pool *p)
 
 	while ((c = TAILQ_FIRST(&p->idle)) != NULL) {
 		TAILQ_REMOVE(&p->idle, c, entry);
-		p->n_idle--;
+		pool_idle_add(p, -1);
 		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
 			return c;
 		conn_close(c);
@@ -391,6 +401,18 @@ size_t
 up_pool_idle(const struct up_pool *p)
 {
 	return p != NULL ? p->n_idle : 0;
+}
+
+void
+up_pool_set_gauge(struct up_pool *p, atomic_ulong *gauge)
+{
+	if (p->gauge != NULL)
+		atomic_fetch_sub_explicit(p->gauge, p->n_idle,
+		    memory_order_relaxed);
+	p->gauge = gauge;
+	if (gauge != NULL)
+		atomic_fetch_add_explicit(gauge, p->n_idle,
+		    memory_order_relaxed);
 }
 
 /* ---- one request ---- */

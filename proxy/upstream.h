@@ -5,6 +5,7 @@
 #define PROXY_UPSTREAM_H
 
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,11 @@ void up_pool_free(struct up_pool *p);
 
 /* Idle connections now in the pool (for tests and metrics). */
 size_t up_pool_idle(const struct up_pool *p);
+
+/* From now on, add every change of the pool's idle count to |*gauge|
+ * (a metrics counter other threads read; relaxed atomics, two's
+ * complement). The pool takes its current count out of it when freed. */
+void up_pool_set_gauge(struct up_pool *p, atomic_ulong *gauge);
 
 enum up_body {
 	UP_BODY_NONE = 0, /* no request body */

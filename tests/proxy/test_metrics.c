@@ -78,7 +78,9 @@ main(int argc, char *argv[])
 	metrics_auth(main_shard, AUTH_OK);
 	metrics_auth(main_shard, AUTH_EXPIRED);
 	metrics_refused(main_shard, METRICS_REFUSED_ROUTE);
+	metrics_upstream_request(main_shard, up);
 	metrics_upstream_response(main_shard, up, 2000);
+	metrics_upstream_request(main_shard, up);
 	metrics_upstream_error(main_shard, up, METRICS_UP_TIMEOUT);
 	metrics_upstream_pool(main_shard, up, 3);
 	metrics_upstream_pool(main_shard, up, -1);

@@ -433,7 +433,7 @@ run_case(struct guard *g, const struct gcase *tc)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in;
-	struct gate_ctx ctx = {NULL, NULL, false};
+	struct gate_ctx ctx = {NULL, NULL, false, 0, 0};
 	struct gate_out out;
 	const struct conf *c = *tc->conf;
 	size_t cap = gate_head_cap(c);
@@ -498,7 +498,7 @@ test_outputs(void)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in = {&r, "192.0.2.7", false, false, "gen-1", 5};
-	struct gate_ctx ctx = {NULL, NULL, false};
+	struct gate_ctx ctx = {NULL, NULL, false, 0, 0};
 	struct gate_out out;
 	struct auth_tcache *tc = auth_tcache_new(16);
 	char buf[65536];
@@ -734,7 +734,7 @@ test_session(void)
 {
 	struct conf *cs = load(conf_s);
 	struct auth_scache *sc = auth_scache_new(16);
-	struct gate_ctx ctx = {NULL, sc, false};
+	struct gate_ctx ctx = {NULL, sc, false, 0, 0};
 	struct gate_out out;
 	struct auth_claims cl;
 	char ck[256], forged[256], head[1024], buf[65536];
