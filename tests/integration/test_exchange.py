@@ -215,7 +215,8 @@ def bd_route(prefix, issuer, strip=None):
 class Stack:
     """Better Auth, its relay, the verifying backend and bearerd."""
 
-    def __init__(self, d, factory, name, ba_env=None, issuers=None, routes=None):
+    def __init__(self, d, factory, name, ba_env=None, issuers=None, routes=None,
+            workers=1):
         from conftest import MINT_SECRET
         self.name = name
         self.ba = BetterAuth(d, name, **(ba_env or {}))
@@ -232,7 +233,8 @@ class Stack:
             routes = bd_route("/p", "bap") + bd_route("/m", "bam") + [
                 'route "/anon/**" {', "  upstream = back", "  auth = optional",
                 "  issuer = bap", '  strip_prefix = "/anon"', "}"]
-        self.bd = factory(issuers=ups + issuers, routes_first=first + routes)
+        self.bd = factory(issuers=ups + issuers, routes_first=first + routes,
+            workers=workers)
 
     def tokens(self):
         return self.relay.count("/api/auth/token")
@@ -398,6 +400,28 @@ def test_metrics_count_the_flow(ed):
     assert metric(ed.bd, 'bearerd_jwks_fetches_total{result="ok"}') >= 2
     assert metric(ed.bd, 'bearerd_jwks_age_seconds{issuer="bap"}') >= 0
     assert metric(ed.bd, "bearerd_exchange_joins_total") >= 49, "the 50 above"
+
+
+def test_two_workers_each_with_its_keys(tmp_path_factory, module_factory):
+    """Every worker fetches and holds its own JWKS (no key set is shared
+    across threads); readiness waits for all of them; sessions work on
+    whichever worker a connection lands, one exchange per worker at most."""
+    s = Stack(str(tmp_path_factory.mktemp("w2")), module_factory, "w2", workers=2)
+    try:
+        deadline = time.monotonic() + 10
+        while s.bd.admin("/readyz").status != 200:
+            assert time.monotonic() < deadline, "not ready"
+            time.sleep(0.1)
+        assert metric(s.bd, 'bearerd_jwks_fetches_total{result="ok"}') >= 4, \
+            "two issuers on two workers"
+        uid, jar = sign_up(s.bd)
+        n0 = s.tokens()
+        for _ in range(12):
+            r = s.bd.get("/p/%s/t" % uid, cookie=cookie_of(jar))
+            assert r.status == 200, r.body[:300]
+        assert 1 <= s.tokens() - n0 <= 2, s.tokens() - n0
+    finally:
+        s.stop()
 
 
 # ------------------------------------- short-lived JWTs, outage, rotation
