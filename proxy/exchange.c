@@ -220,6 +220,12 @@ flight_verify(struct flight *f)
 	enum auth_status st;
 
 	f->waiting_keys = false;
+	/* The issuer signed this token a moment ago: its iat is "now" on the
+	 * issuer's clock, which time() (a coarse clock) can trail across a
+	 * second boundary. One second of leeway at least, or a leeway of 0
+	 * refuses fresh tokens as not yet valid. */
+	if (p.leeway < 1)
+		p.leeway = 1;
 	if (xi->jwks != NULL) {
 		p.keys = jwks_keys(xi->jwks);
 		if (p.keys == NULL) {
