@@ -147,8 +147,9 @@ def test_upstream_1xx_trickle_is_bounded(bd_raw, rawup):
 
 
 def test_head_sent_byte_by_byte_reaches_upstream_intact(bd, upstream, tokens):
-    """evhtp inserts a stray byte into a URI split across reads (deps.md
-    2.7 #1); the guard must hand it one whole head. One byte per write."""
+    """A head split across many reads must be parsed as one whole head (the
+    old libevhtp server inserted a stray byte into a split URI). One byte
+    per write."""
     path = "/api/u1/" + "a" * 700
     query = "q=" + "b" * 300
     req = ("GET %s?%s HTTP/1.1\r\n%sConnection: close\r\n\r\n"

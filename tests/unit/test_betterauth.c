@@ -155,7 +155,7 @@ tamper_part(const char *token, int part)
 	if (end == NULL)
 		end = p + strlen(p);
 	/* The middle: never the last character, whose low bits may be
-	 * padding (better-auth.md §6). */
+	 * padding (base64 of a 32-byte signature leaves 2 unused bits). */
 	flip_b64_char(p, (size_t)(end - p) / 2);
 	return t;
 }

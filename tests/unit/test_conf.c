@@ -29,7 +29,7 @@
 static char err[CONF_ERR_LEN];
 
 /*
- * Allocation failure injection for the OOM loop (STYLE.md §7), two ways:
+ * Allocation failure injection for the OOM loop, two ways:
  * - in every build, one countdown fails the Nth allocation made through the
  *   loader's allocator (conf_set_alloc_hook), OpenSSL's or jansson's
  *   (failalloc.h), and conf_alloc_live() shows what a failed load left;

@@ -642,7 +642,8 @@ test_pyjwt(void)
 	free(text);
 }
 
-/* A real Better Auth 1.7.25 EdDSA token and its JWKS (better-auth.md §6). */
+/* A real Better Auth 1.7.25 EdDSA token and its JWKS, captured from
+ * /api/auth/token and /api/auth/jwks. */
 static void
 test_better_auth(void)
 {

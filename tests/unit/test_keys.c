@@ -10,7 +10,7 @@ static const char *const alg_names[] = {NULL, "HS256", "HS384", "HS512",
 
 static const unsigned char secret32[] = "0123456789abcdef0123456789abcdef";
 
-/* Better Auth 1.7.25 JWKS as served by /api/auth/jwks (better-auth.md §7). */
+/* Better Auth 1.7.25 JWKS as served by /api/auth/jwks. */
 static const char ba_eddsa_jwks[] =
     "{\"keys\":[{\"alg\":\"EdDSA\",\"crv\":"
     "\"Ed25519\",\"x\":\"AcnPY416yUKrsTbsq20Eh3BohrVvpjBsAtwZMjT8atA\","

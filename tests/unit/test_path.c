@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for auth/path.c: the canonical path, and every refused spelling
- * (DESIGN.md §5). */
+ * (the path rules in the README). */
 #include <stdlib.h>
 #include <string.h>
 
