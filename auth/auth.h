@@ -213,21 +213,25 @@ int auth_claims_get(const struct auth_claims *c, const char *name, char *out,
 
 /* -------------------------------------------------------------- jwt_mint.c */
 
-/* Mints tokens for the upstream through libjwt. Built once from config. */
+/* Mints tokens for the upstream (compact JWS signed through OpenSSL). Built
+ * once from config, then read-only: threads may mint with it concurrently. */
 struct auth_minter;
 
-/* |alg| any of HS*, RS*, ES* that libjwt 1.10 supports; |key| is the HMAC
- * secret (>= AUTH_MIN_SECRET_LEN) or a PEM private key. |ttl| seconds.
- * |issuer|/|audience| may be NULL. Copies everything. NULL and |err| on
- * failure. */
+/* |alg| any alg but none; |key| is the HMAC secret (>= AUTH_MIN_SECRET_LEN)
+ * or a PEM private key of the alg's type (RSA of AUTH_MIN_RSA_BITS or more,
+ * the alg's EC curve, Ed25519). |ttl| seconds. |kid|/|issuer|/|audience|
+ * may be NULL. Copies everything; signs once to check the key. NULL and
+ * |err| on failure (including out of memory). */
 struct auth_minter *auth_minter_new(enum auth_alg alg, const unsigned char *key,
     size_t key_len, const char *kid, const char *issuer, const char *audience,
     int64_t ttl, char *err, size_t err_len);
 void auth_minter_free(struct auth_minter *m);
 
-/* Mints a token for |c| (sub, iat = now, exp = min(now + ttl, c->exp), iss,
- * aud, and every member of c->extra) into |out|, NUL-terminated. Returns 0,
- * or -1 (out of memory, or |out_cap| too small). */
+/* Mints a token for |c| into |out|, NUL-terminated: header {"alg","kid"
+ * when configured,"typ":"JWT"}, payload sub, iat = now, exp = min(now +
+ * ttl, c->exp), iss, aud, and every other member of c->extra, both compact
+ * JSON with sorted keys. Returns 0, or -1 (out of memory, OpenSSL failing,
+ * or |out_cap| too small); never crashes on either. */
 int auth_minter_mint(const struct auth_minter *m, const struct auth_claims *c,
     int64_t now, char *out, size_t out_cap, size_t *out_len, int64_t *out_exp);
 

@@ -10,12 +10,11 @@
 static long alloc_countdown = -1; /* fail when it reaches 0; -1: never */
 static long alloc_failed;
 static int fail_ossl, fail_json; /* which allocator the countdown covers */
-static int alloc_paused; /* > 0: nothing fails (code known not to cope) */
 
 static int
 alloc_should_fail(void)
 {
-	if (alloc_countdown < 0 || alloc_paused > 0)
+	if (alloc_countdown < 0)
 		return 0;
 	if (alloc_countdown-- == 0) {
 		alloc_failed++;

@@ -9,9 +9,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 
-#include <dlfcn.h>
 #include <jansson.h>
-#include <jwt.h>
 #include <openssl/crypto.h>
 
 #include "conf.h"
@@ -120,8 +118,6 @@ may_fail(void)
 static bool
 oom_fail(void)
 {
-	if (alloc_paused > 0)
-		return false;
 	if (oom_countdown == 0) {
 		oom_hit = true;
 		return true;
@@ -197,28 +193,6 @@ free(void *p)
 	__libc_free(p);
 }
 #endif /* !HAVE_ASAN */
-
-/*
- * libjwt 1.10 does not check its own allocations in jwt_encode_str (a
- * failed one is passed to strlen), so an allocation failing inside it
- * crashes; auth_minter_new() mints once to check the key. Until the minter
- * moves off libjwt, nothing fails while libjwt encodes: interposed here.
- */
-char *jwt_encode_str(jwt_t *jwt);
-
-char *
-jwt_encode_str(jwt_t *jwt)
-{
-	static char *(*real)(jwt_t *);
-	char *s;
-
-	alloc_paused++;
-	if (real == NULL)
-		*(void **)&real = dlsym(RTLD_NEXT, "jwt_encode_str");
-	s = real != NULL ? real(jwt) : NULL;
-	alloc_paused--;
-	return s;
-}
 
 /* Whether |e| has a line "<path>:<line>:<col>: ..." containing |sub|; any
  * column when |col| is 0. */
