@@ -369,6 +369,51 @@ def test_mint_mode(multi, upstream, tokens):
     assert all(tok not in v for v in hdrs(rec, "cookie"))
 
 
+@pytest.fixture(scope="module")
+def mint_asym(module_factory, keys, tmp_path_factory):
+    """bearerd minting with each private-key alg; the keys are the test's."""
+    from cryptography.hazmat.primitives import serialization
+    d = tmp_path_factory.mktemp("mintkeys")
+    issuers, routes = [], []
+    for name, alg, key in (("rs", "RS256", keys.rsa), ("ps", "PS384", keys.rsa),
+            ("es", "ES256", keys.ec), ("ed", "EdDSA", keys.ed)):
+        p = d / ("%s.pem" % name)
+        p.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        issuers += issuer_block("m" + name, ["credential = jwt", 'cookie = "token"',
+            'secret = "${BEARERD_TEST_SECRET}"', "secret_alg = HS256",
+            'keep_claims = {"email"}', "forward = mint", "mint_alg = %s" % alg,
+            'mint_key_file = "%s"' % p, 'mint_kid = "k-%s"' % name,
+            "mint_ttl = 120", 'mint_issuer = "bearerd"', 'mint_audience = "api"'])
+        routes += route_block("/m%s/{user_id}/**" % name, "m" + name)
+    return module_factory(issuers=issuers, routes=routes)
+
+
+@pytest.mark.parametrize("prefix,alg,key", [
+    ("rs", "RS256", "rsa"), ("ps", "PS384", "rsa"), ("es", "ES256", "ec"),
+    ("ed", "EdDSA", "ed"),
+], ids=["RS256", "PS384", "ES256", "EdDSA"])
+def test_mint_mode_asymmetric(mint_asym, upstream, tokens, keys, prefix, alg, key):
+    """Tokens bearerd mints with a private key verify with PyJWT."""
+    tok = tokens.hs("u1", email="u1@example.com")
+    m = upstream.mark()
+    r = mint_asym.get("/m%s/u1/tasks" % prefix, token=tok)
+    assert r.status == 200, (r.status, r.body[:300])
+    auth = hdrs(upstream.one(m), "authorization")
+    assert len(auth) == 1 and auth[0].startswith("Bearer "), auth
+    minted = auth[0][len("Bearer "):]
+    assert jwt.get_unverified_header(minted) == {"alg": alg, "kid": "k-" + prefix,
+        "typ": "JWT"}
+    now = time.time()
+    c = jwt.decode(minted, getattr(keys, key).public_key(), algorithms=[alg],
+        audience="api", issuer="bearerd")
+    assert c["sub"] == "u1" and c["email"] == "u1@example.com"
+    assert now - 60 <= c["iat"] <= now + 5 and now < c["exp"] <= now + 125
+    other = getattr(keys, key + "_other").public_key()
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(minted, other, algorithms=[alg], audience="api")
+
+
 def test_mint_mode_rejects_and_never_mints(multi, upstream, tokens):
     m = upstream.mark()
     assert_401(multi.get("/mint/u1/tasks", token=tokens.forged("u1")))
