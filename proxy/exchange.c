@@ -229,10 +229,15 @@ flight_verify(struct flight *f)
 	if (xi->jwks != NULL) {
 		p.keys = jwks_keys(xi->jwks);
 		if (p.keys == NULL) {
-			/* The first JWKS is not in yet: wait for it once. */
+			/* The first JWKS is not in yet: wait for it once. A
+			 * fetch already under way may have left before the
+			 * issuer made the key that signed our token: joining
+			 * it is not our one wait, the fetch after it is. */
+			bool joined = jwks_busy(xi->jwks);
+
 			if (!f->keys_retried &&
 			    jwks_refetch(xi->jwks, EXCH_KEY_WAIT_S)) {
-				f->keys_retried = true;
+				f->keys_retried = !joined;
 				f->waiting_keys = true;
 				return;
 			}
@@ -244,8 +249,9 @@ flight_verify(struct flight *f)
 	st = auth_jwt_verify(&p, f->jwt, f->jwt_len, now, &cl);
 	if (st == AUTH_KEY_UNKNOWN && xi->jwks != NULL && !f->keys_retried) {
 		/* The issuer signs with a key we have not seen (rotated, or
-		 * restarted without a database): refetch its JWKS once. */
-		f->keys_retried = true;
+		 * restarted without a database): refetch its JWKS once (a
+		 * fetch already under way may predate the key: see above). */
+		f->keys_retried = !jwks_busy(xi->jwks);
 		if (jwks_refetch(xi->jwks, EXCH_KEY_WAIT_S)) {
 			f->waiting_keys = true;
 			return;
