@@ -146,7 +146,7 @@ int
 main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : BENCH_DATA_DIR;
-	int rounds = argc > 2 ? atoi(argv[2]) : 5;
+	int rounds = 5;
 	char path[1024], err[256];
 	json_t *root = NULL, *arr;
 	json_error_t jerr;
@@ -157,6 +157,15 @@ main(int argc, char **argv)
 	size_t i;
 	int rc = 1;
 
+	if (argc > 2) {
+		char *end;
+		long r = strtol(argv[2], &end, 10);
+
+		/* Not a number, or out of 1..1000: one round. */
+		rounds = (end == argv[2] || *end != '\0' || r < 1 || r > 1000)
+		    ? 1
+		    : (int)r;
+	}
 	if (rounds < 1)
 		rounds = 1;
 	snprintf(path, sizeof(path), "%s/pyjwt/tokens.json", dir);
