@@ -176,6 +176,8 @@ struct conn {
 	uint64_t written;     /* bytes the client took, ever */
 	uint64_t dl_mark;     /* |written| when DL_WRITE was armed */
 	int dl_outq;          /* the kernel's send queue then */
+	int64_t dl_at;        /* |dl|'s deadline, conn_now_ms() */
+	int64_t timer_at;     /* when ev_timer fires; 0: not pending */
 	struct request *req;  /* the current request, owned */
 	bool reading;         /* ev_read is added */
 	bool paused;          /* the request holds reads back (backpressure) */

@@ -100,7 +100,7 @@ struct request {
 };
 
 static void request_finish(struct request *r, bool keep_alive);
-static void request_decide(struct request *r);
+static void request_decide(struct request *r, const struct h1_request *head);
 static const struct up_callbacks up_cbs;
 
 static uint64_t
@@ -424,7 +424,7 @@ request_try_head(struct conn *cx)
 			return 1;
 		}
 	}
-	request_decide(r);
+	request_decide(r, &req);
 	return 1;
 }
 
@@ -477,8 +477,10 @@ request_forward(struct request *r, const struct gate_out *g)
 	conn_pause(cx, false);
 }
 
+/* |head|: the head request_try_head just parsed (its views into cx->in,
+ * its fields in the worker's scratch), or NULL to parse it again. */
 static void
-request_decide(struct request *r)
+request_decide(struct request *r, const struct h1_request *head)
 {
 	struct conn *cx = r->cx;
 	struct worker *w = r->w;
@@ -491,27 +493,30 @@ request_decide(struct request *r)
 	const char *p;
 	int rc;
 
-	/* The head is still at the front of the input (the request may have
-	 * waited on the exchange): parse it again, it is stateless. */
-	p = (const char *)evbuffer_pullup(cx->in, (ev_ssize_t)r->head_len);
-	if (p == NULL || scratch_ready(w, c) == -1) {
-		reply_status(r, 503, "internal");
-		return;
-	}
-	{
+	if (head == NULL) {
+		/* The head is still at the front of the input (the request
+		 * waited on the exchange): parse it again, it is
+		 * stateless. */
 		struct h1_limits lim;
 
+		p = (const char *)evbuffer_pullup(cx->in,
+		    (ev_ssize_t)r->head_len);
+		if (p == NULL || scratch_ready(w, c) == -1) {
+			reply_status(r, 503, "internal");
+			return;
+		}
 		limits_of(c, &lim);
 		rc = h1_parse_request(p, r->head_len, &lim, &req, w->fields,
 		    w->fields_cap, &err);
+		if (rc != (int)r->head_len) {
+			reply_status(r, 503, "internal");
+			return;
+		}
+		head = &req;
 	}
-	if (rc != (int)r->head_len) {
-		reply_status(r, 503, "internal");
-		return;
-	}
-	r->expect_continue = req.expect_continue;
+	r->expect_continue = head->expect_continue;
 	memset(&in, 0, sizeof(in));
-	in.req = &req;
+	in.req = head;
 	in.peer = cx->peer;
 	in.peer_trusted =
 	    gate_peer_trusted(c, (const struct sockaddr *)&cx->sa);
@@ -622,7 +627,7 @@ request_exchange_done(struct request *r, int status, const char *code,
 		request_reply(r, &g);
 		return;
 	}
-	request_decide(r);
+	request_decide(r, NULL);
 }
 
 /* ------------------------------------------------------------- the body */
