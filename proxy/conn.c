@@ -1135,6 +1135,7 @@ worker_cleanup(struct worker *w)
 	if (w->ctl_fd != -1)
 		close(w->ctl_fd);
 	free(w->head_buf);
+	free(w->req_spare);
 	free(w->fields);
 	if (w->base != NULL)
 		event_base_free(w->base);

@@ -374,7 +374,10 @@ request_try_head(struct conn *cx)
 		request_reject_conn(cx, err.status, err.code);
 		return 1;
 	}
-	if ((r = malloc(sizeof(*r) + AUTH_MAX_PATH_LEN + 1)) == NULL) {
+	/* A request holds a 4 KiB path: the last one freed is reused */
+	if ((r = w->req_spare) != NULL)
+		w->req_spare = NULL;
+	else if ((r = malloc(sizeof(*r) + AUTH_MAX_PATH_LEN + 1)) == NULL) {
 		request_reject_conn(cx, 503, "internal");
 		return 1;
 	}
@@ -397,8 +400,14 @@ request_try_head(struct conn *cx)
 	r->upstream = -1;
 	r->path[0] = '-';
 	r->path[1] = '\0';
-	snprintf(r->method, sizeof(r->method), "%.*s", (int)req.method_len,
-	    req.method);
+	{
+		size_t ml = req.method_len < sizeof(r->method) - 1
+		    ? req.method_len
+		    : sizeof(r->method) - 1;
+
+		memcpy(r->method, req.method, ml);
+		r->method[ml] = '\0';
+	}
 	if (req.body == H1_BODY_CHUNKED)
 		h1_chunked_init(&r->ch);
 	request_id_make(w, r->request_id);
@@ -534,7 +543,12 @@ request_decide(struct request *r, const struct h1_request *head)
 	r->auth_needed = g.auth_needed;
 	r->auth = g.auth;
 	r->websocket = g.websocket;
-	snprintf(r->path, AUTH_MAX_PATH_LEN + 1, "%s", g.path);
+	{
+		size_t pl = strnlen(g.path, AUTH_MAX_PATH_LEN);
+
+		memcpy(r->path, g.path, pl);
+		r->path[pl] = '\0';
+	}
 	memcpy(r->request_id, g.request_id, sizeof(r->request_id));
 	if (g.has_sub)
 		memcpy(r->sub, g.sub, sizeof(r->sub));
@@ -1205,7 +1219,10 @@ request_free(struct request *r)
 	request_count(r);
 	free(r->extra);
 	wgen_unref(r->wg);
-	free(r);
+	if (r->w->req_spare == NULL)
+		r->w->req_spare = r;
+	else
+		free(r);
 }
 
 static void
