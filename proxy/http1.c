@@ -215,9 +215,15 @@ h1_name_eq(const char *a, size_t a_len, const char *b, size_t b_len)
 
 	if (a_len != b_len)
 		return false;
-	for (i = 0; i < a_len; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+	/* ASCII letters differ from their other case in bit 0x20 only:
+	 * equal bytes, or bytes that differ just there and are letters */
+	for (i = 0; i < a_len; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (x != y &&
+		    ((x ^ y) != 0x20 || (unsigned char)((x | 0x20) - 'a') > 25))
 			return false;
+	}
 	return true;
 }
 
@@ -600,8 +606,8 @@ span(const char *b, size_t p, size_t stop, unsigned char bit)
 
 	while (stop - p >= 8 &&
 	    (cls[u[p]] & cls[u[p + 1]] & cls[u[p + 2]] & cls[u[p + 3]] &
-	        cls[u[p + 4]] & cls[u[p + 5]] & cls[u[p + 6]] &
-	        cls[u[p + 7]] & bit))
+	        cls[u[p + 4]] & cls[u[p + 5]] & cls[u[p + 6]] & cls[u[p + 7]] &
+	        bit))
 		p += 8;
 	while (p < stop && (cls[u[p]] & bit))
 		p++;

@@ -122,7 +122,7 @@ struct worker {
 	void *fields; /* owned: struct h1_field[PROXY fields cap] */
 	size_t fields_cap;
 	void *req_spare; /* owned: a freed request's memory, for the next */
-	uint64_t seq;             /* requests started: request ids */
+	uint64_t seq;    /* requests started: request ids */
 	struct metrics_shard *ms; /* this worker's counters (metrics.c) */
 };
 

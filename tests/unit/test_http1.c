@@ -2,6 +2,7 @@
 /* Tests for proxy/http1.c: request and response heads (every smuggling
  * shape the integration suite sends, at every split point), the chunked
  * decoder at every split, and the field helpers. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1135,6 +1136,23 @@ test_names_and_tokens(void)
 	ok(h1_name_eq_loose("Content_Length", 14, "content-length", 14),
 	    "name_eq_loose: _ is -");
 	ok(!h1_name_eq("Host", 4, "Hos", 3), "name_eq: lengths");
+	{
+		/* every byte pair: equal exactly when tolower() says so */
+		unsigned x, y;
+		bool same = true;
+
+		for (x = 0; x < 256; x++)
+			for (y = 0; y < 256; y++) {
+				char a = (char)x, b = (char)y;
+				bool want = x == y ||
+				    (x < 128 && y < 128 &&
+				        tolower((int)x) == tolower((int)y));
+
+				if (h1_name_eq(&a, 1, &b, 1) != want)
+					same = false;
+			}
+		ok(same, "name_eq: every byte pair folds as ASCII tolower");
+	}
 	for (t = 1; t < H1_T_MAX; t++) {
 		const char *name = h1_token_name(t);
 		char low[64], under[64];
