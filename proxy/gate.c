@@ -1078,40 +1078,64 @@ gate_head_cap(const struct conf *c)
 	return n;
 }
 
+/* |v| in decimal (a status, a body length). */
+static void
+put_dec(struct wbuf *w, size_t v)
+{
+	char d[24];
+	size_t k = sizeof(d);
+
+	do {
+		d[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	put(w, d + k, sizeof(d) - k);
+}
+
 ssize_t
 gate_reply(const struct gate_out *out, int minor, bool close, bool no_body,
     char *buf, size_t cap)
 {
 	char body[512];
+	struct wbuf b = {body, sizeof(body), 0, false};
+	struct wbuf h = {buf, cap, 0, false};
 	const char *title =
 	    out->title != NULL ? out->title : h1_reason(out->status);
-	int bn, hn;
 
+	if (out->status < 100 || out->status > 999)
+		return -1;
 	/* RFC 9457 §3: a problem details object; code is ours. */
-	bn = snprintf(body, sizeof(body),
-	    "{\"type\":\"about:blank\",\"title\":\"%s\",\"status\":%d,"
-	    "\"code\":\"%s\"}\n",
-	    title, out->status, out->code != NULL ? out->code : "error");
-	if (bn < 0 || (size_t)bn >= sizeof(body))
+	put_str(&b, "{\"type\":\"about:blank\",\"title\":\"");
+	put_str(&b, title);
+	put_str(&b, "\",\"status\":");
+	put_dec(&b, (size_t)out->status);
+	put_str(&b, ",\"code\":\"");
+	put_str(&b, out->code != NULL ? out->code : "error");
+	put_str(&b, "\"}\n");
+	if (b.over)
 		return -1;
-	hn = snprintf(buf, cap,
-	    "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
-	    "Content-Length: %d\r\nCache-Control: no-store\r\n%s%s%s%s\r\n",
-	    out->status, h1_reason(out->status), bn,
-	    out->www_auth != NULL ? "WWW-Authenticate: " : "",
-	    out->www_auth != NULL ? out->www_auth : "",
-	    out->www_auth != NULL ? "\r\n" : "",
-	    close            ? "Connection: close\r\n"
-	        : minor == 0 ? "Connection: keep-alive\r\n"
-	                     : "");
-	if (hn < 0 || (size_t)hn >= cap)
+	put_str(&h, "HTTP/1.1 ");
+	put_dec(&h, (size_t)out->status);
+	put(&h, " ", 1);
+	put_str(&h, h1_reason(out->status));
+	put_str(&h,
+	    "\r\nContent-Type: application/problem+json\r\n"
+	    "Content-Length: ");
+	put_dec(&h, b.len);
+	put_str(&h, "\r\nCache-Control: no-store\r\n");
+	if (out->www_auth != NULL)
+		put_field(&h, "WWW-Authenticate", 16, out->www_auth,
+		    strlen(out->www_auth));
+	if (close)
+		put_str(&h, "Connection: close\r\n");
+	else if (minor == 0)
+		put_str(&h, "Connection: keep-alive\r\n");
+	put(&h, "\r\n", 2);
+	if (!no_body)
+		put(&h, body, b.len);
+	if (h.over)
 		return -1;
-	if (no_body)
-		return hn;
-	if ((size_t)bn > cap - (size_t)hn)
-		return -1;
-	memcpy(buf + hn, body, (size_t)bn);
-	return hn + bn;
+	return (ssize_t)h.len;
 }
 
 static bool
