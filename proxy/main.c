@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "evmem.h"
 #include "proxy.h"
 
 #define DRAIN_POLL_MS 50
@@ -166,6 +167,9 @@ main(int argc, char *argv[])
 	struct conf *c;
 	int ch;
 
+	/* before anything of libevent's is made: its buffers come from
+	 * per-thread lists (evmem.c says why) */
+	event_set_mem_functions(evmem_malloc, evmem_realloc, evmem_free);
 	while ((ch = getopt_long(argc, argv, "c:htv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':

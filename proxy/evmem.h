@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* libevent's allocator (event_set_mem_functions): per-thread free lists of
+ * power-of-two blocks, so buffer chains are not a glibc round trip each. */
+#ifndef PROXY_EVMEM_H
+#define PROXY_EVMEM_H
+
+#include <stddef.h>
+
+/* malloc, realloc and free with libevent's contract: blocks from one are
+ * only ever given to the others. Any thread may call them. */
+void *evmem_malloc(size_t n);
+void *evmem_realloc(void *p, size_t n);
+void evmem_free(void *p);
+
+/* Frees the calling thread's kept blocks now (its exit does it too). */
+void evmem_thread_release(void);
+
+#endif

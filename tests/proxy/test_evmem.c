@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests for proxy/evmem.c: sizes across every class boundary, alignment,
+ * realloc keeping the bytes, reuse within a thread, frees across threads
+ * and a thread's exit. */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evmem.h"
+#include "../unit/tap.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define CACHED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CACHED 0
+#endif
+#endif
+#ifndef CACHED
+#define CACHED 1
+#endif
+
+/* Every size from 0 to past the largest class, near each power of two. */
+static void
+test_sizes(void)
+{
+	bool aligned = true, kept = true;
+	size_t shift, d;
+
+	for (shift = 0; shift <= 17; shift++)
+		for (d = 0; d < 40; d++) {
+			size_t n = ((size_t)1 << shift) + d - 20;
+			unsigned char *p;
+
+			if (n > ((size_t)1 << 17) + 64)
+				continue;
+			if ((p = evmem_malloc(n)) == NULL) {
+				kept = false;
+				continue;
+			}
+			if ((uintptr_t)p % 16 != 0)
+				aligned = false;
+			memset(p, 0xa5, n); /* the whole size is ours */
+			if (n > 0 && (p[0] != 0xa5 || p[n - 1] != 0xa5))
+				kept = false;
+			evmem_free(p);
+		}
+	ok(aligned, "every block 16-byte aligned, at every size");
+	ok(kept, "every size from 0 to 128 KiB written end to end");
+	evmem_free(NULL);
+	ok(1, "free(NULL) is a no-op");
+}
+
+static void
+test_realloc(void)
+{
+	unsigned char *p = evmem_realloc(NULL, 10), *q;
+	bool same = true;
+	size_t i, n;
+
+	ok(p != NULL, "realloc(NULL) allocates");
+	for (i = 0; i < 10; i++)
+		p[i] = (unsigned char)i;
+	/* grow through every class and into plain malloc, then shrink */
+	for (n = 20; n <= (size_t)1 << 17; n *= 3) {
+		if ((q = evmem_realloc(p, n)) == NULL)
+			break;
+		p = q;
+		for (i = 0; i < 10; i++)
+			if (p[i] != (unsigned char)i)
+				same = false;
+	}
+	ok(same, "realloc keeps the first bytes while growing past 128 KiB");
+	q = evmem_realloc(p, 5);
+	ok(q != NULL && q[4] == 4, "realloc to fewer bytes keeps them");
+	evmem_free(q);
+}
+
+static void
+test_reuse(void)
+{
+	void *a = evmem_malloc(4000), *b;
+
+	evmem_free(a);
+	b = evmem_malloc(4096 - 16);
+	if (CACHED)
+		ok(a == b, "a freed block of a class is the next one given");
+	else
+		ok(b != NULL, "sanitizer build: blocks are not kept");
+	evmem_free(b);
+}
+
+#define N_BLOCKS 200
+
+static void *blocks[N_BLOCKS];
+
+static void *
+alloc_thread(void *arg)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < N_BLOCKS; i++)
+		blocks[i] = evmem_malloc(64 + i * 40);
+	return NULL;
+}
+
+static void *
+free_thread(void *arg)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < N_BLOCKS; i++)
+		evmem_free(blocks[i]);
+	/* kept blocks go with the thread: run under LeakSanitizer in the
+	 * sanitizer build, and freed by the key's destructor here */
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	pthread_t t;
+	bool all = true;
+	size_t i;
+
+	ok(pthread_create(&t, NULL, alloc_thread, NULL) == 0 &&
+	        pthread_join(t, NULL) == 0,
+	    "a thread allocates");
+	for (i = 0; i < N_BLOCKS; i++)
+		if (blocks[i] == NULL)
+			all = false;
+	ok(all, "%d blocks made", N_BLOCKS);
+	ok(pthread_create(&t, NULL, free_thread, NULL) == 0 &&
+	        pthread_join(t, NULL) == 0,
+	    "another thread frees them and exits");
+	evmem_thread_release();
+	ok(1, "this thread's kept blocks released");
+}
+
+int
+main(void)
+{
+	test_sizes();
+	test_realloc();
+	test_reuse();
+	test_threads();
+	return tap_done();
+}
