@@ -39,6 +39,8 @@
  * achieved_rps counts the responses completed inside the DURATION window.
  * lag_* is this generator's own lateness: how long after its due time each
  * request was released (the timer's and the CPU's delay, not the server's).
+ * On a core shared with other work, run it at real-time priority (chrt -f 1):
+ * a normal-priority timer there wakes milliseconds late.
  *
  * Exit status: 0 when the schedule was kept; 2 when it was not (achieved
  * below 95% of offered, requests left unsent or timed out, or this
