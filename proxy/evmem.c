@@ -94,19 +94,19 @@ lists_key_make(void)
 	lists_key_ok = pthread_key_create(&lists_key, lists_dtor) == 0;
 }
 
-/* The class of a block holding |n| bytes after its header, or EVMEM_BIG. */
+/* The class of a block holding |n| bytes after its header, or EVMEM_BIG:
+ * the power of two at or above n + header, counted from the smallest. */
 static size_t
 class_of(size_t n)
 {
-	size_t c = 0, cap = (size_t)1 << EVMEM_MIN_SHIFT;
+	size_t need = n + EVMEM_HDR - 1, bits;
 
 	if (n > ((size_t)1 << EVMEM_MAX_SHIFT) - EVMEM_HDR)
 		return EVMEM_BIG;
-	while (cap - EVMEM_HDR < n) {
-		cap <<= 1;
-		c++;
-	}
-	return c;
+	if (need < ((size_t)1 << EVMEM_MIN_SHIFT))
+		return 0;
+	bits = (size_t)(64 - __builtin_clzll((unsigned long long)need));
+	return bits - EVMEM_MIN_SHIFT;
 }
 
 static size_t
