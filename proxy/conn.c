@@ -1182,6 +1182,19 @@ server_start(struct proxy *p)
 	return 0;
 }
 
+int
+server_inflight(const struct proxy *p)
+{
+	const struct server *srv = p->srv;
+	int i, n = 0;
+
+	if (srv == NULL)
+		return 0;
+	for (i = 0; i < srv->n_init; i++)
+		n += atomic_load(&srv->workers[i].inflight);
+	return n;
+}
+
 void
 server_stop_accepting(struct proxy *p)
 {

@@ -65,6 +65,7 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct proxy *p = arg;
 	struct timeval now, tv = {0, DRAIN_POLL_MS * 1000};
+	int n;
 
 	if (!p->drain_started) {
 		/* drain_delay is over */
@@ -72,11 +73,11 @@ drain_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	gettimeofday(&now, NULL);
-	if (atomic_load(&p->inflight) == 0 ||
+	if ((n = server_inflight(p)) == 0 ||
 	    timercmp(&now, &p->drain_deadline, >)) {
-		if (atomic_load(&p->inflight) > 0)
+		if (n > 0)
 			log_warnx("drain timeout with %d requests in flight",
-			    atomic_load(&p->inflight));
+			    n);
 		event_base_loopbreak(p->base);
 		return;
 	}

@@ -70,7 +70,6 @@ struct proxy {
 
 	atomic_bool draining;   /* SIGTERM seen: finish, refuse new work */
 	atomic_bool ready;      /* config and keys loaded, not draining */
-	atomic_int inflight;    /* requests alive, all workers */
 	struct event *drain_ev; /* owned: drain poll timer */
 	bool drain_started;     /* drain_delay over: not accepting */
 	struct timeval drain_deadline;
@@ -121,8 +120,9 @@ struct worker {
 	size_t head_cap;
 	void *fields; /* owned: struct h1_field[PROXY fields cap] */
 	size_t fields_cap;
-	void *req_spare; /* owned: a freed request's memory, for the next */
-	uint64_t seq;    /* requests started: request ids */
+	void *req_spare;     /* owned: a freed request's memory, for the next */
+	uint64_t seq;        /* requests started: request ids */
+	atomic_int inflight; /* its requests alive (server_inflight) */
 	struct metrics_shard *ms; /* this worker's counters (metrics.c) */
 };
 
@@ -264,6 +264,9 @@ int listen_bind(const char *host, const char *port, int backlog, int *fds,
 int server_start(struct proxy *p);
 /* Stops accepting (drain): the listening sockets are closed. */
 void server_stop_accepting(struct proxy *p);
+/* Requests alive in every worker (each counts its own: no cache line is
+ * shared between workers on the request path). */
+int server_inflight(const struct proxy *p);
 /* Closes every connection, stops and joins the workers, frees. */
 void server_free(struct proxy *p);
 

@@ -421,7 +421,7 @@ request_try_head(struct conn *cx)
 		h1_chunked_init(&r->ch);
 	request_id_make(w, r->request_id);
 	cx->req = r;
-	atomic_fetch_add(&proxy_g->inflight, 1);
+	atomic_fetch_add(&w->inflight, 1);
 	conn_set_state(cx, r->body_done ? CONN_WAIT : CONN_BODY);
 	/* The body is not read before the verdict: nothing reaches the
 	 * upstream, and no 100 Continue goes out, before auth. */
@@ -1153,7 +1153,7 @@ request_tunnel(struct request *r)
 	}
 	r->state = REQ_TUNNEL;
 	/* The drain does not wait for a tunnel: it has no end of its own. */
-	atomic_fetch_sub(&proxy_g->inflight, 1);
+	atomic_fetch_sub(&r->w->inflight, 1);
 	bufferevent_setwatermark(r->tun, EV_WRITE, PROXY_CLIENT_HIGH_WM / 2, 0);
 	bufferevent_setcb(r->tun, tun_read_cb, tun_write_cb, tun_event_cb, r);
 	bufferevent_enable(r->tun, EV_READ | EV_WRITE);
@@ -1202,7 +1202,7 @@ request_free(struct request *r)
 	if (r->tun != NULL)
 		bufferevent_free(r->tun);
 	else
-		atomic_fetch_sub(&proxy_g->inflight, 1);
+		atomic_fetch_sub(&r->w->inflight, 1);
 	if (r->status == 0)
 		r->status = 499; /* the client left before any response */
 	if (r->conf->access_log) {
