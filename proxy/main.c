@@ -226,12 +226,14 @@ main(int argc, char *argv[])
 	if ((p.base = event_base_new()) == NULL)
 		fatalx("event_base_new failed");
 
-	if (server_start(&p) != 0 || admin_start(&p) != 0) {
-		fprintf(stderr, "bearerd: cannot start\n");
-		admin_free(&p);
-		server_free(&p);
-		return 1;
-	}
+	/*
+	 * The handlers go in before server_start() says "listening on": a
+	 * supervisor may stop us the moment it reads that line, and a
+	 * SIGTERM that came before evsignal_add() took the default action
+	 * (killed by the signal: no drain, no exit status 0). Until
+	 * event_base_dispatch() a signal is only recorded; its callback runs
+	 * in the loop, once the listeners exist.
+	 */
 	sig_hup = evsignal_new(p.base, SIGHUP, signal_cb, &p);
 	sig_term = evsignal_new(p.base, SIGTERM, signal_cb, &p);
 	sig_int = evsignal_new(p.base, SIGINT, signal_cb, &p);
@@ -240,6 +242,16 @@ main(int argc, char *argv[])
 	    evsignal_add(sig_term, NULL) != 0 ||
 	    evsignal_add(sig_int, NULL) != 0)
 		fatalx("cannot install signal handlers");
+
+	if (server_start(&p) != 0 || admin_start(&p) != 0) {
+		fprintf(stderr, "bearerd: cannot start\n");
+		admin_free(&p);
+		server_free(&p);
+		event_free(sig_hup);
+		event_free(sig_term);
+		event_free(sig_int);
+		return 1;
+	}
 	atomic_store(&p.ready, true);
 
 	event_base_dispatch(p.base);

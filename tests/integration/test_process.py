@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 
-from conftest import BEARERD, START_TIMEOUT, Bearerd, bearerd_env, free_port, problem_ok
+from conftest import (BEARERD, SANITIZER_MARKERS, START_TIMEOUT, Bearerd, bearerd_env, free_port,
+    problem_ok, render_config)
 
 # ------------------------------------------------------------ bearerd -t
 
@@ -336,6 +337,61 @@ def test_sigterm_idle_exits_fast(bearerd_factory):
     b.returncode = rc
     b.check_clean_exit()
     assert took < 5, took
+
+
+def _sigterm_at_listening(conf_path, env):
+    """Starts bearerd, sends SIGTERM from the loop reading its stderr the
+    moment the "listening on" line arrives (no sleep, no poll interval),
+    and returns (exit status, stderr text), or None when the port was
+    taken by someone else before bearerd bound it."""
+    p = subprocess.Popen([BEARERD, "-c", conf_path], stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    seen = []
+    try:
+        for line in p.stderr:
+            seen.append(line)
+            if b"listening on " in line:
+                p.send_signal(signal.SIGTERM)
+                break
+        # wait first: a bearerd that hangs instead of exiting keeps its
+        # stderr open, so reading to the end would never return
+        rc = p.wait(START_TIMEOUT)
+        seen.append(p.stderr.read())
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        p.stderr.close()
+    err = b"".join(seen).decode(errors="replace")
+    if "listening on " not in err and "in use" in err:
+        return None
+    return rc, err
+
+
+def test_sigterm_at_readiness_exits_cleanly(tmp_path, upstream, keys):
+    """A SIGTERM that arrives as soon as bearerd says it is listening
+    drains and exits 0: the handlers are in place before readiness is
+    announced, not left to the default action (death by signal)."""
+    conf = tmp_path / "ready.conf"
+    env = bearerd_env()
+    done = tries = 0
+    failures = []
+    while done < 20:
+        tries += 1
+        assert tries <= 40, "ports kept being taken before bearerd bound them"
+        conf.write_text(render_config(free_port(), upstream.url, keys.dir,
+            admin_port=free_port(), workers=2))
+        r = _sigterm_at_listening(str(conf), env)
+        if r is None:
+            continue  # a port race with another suite: not this test's subject
+        rc, err = r
+        done += 1
+        found = [m for m in SANITIZER_MARKERS if m in err]
+        if rc != 0 or found:
+            failures.append("run %d: exit status %r%s\n%s" % (done, rc,
+                ", sanitizer: " + ", ".join(found) if found else "",
+                "\n".join(err.splitlines()[-20:])))
+    assert not failures, "%d of 20 runs failed:\n%s" % (len(failures), "\n".join(failures))
 
 
 def test_sighup_secret_rotation_drops_cached_tokens(bearerd_factory, upstream, tokens):
