@@ -58,10 +58,10 @@ struct free_blk {
 struct lists {
 	struct free_blk *head[EVMEM_NCLS];
 	unsigned n[EVMEM_NCLS];
-	bool keyed; /* the thread's destructor is registered */
 };
 
 static _Thread_local struct lists tl;
+static _Thread_local bool tl_keyed; /* the thread's destructor is set */
 static pthread_key_t lists_key;
 static pthread_once_t lists_once = PTHREAD_ONCE_INIT;
 static bool lists_key_ok;
@@ -153,7 +153,7 @@ evmem_free(void *p)
 		free(h);
 		return;
 	}
-	if (!tl.keyed) {
+	if (!tl_keyed) {
 		/* the first block kept by this thread: have the thread's
 		 * exit free its lists */
 		(void)pthread_once(&lists_once, lists_key_make);
@@ -161,7 +161,7 @@ evmem_free(void *p)
 			free(h);
 			return;
 		}
-		tl.keyed = true;
+		tl_keyed = true;
 	}
 	((struct free_blk *)(void *)h)->next = tl.head[c];
 	tl.head[c] = (struct free_blk *)(void *)h;
