@@ -109,9 +109,11 @@ pct_decode(const char *in, size_t len, char *out, const char *ref, size_t cap,
 	if (out != NULL && memchr(in, '%', len) == NULL) {
 		/* No escape (a JWT never has one): the bytes as they are,
 		 * in a loop the compiler can vectorise. */
+		/* the bytes the loop below would look at before its cap */
+		size_t m = len > cap ? cap + 1 : len;
 		unsigned bad = 0;
 
-		for (i = 0; i < len; i++) {
+		for (i = 0; i < m; i++) {
 			unsigned char c = (unsigned char)in[i];
 
 			bad |= (unsigned)(c < 0x20) | (unsigned)(c == 0x7f);

@@ -477,6 +477,86 @@ test_strip(void)
 	}
 }
 
+/* The value decoder's fast path (no '%') against a byte-at-a-time
+ * reference, over random values and caps: same status, same bytes. */
+static int
+ref_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static enum auth_status
+ref_decode(const char *in, size_t len, size_t cap, char *out, size_t *n_out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		if (c == '%') {
+			if (len - i < 3 ||
+			    ref_hex((unsigned char)in[i + 1]) < 0 ||
+			    ref_hex((unsigned char)in[i + 2]) < 0)
+				return AUTH_MALFORMED;
+			c = (unsigned char)(ref_hex((unsigned char)in[i + 1])
+			        << 4 |
+			    ref_hex((unsigned char)in[i + 2]));
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f)
+			return AUTH_MALFORMED;
+		if (n >= cap)
+			return AUTH_TOO_LARGE;
+		out[n++] = (char)c;
+	}
+	*n_out = n;
+	return n == 0 ? AUTH_NO_TOKEN : AUTH_OK;
+}
+
+static void
+test_decode_differential(void)
+{
+	static const char alphabet[] = "aZ09-_.%4fE\x01\x1f\x7f\x80\xff";
+	unsigned seed = 12345;
+	int i, same = 1;
+
+	for (i = 0; i < 20000 && same; i++) {
+		char hdr[64], val[40], out[40], want[40];
+		struct auth_view v;
+		size_t len, cap, k, got_len = 0, want_len = 0;
+		enum auth_status got, exp;
+
+		seed = seed * 1103515245u + 12345u;
+		len = 1 + (seed >> 16) % 24;
+		for (k = 0; k < len; k++) {
+			seed = seed * 1103515245u + 12345u;
+			/* a value with no '%' in half the cases */
+			val[k] = alphabet[(seed >> 16) %
+			    ((i & 1) ? sizeof(alphabet) - 1 : 7)];
+		}
+		seed = seed * 1103515245u + 12345u;
+		cap = 2 + (seed >> 16) % 30; /* out_cap: room for the NUL */
+		memcpy(hdr, "k=", 2);
+		memcpy(hdr + 2, val, len);
+		v.ptr = hdr;
+		v.len = len + 2;
+		got = auth_cookie_find(&v, 1, "k", out, cap, &got_len);
+		exp = ref_decode(val, len, cap - 1, want, &want_len);
+		if (got != exp ||
+		    (got == AUTH_OK &&
+		        (got_len != want_len ||
+		            memcmp(out, want, want_len) != 0)))
+			same = 0;
+	}
+	ok(same, "decoding matches the byte-at-a-time reference (%d cases)", i);
+}
+
 int
 main(void)
 {
@@ -488,5 +568,6 @@ main(void)
 	test_find_limits();
 	test_find_chunked();
 	test_strip();
+	test_decode_differential();
 	return tap_done();
 }
