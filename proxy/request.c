@@ -37,8 +37,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include <event2/bufferevent.h>
-
 #include "exchange.h"
 #include "gate.h"
 #include "http1.h"
@@ -74,9 +72,9 @@ struct request {
 	bool chunked_out; /* we chunk the response body */
 	bool no_body_out; /* HEAD/204/304/101 */
 	bool up_read_paused;
-	bool body_paused;        /* client reads held for the upstream */
-	struct up_req *up;       /* in flight, or NULL */
-	struct bufferevent *tun; /* owned: the upstream side of a tunnel */
+	bool body_paused;    /* client reads held for the upstream */
+	struct up_req *up;   /* in flight, or NULL */
+	struct up_conn *tun; /* owned: the upstream side of a tunnel */
 	int status;
 	uint64_t bytes_out;
 	struct timeval t_start; /* the head complete: request duration */
@@ -1060,7 +1058,7 @@ request_output_drained(struct request *r)
 	}
 	if (r->tun != NULL && r->up_read_paused) {
 		r->up_read_paused = false;
-		bufferevent_enable(r->tun, EV_READ);
+		up_conn_read(r->tun, true);
 	}
 }
 
@@ -1068,10 +1066,9 @@ request_output_drained(struct request *r)
 
 /* Upstream -> client. */
 static void
-tun_read_cb(struct bufferevent *bev, void *arg)
+tun_on_read(void *arg, struct evbuffer *in)
 {
 	struct request *r = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 
 	r->bytes_out += evbuffer_get_length(in);
 	if (conn_add_buffer(r->cx, in) == -1) {
@@ -1080,13 +1077,13 @@ tun_read_cb(struct bufferevent *bev, void *arg)
 	}
 	if (conn_out_len(r->cx) > PROXY_CLIENT_HIGH_WM) {
 		r->up_read_paused = true;
-		bufferevent_disable(bev, EV_READ);
+		up_conn_read(r->tun, false);
 	}
 }
 
 /* The upstream took the client's bytes down to its low-water mark. */
 static void
-tun_write_cb(struct bufferevent *bev, void *arg)
+tun_on_drain(void *arg)
 {
 	struct request *r = arg;
 
@@ -1098,20 +1095,24 @@ tun_write_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-tun_event_cb(struct bufferevent *bev, short what, void *arg)
+tun_on_close(void *arg)
 {
 	struct request *r = arg;
 	struct conn *cx = r->cx;
 
-	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-		return;
 	/* Upstream closed: deliver what it sent, then close the client. */
-	tun_read_cb(bev, r);
+	tun_on_read(r, up_conn_input(r->tun));
 	if (cx->state == CONN_DEAD)
 		return;
 	r->state = REQ_DONE;
 	request_finish(r, false);
 }
+
+static const struct up_tun_callbacks tun_cbs = {
+    .on_read = tun_on_read,
+    .on_drain = tun_on_drain,
+    .on_close = tun_on_close,
+};
 
 /* Client -> upstream, and the client's end of the tunnel. */
 void
@@ -1122,7 +1123,7 @@ request_tunnel_input(struct request *r)
 	if (r->tun == NULL)
 		return;
 	if (evbuffer_get_length(cx->in) > 0 &&
-	    bufferevent_write_buffer(r->tun, cx->in) == -1) {
+	    up_conn_write(r->tun, cx->in) == -1) {
 		conn_abort(cx, false);
 		return;
 	}
@@ -1132,8 +1133,7 @@ request_tunnel_input(struct request *r)
 		request_finish(r, false);
 		return;
 	}
-	if (evbuffer_get_length(bufferevent_get_output(r->tun)) >
-	    PROXY_CLIENT_HIGH_WM) {
+	if (up_conn_queued(r->tun) > PROXY_CLIENT_HIGH_WM) {
 		r->body_paused = true;
 		conn_pause(cx, true);
 	}
@@ -1145,7 +1145,7 @@ request_tunnel(struct request *r)
 {
 	struct conn *cx = r->cx;
 
-	r->tun = up_req_take_bev(r->up);
+	r->tun = up_req_take_conn(r->up);
 	r->up = NULL;
 	if (r->tun == NULL) {
 		conn_abort(cx, false);
@@ -1154,12 +1154,10 @@ request_tunnel(struct request *r)
 	r->state = REQ_TUNNEL;
 	/* The drain does not wait for a tunnel: it has no end of its own. */
 	atomic_fetch_sub(&r->w->inflight, 1);
-	bufferevent_setwatermark(r->tun, EV_WRITE, PROXY_CLIENT_HIGH_WM / 2, 0);
-	bufferevent_setcb(r->tun, tun_read_cb, tun_write_cb, tun_event_cb, r);
-	bufferevent_enable(r->tun, EV_READ | EV_WRITE);
+	up_conn_tunnel(r->tun, &tun_cbs, r, PROXY_CLIENT_HIGH_WM / 2);
 	conn_set_state(cx, CONN_TUNNEL);
-	if (evbuffer_get_length(bufferevent_get_input(r->tun)) > 0)
-		tun_read_cb(r->tun, r);
+	if (evbuffer_get_length(up_conn_input(r->tun)) > 0)
+		tun_on_read(r, up_conn_input(r->tun));
 	if (cx->state != CONN_DEAD)
 		request_tunnel_input(r);
 }
@@ -1200,7 +1198,7 @@ request_free(struct request *r)
 		r->xw = NULL;
 	}
 	if (r->tun != NULL)
-		bufferevent_free(r->tun);
+		up_conn_free(r->tun);
 	else
 		atomic_fetch_sub(&r->w->inflight, 1);
 	if (r->status == 0)

@@ -1,38 +1,72 @@
 /* SPDX-License-Identifier: MIT */
 /* bearerd's HTTP/1.1 client toward the upstream: per-worker keep-alive pools,
- * a strict response parser (RFC 9112) and streamed bodies both ways. */
+ * a strict response parser (RFC 9112) and streamed bodies both ways, over
+ * our own non-blocking socket and TLS I/O. */
 
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <event2/event_struct.h>
 #include <event2/util.h>
-#include <event2/bufferevent_ssl.h>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "http1.h"
 #include "upstream.h"
 
-/* One connection to the upstream; idle in its pool or owned by one request. */
+#define UP_READ_BYTES 16384    /* one read from the upstream */
+#define UP_TLS_READ_MAX 65536  /* decrypted per wakeup, whole records */
+#define UP_TLS_WRITE_MAX 16384 /* one TLS record's worth per SSL_write */
+
+enum uc_phase {
+	UC_CLOSED = 0, /* no socket yet (name lookup), or between attempts */
+	UC_CONNECTING, /* non-blocking connect, waiting for EV_WRITE */
+	UC_HANDSHAKE,  /* TLS client handshake */
+	UC_OPEN        /* connected (and TLS established) */
+};
+
+/* See upstream.h. Exactly one of: |req| set (in flight), |idle| (in
+ * pool->idle), |tunnel| (taken after a 101). */
 struct up_conn {
 	struct up_pool *pool;
-	struct bufferevent *bev;    /* owned, closes the socket on free */
-	unsigned n_reqs;            /* requests started on it */
+	int fd;                    /* owned; -1 when none */
+	SSL *ssl;                  /* owned; NULL for plain http */
+	struct evbuffer *in, *out; /* owned */
+	struct event ev_read;      /* EV_READ|EV_PERSIST while |reading| */
+	struct event ev_write;     /* EV_WRITE: the connect, or output left */
+	struct event ev_timer;     /* the deadline, checked when it fires */
+	struct timeval deadline;   /* absolute, while |has_deadline| */
+	struct timeval timer_at;   /* when ev_timer fires, while armed */
+	enum uc_phase phase;
+	int connect_err;             /* connect(2)'s own error, or 0 */
+	struct up_req *req;          /* the owner, or NULL */
+	struct up_tun_callbacks tcb; /* a tunnel's, once set */
+	void *targ;
+	size_t lowat; /* a tunnel's on_drain mark */
+	bool want_read, reading, write_armed, timer_armed, has_deadline;
+	bool tls_read_wants_write, tls_write_wants_read;
+	bool eof;   /* the peer closed or reset: no more reads */
+	bool wfail; /* a write failed: no more writes */
+	bool idle, tunnel;
 	TAILQ_ENTRY(up_conn) entry; /* in pool->idle while idle */
 };
 TAILQ_HEAD(up_conn_list, up_conn);
@@ -61,7 +95,7 @@ enum up_state {
 	ST_BODY_LEN,   /* Content-Length body */
 	ST_CHUNKED,    /* chunked body, through h1_chunked_step */
 	ST_BODY_CLOSE, /* body delimited by the connection close */
-	ST_TUNNEL      /* after 101: bytes belong to whoever takes the bev */
+	ST_TUNNEL      /* after 101: bytes belong to whoever takes the conn */
 };
 
 enum up_step {
@@ -72,19 +106,19 @@ enum up_step {
 	STEP_GONE      /* the caller cancelled or took the request */
 };
 
+enum rd { RD_NONE, RD_DATA, RD_EOF, RD_ERR };
+
 struct up_req {
 	struct up_pool *pool;
 	struct up_conn *conn; /* owned while in flight */
 	struct up_callbacks cb;
 	void *arg;
-	struct event *timer;     /* owned: connect, then final head */
-	struct event *kick;      /* owned: deferred error or resume */
-	struct evbuffer *body;   /* owned: slices handed to on_body */
-	struct evbuffer *replay; /* owned: request head kept for a retry */
-	struct evbuffer_cb_entry *out_cb; /* on conn's output */
-	struct up_lookup *lookup;         /* pending name resolution */
-	struct evutil_addrinfo *ai;       /* owned: resolved addresses */
-	struct evutil_addrinfo *ai_next;  /* next one to try */
+	struct event *kick;         /* owned: deferred error or resume */
+	struct evbuffer *body;      /* owned: slices handed to on_body */
+	struct evbuffer *replay;    /* owned: request head kept for a retry */
+	struct up_lookup *lookup;   /* pending name resolution */
+	struct evutil_addrinfo *ai; /* owned: resolved addresses */
+	struct evutil_addrinfo *ai_next; /* next one to try */
 	enum up_body body_mode;
 	uint64_t body_len;         /* UP_BODY_LENGTH: announced */
 	uint64_t body_sent;        /* UP_BODY_LENGTH: queued so far */
@@ -112,6 +146,11 @@ struct up_lookup {
 
 static void req_process(struct up_req *);
 static void req_fail(struct up_req *, enum up_error);
+static void req_on_connected(struct up_req *);
+static void req_on_connect_failed(struct up_req *);
+static void req_on_read(struct up_req *, enum rd);
+static void req_on_written(struct up_req *);
+static void pool_drop(struct up_conn *);
 
 const char *
 up_error_str(enum up_error e)
@@ -147,17 +186,621 @@ is_field_char(unsigned char c)
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
-/* ---- connections and the pool ---- */
+/* ---- one connection: socket, TLS, buffers, events ---- */
 
+/* Deadlines are kept on the monotonic clock: a wall clock set back must
+ * not stretch them. */
+static void
+mono_now(struct timeval *tv)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	tv->tv_sec = ts.tv_sec;
+	tv->tv_usec = ts.tv_nsec / 1000;
+}
+
+static bool
+tv_before(const struct timeval *a, const struct timeval *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_usec < b->tv_usec);
+}
+
+static void conn_read_cb(evutil_socket_t, short, void *);
+static void conn_write_cb(evutil_socket_t, short, void *);
+static void conn_timer_cb(evutil_socket_t, short, void *);
+
+static struct up_conn *
+conn_new(struct up_pool *p)
+{
+	struct up_conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	c->pool = p;
+	c->fd = -1;
+	c->in = evbuffer_new();
+	c->out = evbuffer_new();
+	if (c->in == NULL || c->out == NULL ||
+	    event_assign(&c->ev_read, p->base, -1, EV_READ | EV_PERSIST,
+	        conn_read_cb, c) == -1 ||
+	    event_assign(&c->ev_write, p->base, -1, EV_WRITE, conn_write_cb,
+	        c) == -1 ||
+	    event_assign(&c->ev_timer, p->base, -1, 0, conn_timer_cb, c) ==
+	        -1) {
+		if (c->in != NULL)
+			evbuffer_free(c->in);
+		if (c->out != NULL)
+			evbuffer_free(c->out);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Reading is on while someone wants it, or the handshake needs it, and
+ * the peer has not closed. Registered only on a change (no epoll_ctl per
+ * request on a pooled connection). */
+static void
+conn_update_read(struct up_conn *c)
+{
+	bool on = !c->eof && c->fd != -1 &&
+	    (c->phase == UC_HANDSHAKE || (c->phase == UC_OPEN && c->want_read));
+
+	if (on && !c->reading) {
+		if (event_add(&c->ev_read, NULL) == 0)
+			c->reading = true;
+	} else if (!on && c->reading) {
+		event_del(&c->ev_read);
+		c->reading = false;
+	}
+}
+
+static void
+conn_want_read(struct up_conn *c, bool on)
+{
+	c->want_read = on;
+	conn_update_read(c);
+}
+
+static void
+conn_arm_write(struct up_conn *c)
+{
+	if (!c->write_armed && c->fd != -1) {
+		c->write_armed = true;
+		event_add(&c->ev_write, NULL);
+	}
+}
+
+/* Closes the socket and the TLS session, keeps the buffers and the
+ * timer: before the next address, and on close. No close_notify: a
+ * connection we close is either idle or abandoned. */
+static void
+conn_shut(struct up_conn *c)
+{
+	event_del(&c->ev_read);
+	event_del(&c->ev_write);
+	c->reading = c->write_armed = false;
+	c->tls_read_wants_write = c->tls_write_wants_read = false;
+	if (c->ssl != NULL) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->phase = UC_CLOSED;
+}
+
+static void
+conn_destroy(struct up_conn *c)
+{
+	conn_shut(c);
+	event_del(&c->ev_timer);
+	evbuffer_free(c->in);
+	evbuffer_free(c->out);
+	free(c);
+}
+
+/* Frees |c|. Our event callbacks call whoever holds |c| last and touch
+ * nothing of it afterwards, so this is safe from inside any of them. */
 static void
 conn_close(struct up_conn *c)
 {
-	if (c == NULL)
-		return;
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
-	free(c);
+	if (c != NULL)
+		conn_destroy(c);
 }
+
+/*
+ * One timer per connection for every deadline (connect, the response
+ * head, body progress, idle in the pool), moved without touching the
+ * timer heap: a later deadline is only recorded, and the timer, when it
+ * fires early, sleeps again for the rest. Only an earlier deadline than
+ * the armed one re-adds the event. NULL: no deadline.
+ */
+static void
+conn_deadline(struct up_conn *c, const struct timeval *tv)
+{
+	struct timeval now;
+
+	if (tv == NULL) {
+		c->has_deadline = false;
+		return;
+	}
+	mono_now(&now);
+	evutil_timeradd(&now, tv, &c->deadline);
+	c->has_deadline = true;
+	if (c->timer_armed && !tv_before(&c->deadline, &c->timer_at))
+		return;
+	if (event_add(&c->ev_timer, tv) == 0) {
+		c->timer_at = c->deadline;
+		c->timer_armed = true;
+	}
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct up_conn *c = arg;
+	struct timeval now, left;
+
+	c->timer_armed = false;
+	if (!c->has_deadline)
+		return;
+	mono_now(&now);
+	/* The loop timed the event from its cached clock, a little behind
+	 * ours: a remainder under a millisecond counts as expired. */
+	if (tv_before(&now, &c->deadline)) {
+		evutil_timersub(&c->deadline, &now, &left);
+	} else {
+		left.tv_sec = 0;
+		left.tv_usec = 0;
+	}
+	if (left.tv_sec > 0 || left.tv_usec >= 1000) {
+		if (event_add(&c->ev_timer, &left) == 0) {
+			c->timer_at = c->deadline;
+			c->timer_armed = true;
+		}
+		return;
+	}
+	c->has_deadline = false;
+	if (c->idle)
+		pool_drop(c);
+	else if (c->req != NULL)
+		req_fail(c->req, UP_ERR_TIMEOUT);
+}
+
+/* A new socket toward |sa| (the previous attempt's closed), connecting
+ * without blocking; the outcome is always reported from the loop (write
+ * readiness, then SO_ERROR). Also a new TLS session for https with SNI
+ * (RFC 6066 §3: a host name, never an address literal), the name or
+ * address checked against the certificate (RFC 9110 §4.3.4, RFC 6125),
+ * and the pool's last session offered for resumption. Returns -1 when no
+ * attempt could be made. */
+static int
+conn_socket(struct up_conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	struct up_pool *p = c->pool;
+	X509_VERIFY_PARAM *vp;
+	SSL *ssl = NULL;
+	int fd;
+
+	conn_shut(c);
+	c->eof = c->wfail = false;
+	c->connect_err = 0;
+	evbuffer_drain(c->in, evbuffer_get_length(c->in));
+	if (p->ssl_ctx != NULL) {
+		if ((ssl = SSL_new(p->ssl_ctx)) == NULL)
+			return -1;
+		vp = SSL_get0_param(ssl);
+		X509_VERIFY_PARAM_set_hostflags(vp,
+		    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if ((!p->host_is_ip &&
+		        SSL_set_tlsext_host_name(ssl, p->host) != 1) ||
+		    (p->host_is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->host)
+		                   : X509_VERIFY_PARAM_set1_host(vp, p->host,
+		                         0)) != 1 ||
+		    (p->session != NULL &&
+		        SSL_set_session(ssl, p->session) != 1)) {
+			SSL_free(ssl);
+			return -1;
+		}
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    IPPROTO_TCP);
+	if (fd == -1) {
+		SSL_free(ssl);
+		return -1;
+	}
+	if (ssl != NULL && SSL_set_fd(ssl, fd) != 1) {
+		SSL_free(ssl);
+		close(fd);
+		return -1;
+	}
+	if (ssl != NULL)
+		SSL_set_connect_state(ssl);
+	c->fd = fd;
+	c->ssl = ssl;
+	c->phase = UC_CONNECTING;
+	if (event_assign(&c->ev_read, p->base, fd, EV_READ | EV_PERSIST,
+	        conn_read_cb, c) == -1 ||
+	    event_assign(&c->ev_write, p->base, fd, EV_WRITE, conn_write_cb,
+	        c) == -1) {
+		conn_shut(c);
+		return -1;
+	}
+	if (connect(fd, sa, len) == -1 && errno != EINPROGRESS) {
+		/* Refused at once (a local port): reported like the rest. */
+		c->connect_err = errno;
+		c->write_armed = true;
+		event_active(&c->ev_write, EV_WRITE, 1);
+		return 0;
+	}
+	conn_arm_write(c);
+	return 0;
+}
+
+/* One read into |c|->in: one readv, or with TLS the records that arrived
+ * (SSL_read until it wants more, up to UP_TLS_READ_MAX but never leaving
+ * a decrypted record behind, which would not wake epoll again). */
+static enum rd
+conn_read_some(struct up_conn *c)
+{
+	struct evbuffer_iovec v[2];
+	size_t got = 0;
+	int nv;
+	ssize_t r;
+
+	if (c->ssl == NULL) {
+		nv = evbuffer_reserve_space(c->in, UP_READ_BYTES, v, 2);
+		if (nv < 1)
+			return RD_ERR;
+		r = readv(c->fd, (struct iovec *)v, nv);
+		if (r > 0) {
+			if ((size_t)r <= v[0].iov_len) {
+				v[0].iov_len = (size_t)r;
+				nv = 1;
+			} else {
+				v[1].iov_len = (size_t)r - v[0].iov_len;
+			}
+			evbuffer_commit_space(c->in, v, nv);
+			return RD_DATA;
+		}
+		evbuffer_commit_space(c->in, v, 0);
+		if (r == 0)
+			return RD_EOF;
+		return errno == EAGAIN || errno == EINTR ? RD_NONE : RD_ERR;
+	}
+	do {
+		int n;
+
+		nv = evbuffer_reserve_space(c->in, UP_READ_BYTES, v, 1);
+		if (nv < 1)
+			return RD_ERR;
+		ERR_clear_error();
+		n = SSL_read(c->ssl, v[0].iov_base, (int)v[0].iov_len);
+		if (n > 0) {
+			v[0].iov_len = (size_t)n;
+			evbuffer_commit_space(c->in, v, 1);
+			got += (size_t)n;
+			continue;
+		}
+		evbuffer_commit_space(c->in, v, 0);
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_WANT_READ:
+			return got > 0 ? RD_DATA : RD_NONE;
+		case SSL_ERROR_WANT_WRITE:
+			c->tls_read_wants_write = true;
+			conn_arm_write(c);
+			return got > 0 ? RD_DATA : RD_NONE;
+		case SSL_ERROR_ZERO_RETURN:
+			return got > 0 ? RD_DATA : RD_EOF;
+		case SSL_ERROR_SYSCALL:
+			/* A close without close_notify ends a close-delimited
+			 * body as at EOF; such bodies are never pooled or
+			 * trusted for framing. */
+			if (errno == 0 || errno == EPIPE)
+				return got > 0 ? RD_DATA : RD_EOF;
+			return got > 0 ? RD_DATA : RD_ERR;
+		default:
+			return got > 0 ? RD_DATA : RD_ERR;
+		}
+	} while (SSL_pending(c->ssl) > 0 || got < UP_TLS_READ_MAX);
+	return RD_DATA;
+}
+
+/* Writes what the socket takes: the bytes written, or -1 on failure. A
+ * plain connection writes once (one writev for head and body; a short
+ * write means the socket is full). */
+static ssize_t
+conn_write_some(struct up_conn *c)
+{
+	ssize_t total = 0;
+
+	while (evbuffer_get_length(c->out) > 0) {
+		size_t len = evbuffer_get_length(c->out);
+		unsigned char *p;
+		int n;
+
+		if (c->ssl == NULL) {
+			n = evbuffer_write(c->out, c->fd);
+			if (n < 0)
+				return errno == EAGAIN || errno == EINTR ? total
+				                                         : -1;
+			return total + n;
+		}
+		/* A request head and a small body in one record. */
+		if (len > UP_TLS_WRITE_MAX)
+			len = UP_TLS_WRITE_MAX;
+		if ((p = evbuffer_pullup(c->out, (ev_ssize_t)len)) == NULL)
+			return -1;
+		ERR_clear_error();
+		n = SSL_write(c->ssl, p, (int)len);
+		if (n > 0) {
+			evbuffer_drain(c->out, (size_t)n);
+			total += n;
+			continue;
+		}
+		switch (SSL_get_error(c->ssl, n)) {
+		case SSL_ERROR_WANT_WRITE:
+			return total;
+		case SSL_ERROR_WANT_READ:
+			c->tls_write_wants_read = true;
+			return total;
+		default:
+			return -1;
+		}
+	}
+	return total;
+}
+
+/* Writes from the caller's stack, calling nobody back: what the socket
+ * does not take, or a failure, is left to the write event, which then
+ * writes or reports from the loop. Returns the bytes written. */
+static size_t
+conn_push(struct up_conn *c)
+{
+	ssize_t n;
+
+	if (c->phase != UC_OPEN || c->wfail || c->write_armed ||
+	    c->tls_write_wants_read || evbuffer_get_length(c->out) == 0)
+		return 0;
+	n = conn_write_some(c);
+	if (n < 0 || evbuffer_get_length(c->out) > 0)
+		conn_arm_write(c);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* Writes from the loop and tells the owner. */
+static void
+conn_flush(struct up_conn *c)
+{
+	ssize_t n;
+
+	if (c->phase != UC_OPEN || c->wfail || evbuffer_get_length(c->out) == 0)
+		return;
+	n = conn_write_some(c);
+	if (n < 0) {
+		c->wfail = true;
+		if (c->tunnel) {
+			if (c->tcb.on_close != NULL)
+				c->tcb.on_close(c->targ);
+		} else if (c->req != NULL) {
+			/* A response may still be on its way (an early 413
+			 * then a close); the read side says how this ends. */
+			c->req->write_failed = true;
+		} else if (c->idle) {
+			pool_drop(c);
+		}
+		return;
+	}
+	if (evbuffer_get_length(c->out) > 0 && !c->tls_write_wants_read)
+		conn_arm_write(c);
+	if (n == 0)
+		return;
+	if (c->tunnel) {
+		if (evbuffer_get_length(c->out) <= c->lowat &&
+		    c->tcb.on_drain != NULL)
+			c->tcb.on_drain(c->targ);
+	} else if (c->req != NULL) {
+		req_on_written(c->req);
+	}
+}
+
+/* The connection is usable: tell the owner. */
+static void
+conn_opened(struct up_conn *c)
+{
+	c->phase = UC_OPEN;
+	conn_update_read(c);
+	if (c->req != NULL)
+		req_on_connected(c->req);
+}
+
+static void
+conn_failed(struct up_conn *c)
+{
+	conn_shut(c);
+	if (c->req != NULL)
+		req_on_connect_failed(c->req);
+}
+
+static void
+conn_handshake(struct up_conn *c)
+{
+	int rc;
+
+	ERR_clear_error();
+	rc = SSL_do_handshake(c->ssl);
+	if (rc == 1) {
+		conn_opened(c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		conn_arm_write(c);
+		return;
+	default:
+		/* Refused or unverifiable: as a failed connect. */
+		conn_failed(c);
+		return;
+	}
+}
+
+static void
+conn_connected(struct up_conn *c)
+{
+	socklen_t len = sizeof(int);
+	int err = c->connect_err, one = 1;
+
+	if (err == 0 &&
+	    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		conn_failed(c);
+		return;
+	}
+	/* Heads and small bodies must not wait for Nagle. */
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (c->ssl == NULL) {
+		conn_opened(c);
+		return;
+	}
+	c->phase = UC_HANDSHAKE;
+	conn_update_read(c);
+	conn_handshake(c);
+}
+
+/* Reads once and hands the outcome to whoever holds |c|. */
+static void
+conn_read_dispatch(struct up_conn *c)
+{
+	enum rd rd;
+
+	if (c->phase != UC_OPEN || !c->reading)
+		return;
+	rd = conn_read_some(c);
+	if (rd == RD_NONE)
+		return;
+	if (rd != RD_DATA) {
+		c->eof = true;
+		conn_update_read(c);
+	}
+	if (c->idle) {
+		/* An idle connection that speaks or closes is out of sync,
+		 * or gone: drop it. */
+		pool_drop(c);
+	} else if (c->tunnel) {
+		if (rd == RD_DATA && c->tcb.on_read != NULL)
+			c->tcb.on_read(c->targ, c->in);
+		else if (rd != RD_DATA && c->tcb.on_close != NULL)
+			c->tcb.on_close(c->targ);
+	} else if (c->req != NULL) {
+		req_on_read(c->req, rd);
+	}
+}
+
+/* Each callback ends in at most one call to whoever holds |c| (which may
+ * free it). A TLS write that waits for a read, or a read that waits for a
+ * write, has the other callback run from the loop. */
+static void
+conn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct up_conn *c = arg;
+
+	if (c->phase == UC_HANDSHAKE) {
+		conn_handshake(c);
+		return;
+	}
+	if (c->tls_write_wants_read) {
+		c->tls_write_wants_read = false;
+		if (!c->write_armed) {
+			c->write_armed = true;
+			event_active(&c->ev_write, EV_WRITE, 1);
+		}
+	}
+	conn_read_dispatch(c);
+}
+
+static void
+conn_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct up_conn *c = arg;
+
+	c->write_armed = false;
+	if (c->phase == UC_CONNECTING) {
+		conn_connected(c);
+		return;
+	}
+	if (c->phase == UC_HANDSHAKE) {
+		conn_handshake(c);
+		return;
+	}
+	if (c->tls_read_wants_write) {
+		c->tls_read_wants_write = false;
+		event_active(&c->ev_read, EV_READ, 1);
+	}
+	conn_flush(c);
+}
+
+/* ---- the tunnel's side of a connection ---- */
+
+void
+up_conn_tunnel(struct up_conn *c, const struct up_tun_callbacks *cb, void *arg,
+    size_t lowat)
+{
+	c->tcb = *cb;
+	c->targ = arg;
+	c->lowat = lowat;
+	conn_want_read(c, true);
+	if (evbuffer_get_length(c->out) > 0)
+		conn_arm_write(c);
+}
+
+struct evbuffer *
+up_conn_input(struct up_conn *c)
+{
+	return c->in;
+}
+
+int
+up_conn_write(struct up_conn *c, struct evbuffer *data)
+{
+	if (evbuffer_add_buffer(c->out, data) == -1)
+		return -1;
+	/* One write per loop pass, after every callback queued its bytes. */
+	if (!c->write_armed && !c->wfail && c->phase == UC_OPEN &&
+	    !c->tls_write_wants_read) {
+		c->write_armed = true;
+		event_active(&c->ev_write, EV_WRITE, 1);
+	}
+	return 0;
+}
+
+size_t
+up_conn_queued(const struct up_conn *c)
+{
+	return c != NULL ? evbuffer_get_length(c->out) : 0;
+}
+
+void
+up_conn_read(struct up_conn *c, bool on)
+{
+	if (c != NULL)
+		conn_want_read(c, on);
+}
+
+void
+up_conn_free(struct up_conn *c)
+{
+	conn_close(c);
+}
+
+/* ---- the pool ---- */
 
 static void
 pool_idle_add(struct up_pool *p, int delta)
@@ -174,21 +817,9 @@ pool_drop(struct up_conn *c)
 	struct up_pool *p = c->pool;
 
 	TAILQ_REMOVE(&p->idle, c, entry);
+	c->idle = false;
 	pool_idle_add(p, -1);
 	conn_close(c);
-}
-
-/* An idle connection that speaks is out of sync: drop it. */
-static void
-idle_readcb(struct bufferevent *bev, void *arg)
-{
-	pool_drop(arg);
-}
-
-static void
-idle_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	pool_drop(arg);
 }
 
 /*
@@ -205,19 +836,17 @@ idle_eventcb(struct bufferevent *bev, short what, void *arg)
 static void
 pool_put(struct up_pool *p, struct up_conn *c)
 {
-	struct bufferevent *bev = c->bev;
-
+	c->req = NULL;
 	if (p->max_idle == 0) {
 		conn_close(c);
 		return;
 	}
 	if (p->n_idle >= p->max_idle)
 		pool_drop(TAILQ_LAST(&p->idle, up_conn_list));
-	if (p->ssl_ctx != NULL) {
+	if (c->ssl != NULL) {
 		/* Resume with the newest session: by now a TLS 1.3 ticket
 		 * has arrived (it follows the handshake). */
-		SSL_SESSION *s =
-		    SSL_get1_session(bufferevent_openssl_get_ssl(bev));
+		SSL_SESSION *s = SSL_get1_session(c->ssl);
 
 		if (s != NULL && SSL_SESSION_is_resumable(s)) {
 			SSL_SESSION_free(p->session);
@@ -226,12 +855,10 @@ pool_put(struct up_pool *p, struct up_conn *c)
 			SSL_SESSION_free(s);
 		}
 	}
-	bufferevent_setcb(bev, idle_readcb, NULL, idle_eventcb, c);
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(bev, p->has_idle_tv ? &p->idle_tv : NULL,
-	    NULL);
+	c->idle = true;
 	/* Reading stays on, so a peer close or stray bytes are seen. */
-	bufferevent_enable(bev, EV_READ);
+	conn_want_read(c, true);
+	conn_deadline(c, p->has_idle_tv ? &p->idle_tv : NULL);
 	TAILQ_INSERT_HEAD(&p->idle, c, entry);
 	pool_idle_add(p, 1);
 }
@@ -244,8 +871,10 @@ pool_take(struct up_pool *p)
 
 	while ((c = TAILQ_FIRST(&p->idle)) != NULL) {
 		TAILQ_REMOVE(&p->idle, c, entry);
+		c->idle = false;
 		pool_idle_add(p, -1);
-		if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0)
+		if (evbuffer_get_length(c->in) == 0 && !c->eof && !c->wfail &&
+		    c->phase == UC_OPEN)
 			return c;
 		conn_close(c);
 	}
@@ -270,6 +899,15 @@ pool_tls_init(struct up_pool *p, const struct conf_upstream *u)
 	p->host_is_ip = inet_pton(AF_INET, u->host, &a4) == 1 ||
 	    inet_pton(AF_INET6, u->host, &a6) == 1;
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+	/* A retried SSL_write may see its bytes moved or grown (they sit
+	 * in an evbuffer); a peer closing without close_notify reads as
+	 * EOF (see conn_read_some). */
+	SSL_CTX_set_mode(ctx,
+	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+	        SSL_MODE_ENABLE_PARTIAL_WRITE);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0)
 		return -1;
@@ -279,45 +917,6 @@ pool_tls_init(struct up_pool *p, const struct conf_upstream *u)
 		return -1;
 	return 0;
 }
-
-/* A new unconnected bufferevent for |p|: a plain socket, or TLS with SNI
- * (RFC 6066 §3: a host name, never an address literal) and the name or
- * address checked against the certificate (RFC 9110 §4.3.4, RFC 6125). */
-static struct bufferevent *
-pool_bev_new(struct up_pool *p)
-{
-	X509_VERIFY_PARAM *vp;
-	struct bufferevent *bev;
-	SSL *ssl;
-
-	if (p->ssl_ctx == NULL)
-		return bufferevent_socket_new(p->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
-	if ((ssl = SSL_new(p->ssl_ctx)) == NULL)
-		return NULL;
-	vp = SSL_get0_param(ssl);
-	X509_VERIFY_PARAM_set_hostflags(vp,
-	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-	if ((!p->host_is_ip && SSL_set_tlsext_host_name(ssl, p->host) != 1) ||
-	    (p->host_is_ip
-	            ? X509_VERIFY_PARAM_set1_ip_asc(vp, p->host)
-	            : X509_VERIFY_PARAM_set1_host(vp, p->host, 0)) != 1 ||
-	    (p->session != NULL && SSL_set_session(ssl, p->session) != 1)) {
-		SSL_free(ssl);
-		return NULL;
-	}
-	/* On failure libevent may or may not have freed |ssl| (it does once
-	 * its own allocation succeeded): leak rather than free twice. */
-	bev = bufferevent_openssl_socket_new(p->base, -1, ssl,
-	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL)
-		return NULL;
-	/* A close without close_notify ends a close-delimited body as at
-	 * EOF; such bodies are never pooled or trusted for framing. */
-	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
-}
-
 struct up_pool *
 up_pool_new(struct event_base *base, struct evdns_base *dns,
     const struct conf_upstream *u)
@@ -420,16 +1019,14 @@ up_pool_set_gauge(struct up_pool *p, atomic_ulong *gauge)
 static void
 req_detach_conn(struct up_req *r)
 {
-	if (r->conn != NULL && r->out_cb != NULL)
-		evbuffer_remove_cb_entry(bufferevent_get_output(r->conn->bev),
-		    r->out_cb);
-	r->out_cb = NULL;
+	if (r->conn != NULL && r->conn->req == r)
+		r->conn->req = NULL;
 }
 
-/* Drops the pending lookup and the address list. libevent 2.1 does not
- * cancel a bufferevent_socket_connect_hostname lookup on bufferevent_free
- * (the bufferevent then lives until the lookup ends, forever with a dead
- * name server), so we resolve ourselves and cancel here. */
+/* Drops the pending lookup and the address list. We resolve ourselves
+ * (evdns, cancellable) rather than through a connect-by-name helper, so
+ * that a request abandoned during a lookup with a dead name server frees
+ * everything at once. */
 static void
 req_drop_lookup(struct up_req *r)
 {
@@ -452,9 +1049,7 @@ req_destroy(struct up_req *r)
 	req_drop_lookup(r);
 	req_detach_conn(r);
 	conn_close(r->conn);
-	/* |timer| and |kick| live in |r|'s allocation (up_req_start) */
-	if (r->timer != NULL)
-		event_del(r->timer);
+	/* |kick| lives in |r|'s allocation (up_req_start) */
 	if (r->kick != NULL)
 		event_del(r->kick);
 	if (r->body != NULL)
@@ -484,14 +1079,29 @@ req_leave(struct up_req *r)
 	return true;
 }
 
+/* No more reads or writes on |r|'s connection. */
+static void
+req_stop_io(struct up_req *r)
+{
+	struct up_conn *c = r->conn;
+
+	if (c == NULL)
+		return;
+	conn_want_read(c, false);
+	if (c->write_armed) {
+		event_del(&c->ev_write);
+		c->write_armed = false;
+	}
+	c->wfail = true; /* never pooled, never written again */
+}
+
 /* Reports an error from the event loop, never from inside an API call. */
 static void
 req_defer_error(struct up_req *r, enum up_error err)
 {
 	if (r->pending_err == 0)
 		r->pending_err = err;
-	if (r->conn != NULL)
-		bufferevent_disable(r->conn->bev, EV_READ | EV_WRITE);
+	req_stop_io(r);
 	event_active(r->kick, EV_TIMEOUT, 1);
 }
 
@@ -514,15 +1124,13 @@ static void
 req_finish(struct up_req *r)
 {
 	struct up_conn *c = r->conn;
-	struct bufferevent *bev = c->bev;
 	bool keep;
 
 	/* Pool only when both messages were framed and fully exchanged and
 	 * nothing is left over (RFC 9112 §9.3). */
 	keep = r->keep_alive && !r->close_delimited && r->req_complete &&
-	    !r->write_failed && !r->eof &&
-	    evbuffer_get_length(bufferevent_get_input(bev)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0;
+	    !r->write_failed && !r->eof && !c->eof && !c->wfail &&
+	    evbuffer_get_length(c->in) == 0 && evbuffer_get_length(c->out) == 0;
 	r->finished = true;
 	req_detach_conn(r);
 	r->conn = NULL;
@@ -546,39 +1154,25 @@ req_flush(struct up_req *r)
 	return req_leave(r);
 }
 
-/* The response timer runs while we wait on the upstream's final head:
+/* The response deadline runs while we wait on the upstream's final head:
  * while request bytes are queued or the request is complete. Write
- * progress re-arms it, so a slow but moving upload is not cut; response
+ * progress moves it, so a slow but moving upload is not cut; response
  * bytes do not (interim 1xx responses or a trickled head must not hold
  * the request past response_timeout, RFC 9110 §15.2). */
 static void
 req_arm_wait(struct up_req *r, bool progress)
 {
-	struct evbuffer *out;
+	struct up_conn *c = r->conn;
 
-	if (r->state != ST_HEAD || !r->connected || r->conn == NULL ||
+	if (r->state != ST_HEAD || !r->connected || c == NULL ||
 	    !r->pool->has_response_tv)
 		return;
-	out = bufferevent_get_output(r->conn->bev);
-	if (!r->req_complete && evbuffer_get_length(out) == 0) {
-		evtimer_del(r->timer);
+	if (!r->req_complete && evbuffer_get_length(c->out) == 0) {
+		conn_deadline(c, NULL);
 		return;
 	}
-	if (progress || !evtimer_pending(r->timer, NULL))
-		evtimer_add(r->timer, &r->pool->response_tv);
-}
-
-static void
-req_out_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-	if (info->n_deleted > 0)
-		req_arm_wait(arg, true);
-}
-
-static void
-req_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	req_fail(arg, UP_ERR_TIMEOUT);
+	if (progress || !c->has_deadline)
+		conn_deadline(c, &r->pool->response_tv);
 }
 
 static void
@@ -592,65 +1186,48 @@ req_kick_cb(evutil_socket_t fd, short what, void *arg)
 		req_process(r);
 }
 
-static void conn_readcb(struct bufferevent *, void *);
-static void conn_writecb(struct bufferevent *, void *);
-static void conn_eventcb(struct bufferevent *, short, void *);
-
-/* |fresh|: a new connection, whose connect needs EV_WRITE. A pooled one
- * keeps EV_WRITE off: req_push writes from the caller's stack and leaves
- * only a remainder to the bufferevent, which saves an epoll_ctl pair per
- * request. */
-static int
-req_attach(struct up_req *r, struct up_conn *c, bool fresh)
+/* |c| now carries |r|: reading on once connected, no deadline yet. */
+static void
+req_attach(struct up_req *r, struct up_conn *c)
 {
-	struct bufferevent *bev = c->bev;
-
-	r->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), req_out_cb, r);
-	if (r->out_cb == NULL)
-		return -1;
 	r->conn = c;
-	c->n_reqs++;
-	bufferevent_setcb(bev, conn_readcb, conn_writecb, conn_eventcb, r);
-	bufferevent_setwatermark(bev, EV_WRITE, UP_HIGH_WM / 2, 0);
-	bufferevent_set_timeouts(bev, NULL, NULL);
-	if (fresh || r->pool->ssl_ctx != NULL) {
-		/* TLS writes only through the bufferevent (no req_push) */
-		bufferevent_enable(bev, EV_READ | EV_WRITE);
-	} else {
-		bufferevent_disable(bev, EV_WRITE);
-		bufferevent_enable(bev, EV_READ);
-	}
-	return 0;
+	c->req = r;
+	c->idle = false;
+	conn_deadline(c, NULL);
+	conn_want_read(c, true);
 }
 
-/* Writes what is queued toward a connected upstream at once. What the
- * socket does not take, or a failed write, is left to the bufferevent
- * (EV_WRITE on), which then writes or reports as before. Returns true
- * when bytes were written (the output callback re-armed the wait). */
+/* Writes what is queued toward a connected upstream at once, from the
+ * caller's stack. Returns true when bytes were written (the wait was
+ * re-armed). */
 static bool
 req_push(struct up_req *r)
 {
-	struct bufferevent *bev;
-	struct evbuffer *out;
-	size_t before;
-
 	if (r->conn == NULL || !r->connected || r->pending_err != 0 ||
-	    r->gone || r->finished || r->pool->ssl_ctx != NULL)
+	    r->gone || r->finished)
 		return false;
-	bev = r->conn->bev;
-	if (bufferevent_get_enabled(bev) & EV_WRITE)
+	if (conn_push(r->conn) == 0)
 		return false;
-	out = bufferevent_get_output(bev);
-	if ((before = evbuffer_get_length(out)) == 0)
-		return false;
-	/* A socket bufferevent keeps its output's start frozen except while
-	 * it writes itself; do the same around our write. */
-	evbuffer_unfreeze(out, 1);
-	(void)evbuffer_write(out, bufferevent_getfd(bev));
-	evbuffer_freeze(out, 1);
-	if (evbuffer_get_length(out) > 0)
-		bufferevent_enable(bev, EV_WRITE);
-	return evbuffer_get_length(out) < before;
+	req_arm_wait(r, true);
+	return true;
+}
+
+/* Bytes left from the loop: the wait moves, and a blocked body may go
+ * on once the output is at or under the low-water mark, UP_HIGH_WM / 2. */
+static void
+req_on_written(struct up_req *r)
+{
+	req_arm_wait(r, true);
+	if (!r->wm_blocked || r->finished || r->gone || r->conn == NULL)
+		return;
+	if (evbuffer_get_length(r->conn->out) > UP_HIGH_WM / 2)
+		return;
+	r->wm_blocked = false;
+	if (r->cb.on_drain == NULL)
+		return;
+	req_enter(r);
+	r->cb.on_drain(r->arg);
+	req_leave(r);
 }
 
 /* Reports a connect failure; deferred while inside a call that may have
@@ -664,25 +1241,43 @@ req_connect_failed(struct up_req *r, enum up_error err)
 		req_fail(r, err);
 }
 
-/* Connects the current bufferevent to the next resolved address. */
+/* Connects the request's connection to the next resolved address. */
 static void
 req_try_next(struct up_req *r)
 {
 	struct evutil_addrinfo *a;
-	bool saved = r->in_connect;
 	int rc = -1;
 
 	while (rc == -1 && (a = r->ai_next) != NULL) {
 		r->ai_next = a->ai_next;
-		r->in_connect = true;
-		rc = bufferevent_socket_connect(r->conn->bev, a->ai_addr,
-		    (int)a->ai_addrlen);
-		r->in_connect = saved;
-		if (r->gone || r->finished || r->pending_err != 0)
-			return;
+		rc = conn_socket(r->conn, a->ai_addr, (socklen_t)a->ai_addrlen);
 	}
 	if (rc == -1)
 		req_connect_failed(r, UP_ERR_CONNECT);
+}
+
+/* Refused, unreachable, or the TLS handshake failed: the next address,
+ * if any. */
+static void
+req_on_connect_failed(struct up_req *r)
+{
+	if (r->ai_next != NULL && !r->in_connect) {
+		req_try_next(r);
+		return;
+	}
+	req_connect_failed(r, UP_ERR_CONNECT);
+}
+
+static void
+req_on_connected(struct up_req *r)
+{
+	r->connected = true;
+	if (r->ai != NULL)
+		evutil_freeaddrinfo(r->ai);
+	r->ai = r->ai_next = NULL;
+	conn_deadline(r->conn, NULL);
+	req_arm_wait(r, true);
+	conn_flush(r->conn);
 }
 
 static void
@@ -727,26 +1322,21 @@ req_connect(struct up_req *r, struct evbuffer *head)
 	struct up_conn *c;
 	int err;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = conn_new(p)) == NULL)
 		return -1;
-	c->pool = p;
-	c->bev = pool_bev_new(p);
-	if (c->bev == NULL || req_attach(r, c, true) == -1) {
-		conn_close(c);
-		return -1;
-	}
+	req_attach(r, c);
 	r->reused = false;
 	r->connected = false;
-	if (evbuffer_add_buffer(bufferevent_get_output(c->bev), head) == -1)
+	if (evbuffer_add_buffer(c->out, head) == -1)
 		return -1;
 	if (p->has_connect_tv)
-		evtimer_add(r->timer, &p->connect_tv);
+		conn_deadline(c, &p->connect_tv);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_protocol = IPPROTO_TCP;
-	/* The lookup and the connect may report from inside these calls;
-	 * failures are deferred while in_connect is set. */
+	/* The lookup may report from inside these calls; failures are
+	 * deferred while in_connect is set. */
 	r->in_connect = true;
 	if (p->dns != NULL) {
 		if ((lk = calloc(1, sizeof(*lk))) == NULL) {
@@ -789,7 +1379,6 @@ req_retry(struct up_req *r)
 	conn_close(r->conn);
 	r->conn = NULL;
 	r->eof = r->eof_err = r->write_failed = false;
-	evtimer_del(r->timer);
 	if (req_connect(r, head) == -1) {
 		evbuffer_free(head);
 		req_fail(r, UP_ERR_NOMEM);
@@ -826,7 +1415,7 @@ step_head(struct up_req *r, struct evbuffer *in)
 	struct h1_response res;
 	struct h1_limits lim;
 	struct h1_error err;
-	struct bufferevent *bev = r->conn->bev;
+	struct up_conn *c = r->conn;
 	char buf[UP_MAX_HEAD_BYTES];
 	const char *p;
 	size_t n = evbuffer_get_length(in), i;
@@ -859,7 +1448,7 @@ step_head(struct up_req *r, struct evbuffer *in)
 		return STEP_MORE;
 	}
 	/* The head leaves the input before the callback (which may take the
-	 * bufferevent on a 101); the views move to our copy. */
+	 * connection on a 101); the views move to our copy. */
 	memcpy(buf, p, (size_t)rc);
 	for (i = 0; i < res.n_fields; i++) {
 		r->hdrs[i].name = buf + (fields[i].name - p);
@@ -869,7 +1458,6 @@ step_head(struct up_req *r, struct evbuffer *in)
 		r->hdrs[i].tok = fields[i].tok;
 	}
 	evbuffer_drain(in, (size_t)rc);
-	evtimer_del(r->timer);
 	r->keep_alive = res.keep_alive;
 	switch (res.body) {
 	case H1_BODY_NONE:
@@ -877,8 +1465,7 @@ step_head(struct up_req *r, struct evbuffer *in)
 		if (res.status == 101) {
 			/* The bytes after this head are the new protocol's. */
 			r->state = ST_TUNNEL;
-			bufferevent_disable(bev, EV_READ);
-			bufferevent_set_timeouts(bev, NULL, NULL);
+			conn_want_read(c, false);
 		} else {
 			done = true; /* RFC 9112 §6.3 items 1-2 */
 		}
@@ -901,11 +1488,12 @@ step_head(struct up_req *r, struct evbuffer *in)
 		r->state = ST_BODY_CLOSE;
 		break;
 	}
-	/* From the final head on, an idle read timeout between reads. */
-	if (!done && res.status != 101)
-		bufferevent_set_timeouts(bev,
-		    r->pool->has_response_tv ? &r->pool->response_tv : NULL,
-		    NULL);
+	/* From the final head on, a timeout between reads (req_on_read
+	 * moves it); none once complete or tunnelling. */
+	conn_deadline(c,
+	    !done && res.status != 101 && r->pool->has_response_tv
+	        ? &r->pool->response_tv
+	        : NULL);
 	req_enter(r);
 	r->cb.on_head(r->arg, res.status, r->hdrs, res.n_fields, has_body,
 	    res.has_content_length ? (int64_t)res.content_length : -1,
@@ -997,7 +1585,7 @@ req_process(struct up_req *r)
 
 	if (r->gone || r->finished || r->conn == NULL)
 		return;
-	in = bufferevent_get_input(r->conn->bev);
+	in = r->conn->in;
 	if (!r->got_byte && evbuffer_get_length(in) > 0) {
 		/* A response has started: no retry from now on. The
 		 * response timer keeps running until the final head. */
@@ -1033,94 +1621,20 @@ req_process(struct up_req *r)
 		req_ended(r);
 }
 
+/* A read on |r|'s connection: bytes (body progress moves the deadline),
+ * or the end of the connection. */
 static void
-conn_readcb(struct bufferevent *bev, void *arg)
+req_on_read(struct up_req *r, enum rd rd)
 {
-	req_process(arg);
-}
-
-static void
-conn_writecb(struct bufferevent *bev, void *arg)
-{
-	struct up_req *r = arg;
-
-	/* Runs at or under the write low-watermark, UP_HIGH_WM / 2. */
-	if (!r->wm_blocked || r->finished || r->gone)
-		return;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) > UP_HIGH_WM / 2)
-		return;
-	r->wm_blocked = false;
-	if (r->cb.on_drain == NULL)
-		return;
-	req_enter(r);
-	r->cb.on_drain(r->arg);
-	req_leave(r);
-}
-
-/* A failed connect leaves the bufferevent unusable: move what is queued
- * (nothing was written yet) to a new one for the next address. */
-static int
-req_swap_bev(struct up_req *r)
-{
-	struct bufferevent *ob = r->conn->bev, *nb;
-
-	nb = pool_bev_new(r->pool);
-	if (nb == NULL)
-		return -1;
-	req_detach_conn(r);
-	if (evbuffer_add_buffer(bufferevent_get_output(nb),
-	        bufferevent_get_output(ob)) == -1) {
-		bufferevent_free(nb);
-		return -1;
-	}
-	bufferevent_free(ob);
-	r->conn->bev = nb;
-	r->conn->n_reqs = 0;
-	return req_attach(r, r->conn, true);
-}
-
-static void
-conn_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	struct up_req *r = arg;
-	evutil_socket_t fd;
-	int one = 1;
-
-	if (what & BEV_EVENT_CONNECTED) {
-		fd = bufferevent_getfd(bev);
-		/* Heads and small bodies must not wait for Nagle. */
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-		r->connected = true;
-		if (r->ai != NULL)
-			evutil_freeaddrinfo(r->ai);
-		r->ai = r->ai_next = NULL;
-		evtimer_del(r->timer);
-		req_arm_wait(r, true);
-		return;
-	}
-	if (!r->connected) {
-		/* Refused or unreachable: the next address, if any. */
-		if (r->ai_next != NULL && !r->in_connect &&
-		    req_swap_bev(r) == 0) {
-			req_try_next(r);
-			return;
-		}
-		req_connect_failed(r, UP_ERR_CONNECT);
-		return;
-	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		req_fail(r, UP_ERR_TIMEOUT);
-		return;
-	}
-	if ((what & BEV_EVENT_WRITING) && !(what & BEV_EVENT_READING)) {
-		/* A response may still be on its way (an early 413 then a
-		 * close); the read side says how this ends. */
-		r->write_failed = true;
+	if (rd == RD_DATA) {
+		if (r->state != ST_HEAD && r->state != ST_TUNNEL &&
+		    r->pool->has_response_tv)
+			conn_deadline(r->conn, &r->pool->response_tv);
+		req_process(r);
 		return;
 	}
 	r->eof = true;
-	r->eof_err = (what & BEV_EVENT_ERROR) != 0;
+	r->eof_err = rd == RD_ERR;
 	if (!r->paused)
 		req_process(r);
 }
@@ -1139,11 +1653,11 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 
 	if (p == NULL || head == NULL || cb == NULL)
 		return NULL;
-	/* One allocation for the request and its two events. hdrs (3 KiB)
+	/* One allocation for the request and its event. hdrs (3 KiB)
 	 * is filled by the parser before any use: not zeroed. */
 	evsz = event_get_struct_event_size();
 	evsz = (evsz + 15) & ~(size_t)15;
-	if ((r = malloc(sizeof(*r) + 2 * evsz)) == NULL)
+	if ((r = malloc(sizeof(*r) + evsz)) == NULL)
 		return NULL;
 	memset(r, 0, offsetof(struct up_req, hdrs));
 	r->pool = p;
@@ -1154,16 +1668,14 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 	r->idempotent = idempotent;
 	r->is_head = is_head_method;
 	r->state = ST_HEAD;
-	r->timer = (struct event *)(void *)((char *)r + sizeof(*r));
-	r->kick = (struct event *)(void *)((char *)r + sizeof(*r) + evsz);
-	if (event_assign(r->timer, p->base, -1, 0, req_timer_cb, r) == -1 ||
-	    event_assign(r->kick, p->base, -1, 0, req_kick_cb, r) == -1) {
+	r->kick = (struct event *)(void *)((char *)r + sizeof(*r));
+	if (event_assign(r->kick, p->base, -1, 0, req_kick_cb, r) == -1) {
 		free(r);
 		return NULL;
 	}
 	r->body = evbuffer_new();
 	h = evbuffer_new();
-	if (r->timer == NULL || r->kick == NULL || r->body == NULL || h == NULL)
+	if (r->body == NULL || h == NULL)
 		goto fail;
 
 	/* RFC 9112 §3.2 Host, §6.1-§6.2 framing, then the empty line. */
@@ -1191,13 +1703,10 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 		goto fail;
 
 	if ((c = pool_take(p)) != NULL) {
-		if (req_attach(r, c, false) == -1) {
-			pool_put(p, c);
-			goto fail;
-		}
+		req_attach(r, c);
 		r->reused = true;
 		r->connected = true;
-		out = bufferevent_get_output(c->bev);
+		out = c->out;
 		if (idempotent && r->body_mode == UP_BODY_NONE) {
 			/* Keep a copy: the connection may turn out stale. */
 			n = evbuffer_get_length(h);
@@ -1236,7 +1745,7 @@ up_req_body(struct up_req *r, struct evbuffer *data)
 		evbuffer_drain(data, n);
 		return false;
 	}
-	out = bufferevent_get_output(r->conn->bev);
+	out = r->conn->out;
 	switch (r->body_mode) {
 	case UP_BODY_LENGTH:
 		/* More than announced would be read as the next response's
@@ -1298,8 +1807,7 @@ up_req_body_end(struct up_req *r)
 		if (r->req_complete)
 			break;
 		/* last-chunk and an empty trailer section, RFC 9112 §7.1 */
-		if (evbuffer_add(bufferevent_get_output(r->conn->bev),
-		        "0\r\n\r\n", 5) == -1) {
+		if (evbuffer_add(r->conn->out, "0\r\n\r\n", 5) == -1) {
 			req_defer_error(r, UP_ERR_NOMEM);
 			return;
 		}
@@ -1319,8 +1827,12 @@ up_req_pause_read(struct up_req *r)
 	if (r == NULL || r->gone || r->finished || r->paused)
 		return;
 	r->paused = true;
-	if (r->conn != NULL && r->state != ST_TUNNEL)
-		bufferevent_disable(r->conn->bev, EV_READ);
+	if (r->conn == NULL || r->state == ST_TUNNEL)
+		return;
+	conn_want_read(r->conn, false);
+	/* No body progress is expected while we hold it back. */
+	if (r->state != ST_HEAD)
+		conn_deadline(r->conn, NULL);
 }
 
 void
@@ -1331,8 +1843,11 @@ up_req_resume_read(struct up_req *r)
 	r->paused = false;
 	if (r->conn == NULL || r->state == ST_TUNNEL)
 		return;
-	if (r->pending_err == 0)
-		bufferevent_enable(r->conn->bev, EV_READ);
+	if (r->pending_err == 0) {
+		conn_want_read(r->conn, true);
+		if (r->state != ST_HEAD && r->pool->has_response_tv)
+			conn_deadline(r->conn, &r->pool->response_tv);
+	}
 	/* Bytes already read, or an EOF seen, are handled from the loop. */
 	event_active(r->kick, EV_TIMEOUT, 1);
 }
@@ -1346,37 +1861,34 @@ up_req_cancel(struct up_req *r)
 	r->gone = true;
 	if (r->depth == 0)
 		req_destroy(r);
-	else if (r->conn != NULL)
-		bufferevent_disable(r->conn->bev, EV_READ | EV_WRITE);
+	else
+		req_stop_io(r);
 }
 
-struct bufferevent *
-up_req_take_bev(struct up_req *r)
+struct up_conn *
+up_req_take_conn(struct up_req *r)
 {
-	struct bufferevent *bev;
+	struct up_conn *c;
 
 	if (r == NULL || r->gone || r->finished || r->state != ST_TUNNEL ||
 	    r->conn == NULL || r->pending_err != 0)
 		return NULL;
-	bev = r->conn->bev;
+	c = r->conn;
 	req_detach_conn(r);
-	r->conn->bev = NULL;
-	conn_close(r->conn);
 	r->conn = NULL;
-	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
-	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-	bufferevent_set_timeouts(bev, NULL, NULL);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	conn_want_read(c, false);
+	conn_deadline(c, NULL);
+	c->tunnel = true;
 	r->gone = true;
 	if (r->depth == 0)
 		req_destroy(r);
-	return bev;
+	return c;
 }
 
 size_t
 up_req_queued(const struct up_req *r)
 {
-	if (r == NULL || r->conn == NULL || r->conn->bev == NULL)
+	if (r == NULL || r->conn == NULL)
 		return 0;
-	return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+	return evbuffer_get_length(r->conn->out);
 }

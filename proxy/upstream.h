@@ -10,7 +10,6 @@
 #include <stdint.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 
@@ -74,7 +73,7 @@ struct up_req;
 /*
  * What the caller learns, in order: on_head once (1xx other than 101 are
  * skipped; 101 is delivered and then the request is a tunnel, see
- * up_req_take_bev), on_body for each slice (the callee must drain |data|),
+ * up_req_take_conn), on_body for each slice (the callee must drain |data|),
  * then exactly one of on_done or on_error. on_error may come before
  * on_head (nothing was received: answer 502/504) or after it (the response
  * was cut: abort the client connection). After on_done or on_error the
@@ -129,14 +128,56 @@ void up_req_resume_read(struct up_req *r);
  * it, and calls no callback afterwards. */
 void up_req_cancel(struct up_req *r);
 
-/* After on_head with status 101: takes the connection's bufferevent (with
- * any bytes already read still in its input) for tunnelling. The up_req is
- * freed; the caller owns the bufferevent. May be called from inside on_head.
- * The bufferevent comes back with no callbacks, no timeouts, no watermarks
- * and EV_READ|EV_WRITE enabled: set callbacks before returning to the loop
- * and consume what is already in its input (no read callback fires for it).
- * Returns NULL if the request is not at a 101. */
-struct bufferevent *up_req_take_bev(struct up_req *r);
+/*
+ * An upstream connection: its socket, its TLS session (https upstreams)
+ * and its input and output buffers, read with one readv or SSL_read per
+ * wakeup and written with one writev or SSL_write, no bufferevent. It is
+ * idle in its pool, owned by one up_req, or, after a 101, handed over as
+ * the upstream side of a tunnel through the functions below.
+ */
+struct up_conn;
+
+/* A tunnel's callbacks, all from the event loop. on_read: bytes arrived
+ * in |in| (the callee drains what it takes). on_drain: the output fell to
+ * the low-water mark after a write. on_close: the upstream closed or
+ * failed (read or write); no on_read follows, bytes may be left in the
+ * input. Each may free the connection (up_conn_free). */
+struct up_tun_callbacks {
+	void (*on_read)(void *arg, struct evbuffer *in);
+	void (*on_drain)(void *arg);
+	void (*on_close)(void *arg);
+};
+
+/* After on_head with status 101: takes the connection (with any bytes
+ * already read still in its input) for tunnelling. The up_req is freed;
+ * the caller owns the connection. May be called from inside on_head.
+ * The connection comes back with no callbacks, no timeouts and reading
+ * off: call up_conn_tunnel before returning to the loop and consume what
+ * is already in up_conn_input (no on_read fires for it). Returns NULL if
+ * the request is not at a 101. */
+struct up_conn *up_req_take_conn(struct up_req *r);
+
+/* Sets a taken connection's callbacks (copied) and |lowat| for on_drain,
+ * and turns reading on. */
+void up_conn_tunnel(struct up_conn *c, const struct up_tun_callbacks *cb,
+    void *arg, size_t lowat);
+
+/* The connection's input buffer (owned by the connection). */
+struct evbuffer *up_conn_input(struct up_conn *c);
+
+/* Queues |data| (moved out of it) toward the upstream; it is written from
+ * the loop. Returns -1 out of memory, else 0. */
+int up_conn_write(struct up_conn *c, struct evbuffer *data);
+
+/* Bytes queued toward the upstream, not yet written. */
+size_t up_conn_queued(const struct up_conn *c);
+
+/* Turns reading the upstream on or off (backpressure). */
+void up_conn_read(struct up_conn *c, bool on);
+
+/* Closes the socket and frees the connection; safe from inside its own
+ * callbacks. NULL is ignored. */
+void up_conn_free(struct up_conn *c);
 
 /* Request bytes queued toward the upstream, not yet written (tests,
  * metrics). */

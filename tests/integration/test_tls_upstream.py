@@ -1,12 +1,17 @@
 # SPDX-License-Identifier: MIT
 """https upstreams: a uvicorn upstream over TLS with a CA made here (openssl
 CLI); bearerd verifies its certificate and name, pools the connections, and
-refuses a wrong CA or a wrong name with 502."""
+refuses a wrong CA or a wrong name with 502; request bodies with
+backpressure and a WebSocket tunnel over the TLS connection."""
 
+import asyncio
+import hashlib
+import json
 import os
 import subprocess
 
 import pytest
+import websockets
 
 from conftest import BEARERD, HERE, PY, Upstream, bearerd_env, free_port, wait_port
 
@@ -128,3 +133,50 @@ def test_config_check_refuses_a_bad_ca_file(bearerd_factory, tls_up, tmp_path, c
     assert p.returncode != 0, p.stdout + p.stderr
     assert "ca_file" in p.stderr + p.stdout, p.stdout + p.stderr
     assert bd.conf + ":" in p.stderr + p.stdout, p.stdout + p.stderr
+
+
+def _blocks(n):
+    """|n| blocks of 64 KiB of a pattern, and their SHA-256."""
+    blk = bytes((i * 13) & 0xFF for i in range(65536))
+    return [blk] * n, hashlib.sha256(blk * n).hexdigest()
+
+
+@pytest.mark.parametrize("framing", ["chunked", "content-length"])
+def test_https_upstream_upload_with_backpressure(bearerd_factory, tls_up, pki, framing):
+    # 8 MiB toward an upstream that sleeps before reading: the TLS writes
+    # stop and resume, and every byte arrives in order.
+    bd = start(bearerd_factory, tls_up, "localhost", pki["ca"])
+    blocks, digest = _blocks(128)
+    headers = {"Content-Type": "application/octet-stream"}
+    if framing == "content-length":
+        headers["Content-Length"] = str(128 * 65536)
+    c = bd.conn(timeout=60)
+    c.request("POST", "/public/u1/upload?delay=0.5", body=iter(blocks), headers=headers,
+        encode_chunked=(framing == "chunked"))
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    assert r.status == 200, body[:300]
+    assert json.loads(body) == {"len": 128 * 65536, "sha256": digest}
+
+
+def test_https_upstream_websocket_tunnel(bearerd_factory, tls_up, pki):
+    # After the 101 the TLS connection is the tunnel's: frames both ways,
+    # one larger than a TLS record, then a close from the client.
+    bd = start(bearerd_factory, tls_up, "localhost", pki["ca"])
+
+    async def go():
+        async with websockets.connect("ws://127.0.0.1:%d/public/u1/ws" % bd.port,
+            open_timeout=5, close_timeout=2) as ws:
+            await ws.send("hello")
+            a = await asyncio.wait_for(ws.recv(), 5)
+            await ws.send(b"\x00\x01binary")
+            b = await asyncio.wait_for(ws.recv(), 5)
+            big = "y" * 200000
+            await ws.send(big)
+            c = await asyncio.wait_for(ws.recv(), 5)
+            return a, b, c == "echo:" + big
+    assert asyncio.run(go()) == ("echo:hello", b"\x00\x01binary", True)
+    # the proxy still serves after the tunnel closed
+    r = bd.get("/public/u1/res")
+    assert r.status == 200, (r.status, r.body[:200])

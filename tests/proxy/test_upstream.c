@@ -372,7 +372,7 @@ struct cli {
 	/* behaviour */
 	bool cancel_in_head, cancel_in_body, pause_in_head, take_in_head;
 	bool pause_in_body;
-	struct bufferevent *taken;
+	struct up_conn *taken;
 	/* upload */
 	uint64_t up_total, up_sent;
 	size_t max_queued;
@@ -404,7 +404,7 @@ cli_head(void *arg, int status, const struct up_header *h, size_t n,
 			c->hdr_xa[h[i].value_len] = '\0';
 		}
 	if (c->take_in_head && status == 101)
-		c->taken = up_req_take_bev(c->r);
+		c->taken = up_req_take_conn(c->r);
 	if (c->cancel_in_head) {
 		up_req_cancel(c->r);
 		c->ended = true;
@@ -475,8 +475,7 @@ static void
 cli_cleanup(struct cli *c)
 {
 	evbuffer_free(c->body);
-	if (c->taken != NULL)
-		bufferevent_free(c->taken);
+	up_conn_free(c->taken);
 }
 
 static bool
@@ -726,14 +725,16 @@ test_no_body(void)
 }
 
 static void
-tun_readcb(struct bufferevent *bev, void *arg)
+tun_read(void *arg, struct evbuffer *in)
 {
 	struct cli *c = arg;
 
-	evbuffer_add_buffer(c->body, bufferevent_get_input(bev));
+	evbuffer_add_buffer(c->body, in);
 	if (evbuffer_get_length(c->body) >= 9)
 		c->ended = true;
 }
+
+static const struct up_tun_callbacks tun_cbs = {tun_read, NULL, NULL};
 
 static void
 test_upgrade(void)
@@ -757,7 +758,7 @@ test_upgrade(void)
 	run_until(&c.ended, 1000); /* nothing ends it: on_head took it */
 	is_int(c.n_head, 1, "101: on_head");
 	is_int(c.status, 101, "101: status");
-	ok(c.taken != NULL, "101: bufferevent taken inside on_head");
+	ok(c.taken != NULL, "101: connection taken inside on_head");
 	ok(c.n_done == 0 && c.n_err == 0,
 	    "101: no on_done/on_error after take");
 	if (c.taken == NULL) {
@@ -766,11 +767,14 @@ test_upgrade(void)
 		srv_free(&s);
 		return;
 	}
-	evbuffer_add_buffer(c.body, bufferevent_get_input(c.taken));
+	evbuffer_add_buffer(c.body, up_conn_input(c.taken));
 	ok(body_is(&c, "early"), "101: bytes read with the head handed over");
 	evbuffer_drain(c.body, evbuffer_get_length(c.body));
-	bufferevent_setcb(c.taken, tun_readcb, NULL, NULL, &c);
-	bufferevent_write(c.taken, "ping-pong", 9);
+	up_conn_tunnel(c.taken, &tun_cbs, &c, 0);
+	evbuffer_add(c.body, "ping-pong", 9);
+	ok(up_conn_write(c.taken, c.body) == 0 &&
+	        evbuffer_get_length(c.body) == 0,
+	    "101: bytes queued toward the upstream");
 	c.ended = false;
 	ok(run_until(&c.ended, 2000), "101: echo came back");
 	ok(body_is(&c, "ping-pong"), "101: tunnel carries bytes both ways");
@@ -1033,6 +1037,27 @@ test_errors(void)
 	up_pool_free(p);
 	srv_free(&s);
 
+	/* A pooled connection waits out a 5 s idle timeout; the request
+	 * sent on it gets its own 300 ms, not what is left of the idle. */
+	srv_init(&s, s_cl, 1);
+	p = pool_for(&s, 1, 300, 5000);
+	one_get(p, &s, &c, "GET / HTTP/1.1\r\n", false);
+	ok(c.n_done == 1 && up_pool_idle(p) == 1, "reused silent: pooled");
+	cli_cleanup(&c);
+	s.script = NULL; /* the next request is never answered */
+	cli_init(&c, &s);
+	t0 = now_ms();
+	start(p, &c, "GET / HTTP/1.1\r\n", UP_BODY_NONE, 0, true, false);
+	ok(run_until(&c.ended, 3000), "reused silent: ended");
+	dt = now_ms() - t0;
+	is_int(c.err, UP_ERR_TIMEOUT, "reused silent: UP_ERR_TIMEOUT");
+	ok(dt >= 250 && dt < 1500,
+	    "reused silent: after the 300 ms response timeout (%ld ms)", dt);
+	is_int(s.accepts, 1, "reused silent: on the pooled connection");
+	cli_cleanup(&c);
+	up_pool_free(p);
+	srv_free(&s);
+
 	/* Head, then the body stalls: idle read timeout after on_head. */
 	srv_init(&s, s_part, 1);
 	p = pool_for(&s, 1, 300, 5000);
@@ -1187,7 +1212,7 @@ test_errors(void)
 		    "connect timeout after 200 ms (%ld ms)", dt);
 		cli_cleanup(&c);
 		up_pool_free(p);
-		/* The cancelled lookup releases the bufferevent from the loop.
+		/* The cancelled lookup is released from the loop.
 		 */
 		run_for(50);
 		evdns_base_free(dns, 0);
