@@ -7,15 +7,15 @@
 
 #include <openssl/crypto.h>
 
+#include "assoc.h"
 #include "auth.h"
 
 /*
- * As the token cache: a key maps to one set of SCACHE_WAYS slots, so a
- * lookup reads at most four entries. The SHA-256 spreads keys over the
- * sets; comparing the stored token as well means even a hash collision
- * can never hand one session another's identity.
+ * Set-associative as the token cache (assoc.h): a lookup reads at most
+ * AUTH_ASSOC_WAYS slots. The SHA-256 spreads keys over the sets; comparing
+ * the stored token as well means even a hash collision can never hand one
+ * session another's identity.
  */
-#define SCACHE_WAYS 4
 #define SCACHE_MAX_ENTRIES ((size_t)1 << 20)
 
 struct scache_slot {
@@ -24,28 +24,21 @@ struct scache_slot {
 };
 
 struct auth_scache {
-	struct scache_slot *slots; /* owned; n_sets * ways */
-	size_t n_sets;             /* a power of two */
-	size_t ways;
+	struct auth_assoc a; /* slots are struct scache_slot */
 };
 
 struct auth_scache *
 auth_scache_new(size_t n_entries)
 {
 	struct auth_scache *c;
-	size_t n = 1;
 
-	if (n_entries == 0 || n_entries > SCACHE_MAX_ENTRIES)
+	if (n_entries == 0)
 		return NULL;
-	while (n < n_entries)
-		n <<= 1;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
-	c->ways = n < SCACHE_WAYS ? n : SCACHE_WAYS;
-	c->n_sets = n / c->ways;
-	c->slots = calloc(n, sizeof(*c->slots));
-	if (c->slots == NULL) {
+	if (auth_assoc_init(&c->a, n_entries, SCACHE_MAX_ENTRIES,
+	        sizeof(struct scache_slot)) == -1) {
 		free(c);
 		return NULL;
 	}
@@ -57,30 +50,17 @@ auth_scache_free(struct auth_scache *c)
 {
 	if (c == NULL)
 		return;
-	OPENSSL_cleanse(c->slots, c->n_sets * c->ways * sizeof(*c->slots));
-	free(c->slots);
+	auth_assoc_cleanup(&c->a);
 	free(c);
 }
 
-static bool
-key_is_poison(const unsigned char key[AUTH_TCACHE_KEY_LEN])
-{
-	unsigned char acc = 0;
-	size_t i;
-
-	for (i = 0; i < AUTH_TCACHE_KEY_LEN; i++)
-		acc |= key[i];
-	return acc == 0;
-}
-
+/* The first slot of |key|'s set. */
 static struct scache_slot *
 set_of(struct auth_scache *c, const unsigned char key[AUTH_TCACHE_KEY_LEN])
 {
-	size_t h = 0, i;
+	struct scache_slot *slots = c->a.slots;
 
-	for (i = 0; i < sizeof(size_t) && i < AUTH_TCACHE_KEY_LEN; i++)
-		h = h << 8 | key[i];
-	return &c->slots[(h & (c->n_sets - 1)) * c->ways];
+	return &slots[auth_assoc_set(&c->a, key)];
 }
 
 /* The slot holding |token| under |domain|, or NULL; |key| receives the
@@ -93,11 +73,11 @@ find(struct auth_scache *c, const char *domain, const char *token,
 	size_t w;
 
 	auth_tcache_key(domain, token, token_len, key);
-	if (c == NULL || key_is_poison(key) || token_len == 0 ||
+	if (c == NULL || auth_assoc_key_is_poison(key) || token_len == 0 ||
 	    token_len > AUTH_SCACHE_TOKEN_MAX)
 		return NULL;
 	set = set_of(c, key);
-	for (w = 0; w < c->ways; w++) {
+	for (w = 0; w < c->a.ways; w++) {
 		struct scache_slot *s = &set[w];
 
 		if (s->used &&
@@ -153,8 +133,7 @@ auth_scache_put(struct auth_scache *c, const char *domain, const char *token,
     size_t fwd_len, int64_t exp, int64_t now)
 {
 	unsigned char key[AUTH_TCACHE_KEY_LEN];
-	struct scache_slot *set, *victim;
-	size_t w;
+	struct scache_slot *victim;
 
 	if (c == NULL || token == NULL || claims == NULL ||
 	    (fwd == NULL && fwd_len > 0) || token_len == 0 ||
@@ -166,24 +145,19 @@ auth_scache_put(struct auth_scache *c, const char *domain, const char *token,
 	if (exp <= now)
 		return -1;
 	victim = find(c, domain, token, token_len, key);
-	if (key_is_poison(key))
+	if (auth_assoc_key_is_poison(key))
 		return -1;
 	if (victim == NULL) {
-		set = set_of(c, key);
-		for (w = 0; w < c->ways; w++) {
-			struct scache_slot *s = &set[w];
+		struct scache_slot *set = set_of(c, key);
+		struct auth_assoc_way ways[AUTH_ASSOC_WAYS];
+		size_t w;
 
-			/* An empty slot wins, then the soonest exp (an
-			 * entry already expired has the soonest). */
-			if (victim == NULL || !s->used ||
-			    (victim->used && s->e.exp < victim->e.exp))
-				victim = s;
-			if (!s->used)
-				break;
+		for (w = 0; w < c->a.ways; w++) {
+			ways[w].used = set[w].used;
+			ways[w].expires = set[w].e.exp;
 		}
+		victim = &set[auth_assoc_victim(ways, c->a.ways)];
 	}
-	if (victim == NULL) /* a cache of no ways */
-		return -1;
 	slot_wipe(victim);
 	memcpy(victim->e.key, key, AUTH_TCACHE_KEY_LEN);
 	memcpy(victim->e.token, token, token_len);

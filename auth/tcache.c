@@ -8,15 +8,14 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "assoc.h"
 #include "auth.h"
 
 /*
- * Each key maps to one set of TCACHE_WAYS slots, so a lookup reads at most
- * four entries (O(1)) and a put evicts, within the set, an empty slot, else
- * an expired one, else the one expiring soonest. The key is already a
- * SHA-256, so its first bytes index the sets uniformly.
+ * Set-associative (assoc.h): a lookup reads at most AUTH_ASSOC_WAYS slots,
+ * and a put replaces, within the key's set, the same key, else an empty
+ * slot, else the one expiring soonest (an expired one first of all).
  */
-#define TCACHE_WAYS 4
 #define TCACHE_MAX_ENTRIES ((size_t)1 << 24)
 
 struct tcache_slot {
@@ -25,40 +24,18 @@ struct tcache_slot {
 };
 
 struct auth_tcache {
-	struct tcache_slot *slots; /* owned; n_sets * ways */
-	size_t n_sets;             /* a power of two */
-	size_t ways;
+	struct auth_assoc a; /* slots are struct tcache_slot */
 };
-
-/* An all-zero key marks a failed hash: never stored, never found. */
-static bool
-key_is_poison(const unsigned char key[AUTH_TCACHE_KEY_LEN])
-{
-	unsigned char acc = 0;
-	size_t i;
-
-	for (i = 0; i < AUTH_TCACHE_KEY_LEN; i++)
-		acc |= key[i];
-	return acc == 0;
-}
 
 struct auth_tcache *
 auth_tcache_new(size_t n_entries)
 {
-	struct auth_tcache *c;
-	size_t n = 1;
+	struct auth_tcache *c = calloc(1, sizeof(*c));
 
-	if (n_entries > TCACHE_MAX_ENTRIES)
-		return NULL;
-	while (n < n_entries)
-		n <<= 1;
-	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
-	c->ways = n < TCACHE_WAYS ? n : TCACHE_WAYS;
-	c->n_sets = n / c->ways;
-	c->slots = calloc(n, sizeof(*c->slots));
-	if (c->slots == NULL) {
+	if (auth_assoc_init(&c->a, n_entries, TCACHE_MAX_ENTRIES,
+	        sizeof(struct tcache_slot)) == -1) {
 		free(c);
 		return NULL;
 	}
@@ -70,8 +47,7 @@ auth_tcache_clear(struct auth_tcache *c)
 {
 	if (c == NULL)
 		return;
-	/* The entries hold tokens: wipe, not just forget. */
-	OPENSSL_cleanse(c->slots, c->n_sets * c->ways * sizeof(*c->slots));
+	auth_assoc_wipe(&c->a);
 }
 
 void
@@ -79,8 +55,7 @@ auth_tcache_free(struct auth_tcache *c)
 {
 	if (c == NULL)
 		return;
-	auth_tcache_clear(c);
-	free(c->slots);
+	auth_assoc_cleanup(&c->a);
 	free(c);
 }
 
@@ -126,14 +101,30 @@ auth_tcache_key(const char *domain, const char *token, size_t token_len,
 		memset(out, 0, AUTH_TCACHE_KEY_LEN);
 }
 
+/* The first slot of |key|'s set. */
 static struct tcache_slot *
 set_of(struct auth_tcache *c, const unsigned char key[AUTH_TCACHE_KEY_LEN])
 {
-	size_t h = 0, i;
+	struct tcache_slot *slots = c->a.slots;
 
-	for (i = 0; i < sizeof(size_t) && i < AUTH_TCACHE_KEY_LEN; i++)
-		h = h << 8 | key[i];
-	return &c->slots[(h & (c->n_sets - 1)) * c->ways];
+	return &slots[auth_assoc_set(&c->a, key)];
+}
+
+/* The slot holding |key| (not the poison key), or NULL. Inline: it is
+ * most of a lookup, the hot path of every request. */
+static inline struct tcache_slot *
+find(struct auth_tcache *c, const unsigned char key[AUTH_TCACHE_KEY_LEN])
+{
+	struct tcache_slot *set = set_of(c, key);
+	size_t w;
+
+	for (w = 0; w < c->a.ways; w++) {
+		struct tcache_slot *s = &set[w];
+
+		if (s->used && memcmp(s->e.key, key, AUTH_TCACHE_KEY_LEN) == 0)
+			return s;
+	}
+	return NULL;
 }
 
 static void
@@ -146,24 +137,18 @@ const struct auth_tcache_entry *
 auth_tcache_get(struct auth_tcache *c,
     const unsigned char key[AUTH_TCACHE_KEY_LEN], int64_t now)
 {
-	struct tcache_slot *set;
-	size_t w;
+	struct tcache_slot *s;
 
-	if (c == NULL || key == NULL || key_is_poison(key))
+	if (c == NULL || key == NULL || auth_assoc_key_is_poison(key))
 		return NULL;
-	set = set_of(c, key);
-	for (w = 0; w < c->ways; w++) {
-		struct tcache_slot *s = &set[w];
-
-		if (!s->used || memcmp(s->e.key, key, AUTH_TCACHE_KEY_LEN) != 0)
-			continue;
-		if (now >= s->e.expires) {
-			slot_wipe(s);
-			return NULL;
-		}
-		return &s->e;
+	s = find(c, key);
+	if (s == NULL)
+		return NULL;
+	if (now >= s->e.expires) {
+		slot_wipe(s);
+		return NULL;
 	}
-	return NULL;
+	return &s->e;
 }
 
 int
@@ -172,11 +157,10 @@ auth_tcache_put(struct auth_tcache *c,
     const struct auth_claims *claims, const char *fwd, size_t fwd_len,
     int64_t expires, int64_t now)
 {
-	struct tcache_slot *set, *victim = NULL;
-	size_t w;
+	struct tcache_slot *victim;
 
 	if (c == NULL || key == NULL || claims == NULL ||
-	    (fwd == NULL && fwd_len > 0) || key_is_poison(key))
+	    (fwd == NULL && fwd_len > 0) || auth_assoc_key_is_poison(key))
 		return -1;
 	if (fwd_len >= AUTH_MAX_FWD_LEN)
 		return -1;
@@ -186,23 +170,18 @@ auth_tcache_put(struct auth_tcache *c,
 	if (expires <= now)
 		return -1;
 
-	set = set_of(c, key);
-	for (w = 0; w < c->ways; w++) {
-		struct tcache_slot *s = &set[w];
+	victim = find(c, key);
+	if (victim == NULL) {
+		struct tcache_slot *set = set_of(c, key);
+		struct auth_assoc_way ways[AUTH_ASSOC_WAYS];
+		size_t w;
 
-		if (s->used &&
-		    memcmp(s->e.key, key, AUTH_TCACHE_KEY_LEN) == 0) {
-			victim = s;
-			break;
+		for (w = 0; w < c->a.ways; w++) {
+			ways[w].used = set[w].used;
+			ways[w].expires = set[w].e.expires;
 		}
-		if (victim == NULL || !s->used ||
-		    (victim->used && s->e.expires < victim->e.expires))
-			victim = s;
+		victim = &set[auth_assoc_victim(ways, c->a.ways)];
 	}
-	/* Among the rest: an empty slot wins, then the soonest expiry,
-	 * which is also any slot already expired. */
-	if (victim == NULL)
-		return -1;
 	slot_wipe(victim);
 	memcpy(victim->e.key, key, AUTH_TCACHE_KEY_LEN);
 	victim->e.expires = expires;
