@@ -9,12 +9,15 @@ import os
 import re
 import signal
 import socket
+import shutil
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 
 import http.client
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -60,6 +63,19 @@ def wait_port(port, timeout, proc=None, host="127.0.0.1"):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def stop_process(proc, timeout=10):
+    """Ends a helper process (uvicorn, node): SIGTERM, then SIGKILL when it
+    has not exited after |timeout| seconds. A process already gone is fine."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def b64u(b):
@@ -222,11 +238,7 @@ class Upstream:
             (r["method"], r["raw_path"]) for r in recs]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -468,6 +480,12 @@ class Bearerd:
     def signal(self, sig):
         os.kill(self.pid, sig)
 
+    def wait_exit(self, timeout=START_TIMEOUT):
+        """Waits for the process to end on its own (after a signal); returns
+        its exit status, also kept in .returncode for check_clean_exit()."""
+        self.returncode = self.proc.wait(timeout)
+        return self.returncode
+
     def alive(self):
         return self.proc.poll() is None
 
@@ -538,6 +556,31 @@ class Bearerd:
         if token is not None and cookie is None:
             cookie = "%s=%s" % (cookie_name, token)
         return self.request("GET", path, cookie=cookie, **kw)
+
+
+def in_flight(b, upstream, path, token, timeout=15):
+    """Sends GET |path| with |token| through |b| on its own thread and returns
+    once the upstream has received it, so that a signal sent next finds a
+    request in flight. Returns (thread, out): after thread.join(), out holds
+    "status" and "body", or "error" when the connection failed."""
+    out = {}
+
+    def run():
+        try:
+            r = b.get(path, token=token, timeout=timeout)
+            out["status"] = r.status
+            out["body"] = r.body
+        except Exception as e:  # noqa: BLE001 - a closed connection can be the expected end
+            out["error"] = repr(e)
+
+    m = upstream.mark()
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 5
+    while not upstream.since(m):
+        assert time.monotonic() < deadline, "%s never reached the upstream" % path
+        time.sleep(0.02)
+    return t, out
 
 
 @dataclass
@@ -687,6 +730,61 @@ def assert_401(resp, missing=False):
     else:
         assert 'error="invalid_token"' in www, www
     return doc
+
+
+# ------------------------------------------------------------ Better Auth
+
+BA_DIR = os.path.join(REPO, "tests", "betterauth")
+
+# For the modules that run the real Better Auth server (npm).
+needs_betterauth = pytest.mark.skipif(
+    not os.path.isdir(os.path.join(BA_DIR, "node_modules", "better-auth")) or
+    shutil.which("node") is None,
+    reason="tests/betterauth not installed (npm ci) or node missing")
+
+
+class BetterAuth:
+    """tests/betterauth/server.mjs on a free port, restartable. |env| adds to
+    its environment (JWT_ALG, COOKIE_CACHE, ...); BETTER_AUTH_URL there is the
+    base URL it believes it has (a relay in front of it), else its own."""
+
+    def __init__(self, d, name, **env):
+        self.port = free_port()
+        self.base = env.pop("BETTER_AUTH_URL", None) or "http://127.0.0.1:%d" % self.port
+        self.env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1",
+            BETTER_AUTH_SECRET=BA_SECRET, BETTER_AUTH_URL=self.base,
+            **{k: str(v) for k, v in env.items()})
+        self.logpath = os.path.join(d, "betterauth-%s.log" % name)
+        self.proc = None
+        self.start()
+
+    @property
+    def direct(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self.log = open(self.logpath, "a+")
+        self.proc = subprocess.Popen(["node", "server.mjs"], cwd=BA_DIR, env=self.env,
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, self.output()
+            try:
+                if httpx.get(self.direct + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("Better Auth did not start: " + self.output())
+
+    def output(self):
+        self.log.flush()
+        with open(self.logpath) as f:
+            return f.read()
+
+    def stop(self):
+        stop_process(self.proc)
+        self.log.close()
 
 
 # ---------------------------------------------------------------- fixtures

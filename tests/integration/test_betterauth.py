@@ -1,51 +1,25 @@
 # SPDX-License-Identifier: MIT
 """Cookies and tokens from a real Better Auth server (tests/betterauth) through bearerd."""
 
-import os
-import shutil
-import subprocess
-import time
 import uuid
 
 import httpx
 import jwt
 import pytest
 
-from conftest import (BA_SECRET, MINT_SECRET, REPO, assert_401, free_port, hdrs,
-    issuer_block, problem_ok, route_block)
+from conftest import (MINT_SECRET, BetterAuth, assert_401, hdrs, issuer_block,
+    needs_betterauth, problem_ok, route_block)
 
-BA_DIR = os.path.join(REPO, "tests", "betterauth")
-
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(BA_DIR, "node_modules", "better-auth")) or
-    shutil.which("node") is None,
-    reason="tests/betterauth not installed (npm ci) or node missing")
+pytestmark = needs_betterauth
 
 
-class BetterAuth:
-    def __init__(self, d, cookie_cache):
-        self.port = free_port()
-        self.base = "http://127.0.0.1:%d" % self.port
-        self.log = open(os.path.join(d, "betterauth-%s.log" % cookie_cache), "w+")
-        env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1",
-            BETTER_AUTH_SECRET=BA_SECRET, COOKIE_CACHE=cookie_cache, JWT_ALG="EdDSA")
-        self.proc = subprocess.Popen(["node", "server.mjs"], cwd=BA_DIR, env=env,
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                if httpx.get(self.base + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("Better Auth did not start: " + self.output())
+class Server(BetterAuth):
+    """Better Auth with its cookie cache in |strategy| ("compact" or "jwt"),
+    asked directly: sign-up, the token and JWKS endpoints."""
 
-    def output(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
+    def __init__(self, d, strategy):
+        super().__init__(d, strategy, COOKIE_CACHE=strategy, JWT_ALG="EdDSA")
+        self.strategy = strategy
 
     def sign_up(self):
         """A new user; returns (user id, {cookie name: value})."""
@@ -67,19 +41,10 @@ class BetterAuth:
         assert r.status_code == 200
         return r.text
 
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
 
 @pytest.fixture(scope="module", params=["compact", "jwt"])
 def ba_server(request, tmp_path_factory):
-    s = BetterAuth(str(tmp_path_factory.mktemp("ba")), request.param)
-    s.strategy = request.param
+    s = Server(str(tmp_path_factory.mktemp("ba")), request.param)
     yield s
     s.stop()
 

@@ -8,7 +8,8 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import HS_SECRET, MINT_SECRET, PY, REPO, assert_401, free_port, problem_ok, wait_port
+from conftest import (HS_SECRET, MINT_SECRET, PY, REPO, assert_401, free_port, problem_ok,
+    stop_process, wait_port)
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,7 @@ def backend(tmp_path_factory):
         log.seek(0)
         raise AssertionError("example backend did not start: " + log.read())
     yield "http://127.0.0.1:%d" % port
-    p.terminate()
-    p.wait(10)
+    stop_process(p)
     log.close()
 
 

@@ -10,79 +10,25 @@ import collections
 import http.client
 import os
 import re
-import shutil
 import socket
 import subprocess
 import threading
 import time
 import uuid
 
-import httpx
 import pytest
 
-from conftest import (BA_SECRET, PY, REPO, assert_401, free_port, issuer_block,
-    problem_ok, wait_port)
+from conftest import (MINT_SECRET, PY, BetterAuth, assert_401, free_port, issuer_block,
+    needs_betterauth, problem_ok, stop_process, wait_port)
 
-BA_DIR = os.path.join(REPO, "tests", "betterauth")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALGS = ["EdDSA", "ES256", "ES512", "RS256", "PS256"]
 PASSWORD = "correct horse battery staple"
 
-pytestmark = pytest.mark.skipif(
-    not os.path.isdir(os.path.join(BA_DIR, "node_modules", "better-auth")) or
-    shutil.which("node") is None,
-    reason="tests/betterauth not installed (npm ci) or node missing")
+pytestmark = needs_betterauth
 
 
 # ------------------------------------------------------------ Better Auth
-
-
-class BetterAuth:
-    """tests/betterauth/server.mjs on a fixed port, restartable."""
-
-    def __init__(self, d, name, **env):
-        self.port = free_port()
-        self.base = env.pop("BETTER_AUTH_URL", None) or "http://127.0.0.1:%d" % self.port
-        self.env = dict(os.environ, PORT=str(self.port), HOST="127.0.0.1",
-            BETTER_AUTH_SECRET=BA_SECRET, BETTER_AUTH_URL=self.base,
-            **{k: str(v) for k, v in env.items()})
-        self.logpath = os.path.join(d, "betterauth-%s.log" % name)
-        self.proc = None
-        self.start()
-
-    @property
-    def direct(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def start(self):
-        self.log = open(self.logpath, "a+")
-        self.proc = subprocess.Popen(["node", "server.mjs"], cwd=BA_DIR, env=self.env,
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.output()
-            try:
-                if httpx.get(self.direct + "/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("Better Auth did not start: " + self.output())
-
-    def output(self):
-        self.log.flush()
-        with open(self.logpath) as f:
-            return f.read()
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
 
 
 class Relay:
@@ -180,8 +126,7 @@ class Backend:
         return "http://127.0.0.1:%d" % self.port
 
     def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+        stop_process(self.proc)
         self.log.close()
 
 
@@ -213,11 +158,12 @@ def bd_route(prefix, issuer, strip=None):
 
 
 class Stack:
-    """Better Auth, its relay, the verifying backend and bearerd."""
+    """Better Auth, its relay, the verifying backend and bearerd. |issuers|
+    may be a function of the stack, for issuers that name its relay or Better
+    Auth's base URL (known only once they run)."""
 
     def __init__(self, d, factory, name, ba_env=None, issuers=None, routes=None,
             workers=1):
-        from conftest import MINT_SECRET
         self.name = name
         self.ba = BetterAuth(d, name, **(ba_env or {}))
         self.relay = Relay(self.ba.port)
@@ -227,6 +173,8 @@ class Stack:
             "upstream auth {", '  url = "%s"' % self.relay.url, "}"]
         first = ['route "/api/auth/**" {', "  upstream = auth", "  auth = none",
             "  pass_auth_cookies = true", "}"]
+        if callable(issuers):
+            issuers = issuers(self)
         if issuers is None:
             issuers = (session_issuer("bap", self.relay, self.ba.base) +
                 session_issuer("bam", self.relay, self.ba.base, "mint"))
@@ -432,25 +380,14 @@ def test_two_workers_each_with_its_keys(tmp_path_factory, module_factory):
 def short(tmp_path_factory, module_factory):
     """JWTs living 5 s. Issuer r refreshes 2 s before exp and rechecks every
     60 s; issuer o rechecks every second and uses a JWT up to its exp."""
-    d = str(tmp_path_factory.mktemp("short"))
+    def iss(s):
+        return (session_issuer("r", s.relay, s.ba.base, refresh_before=2,
+            session_recheck=60) +
+            session_issuer("o", s.relay, s.ba.base, refresh_before=0, session_recheck=1))
 
-    class S(Stack):
-        pass
-
-    s = S.__new__(S)
-    s.name = "short"
-    s.ba = BetterAuth(d, "short", JWT_EXPIRATION=5, SESSION_UPDATE_AGE=1)
-    s.relay = Relay(s.ba.port)
-    from conftest import MINT_SECRET
-    s.back = Backend(d, "short", s.relay.url + "/api/auth/jwks", s.ba.base, MINT_SECRET)
-    ups = ["upstream back {", '  url = "%s"' % s.back.url, "}",
-        "upstream auth {", '  url = "%s"' % s.relay.url, "}"]
-    first = ['route "/api/auth/**" {', "  upstream = auth", "  auth = none",
-        "  pass_auth_cookies = true", "}"]
-    iss = (session_issuer("r", s.relay, s.ba.base, refresh_before=2, session_recheck=60) +
-        session_issuer("o", s.relay, s.ba.base, refresh_before=0, session_recheck=1))
-    routes = bd_route("/r/p", "r", strip="/r") + bd_route("/o/p", "o", strip="/o")
-    s.bd = module_factory(issuers=ups + iss, routes_first=first + routes)
+    s = Stack(str(tmp_path_factory.mktemp("short")), module_factory, "short",
+        ba_env={"JWT_EXPIRATION": 5, "SESSION_UPDATE_AGE": 1}, issuers=iss,
+        routes=bd_route("/r/p", "r", strip="/r") + bd_route("/o/p", "o", strip="/o"))
     yield s
     s.stop()
 
@@ -604,26 +541,20 @@ def test_chunked_session_data(chunky):
 def cached(tmp_path_factory, module_factory):
     """Better Auth's cookie cache living 2 s; bearerd reads session_data and,
     once it has expired or is gone, exchanges the session cookie."""
-    d = str(tmp_path_factory.mktemp("cc"))
-    s = Stack.__new__(Stack)
-    s.name = "cc"
-    s.ba = BetterAuth(d, "cc", COOKIE_CACHE="compact", COOKIE_CACHE_MAX_AGE=2)
-    s.relay = Relay(s.ba.port)
-    from conftest import MINT_SECRET
-    s.back = Backend(d, "cc", s.relay.url + "/api/auth/jwks", s.ba.base, MINT_SECRET)
-    ups = ["upstream back {", '  url = "%s"' % s.back.url, "}",
-        "upstream auth {", '  url = "%s"' % s.relay.url, "}"]
-    first = ['route "/api/auth/**" {', "  upstream = auth", "  auth = none",
-        "  pass_auth_cookies = true", "}"]
-    iss = issuer_block("cc", ["credential = better-auth-compact",
-        'cookie = "better-auth.session_data"', 'session_cookie = "better-auth.session_token"',
-        'secret = "${BEARERD_TEST_BA_SECRET}"', "leeway = 0",
-        'token_url = "%s/api/auth/token"' % s.relay.url,
-        'jwks_url = "%s/api/auth/jwks"' % s.relay.url,
-        'issuer = "%s"' % s.ba.base, 'audience = "%s"' % s.ba.base,
-        'keep_claims = {"user.email"}', "forward = mint", "mint_alg = HS256",
-        'mint_secret = "%s"' % MINT_SECRET_ENV, "mint_ttl = 60"])
-    s.bd = module_factory(issuers=ups + iss, routes_first=first + bd_route("/m", "cc"))
+    def iss(s):
+        return issuer_block("cc", ["credential = better-auth-compact",
+            'cookie = "better-auth.session_data"',
+            'session_cookie = "better-auth.session_token"',
+            'secret = "${BEARERD_TEST_BA_SECRET}"', "leeway = 0",
+            'token_url = "%s/api/auth/token"' % s.relay.url,
+            'jwks_url = "%s/api/auth/jwks"' % s.relay.url,
+            'issuer = "%s"' % s.ba.base, 'audience = "%s"' % s.ba.base,
+            'keep_claims = {"user.email"}', "forward = mint", "mint_alg = HS256",
+            'mint_secret = "%s"' % MINT_SECRET_ENV, "mint_ttl = 60"])
+
+    s = Stack(str(tmp_path_factory.mktemp("cc")), module_factory, "cc",
+        ba_env={"COOKIE_CACHE": "compact", "COOKIE_CACHE_MAX_AGE": 2}, issuers=iss,
+        routes=bd_route("/m", "cc"))
     yield s
     s.stop()
 

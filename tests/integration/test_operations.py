@@ -5,11 +5,10 @@ import json
 import re
 import signal
 import socket
-import threading
 import time
 import uuid
 
-from conftest import HS_SECRET, START_TIMEOUT, hdrs
+from conftest import HS_SECRET, hdrs, in_flight
 
 
 def _connect_refused(b):
@@ -34,24 +33,7 @@ def test_sigterm_drain_delay_order(bearerd_factory, upstream, tokens):
     tok = tokens.hs("u1")
     assert b.admin("/readyz").status == 200
     assert b.get("/readyz").status == 200
-    out = {}
-
-    def slow():
-        try:
-            r = b.get("/api/u1/slow?s=5", token=tok, timeout=30)
-            out["status"] = r.status
-            out["body"] = r.body
-        except Exception as e:  # noqa: BLE001
-            out["error"] = repr(e)
-
-    m = upstream.mark()
-    t = threading.Thread(target=slow)
-    t.start()
-    deadline = time.monotonic() + 5
-    while not upstream.since(m):
-        assert time.monotonic() < deadline, "slow request never reached the upstream"
-        time.sleep(0.02)
-
+    t, out = in_flight(b, upstream, "/api/u1/slow?s=5", tok, timeout=30)
     b.signal(signal.SIGTERM)
     # 1. readiness 503 (admin, then the public health path)
     deadline = time.monotonic() + 5
@@ -81,7 +63,7 @@ def test_sigterm_drain_delay_order(bearerd_factory, upstream, tokens):
     t.join(30)
     assert out.get("status") == 200, out
     assert json.loads(out["body"]) == {"slept": 5.0}
-    b.returncode = b.proc.wait(START_TIMEOUT)
+    b.wait_exit()
     b.check_clean_exit()
     err = b.stderr()
     assert err.index("still serving for") < err.index("draining (up to")
@@ -100,7 +82,7 @@ def test_sigint_skips_drain_delay(bearerd_factory):
     b = bearerd_factory(timeouts={"drain_delay": 60000})
     _settle(b)
     b.signal(signal.SIGINT)
-    b.returncode = b.proc.wait(START_TIMEOUT)
+    b.wait_exit()
     b.check_clean_exit()
     assert "still serving" not in b.stderr()
 
@@ -116,7 +98,7 @@ def test_second_sigterm_during_delay_stops(bearerd_factory):
     # (no admin request just before: the immediate stop would leave its
     # evhtp connection to LeakSanitizer, see _settle)
     b.signal(signal.SIGTERM)
-    b.returncode = b.proc.wait(START_TIMEOUT)
+    b.wait_exit()
     b.check_clean_exit()
 
 

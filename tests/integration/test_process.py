@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from conftest import (BEARERD, SANITIZER_MARKERS, START_TIMEOUT, Bearerd, bearerd_env, free_port,
-    problem_ok, render_config)
+    in_flight, problem_ok, render_config)
 
 # ------------------------------------------------------------ bearerd -t
 
@@ -293,32 +293,14 @@ def test_sighup_keeps_open_connection(bearerd_factory, tokens):
 
 def test_sigterm_drains_in_flight(bearerd_factory, upstream, tokens):
     b = bearerd_factory(timeouts={"drain": 5000})
-    tok = tokens.hs("u1")
-    out = {}
-
-    def slow():
-        try:
-            r = b.get("/api/u1/slow?s=1.5", token=tok, timeout=15)
-            out["status"] = r.status
-            out["body"] = r.body
-        except Exception as e:  # noqa: BLE001
-            out["error"] = repr(e)
-
-    m = upstream.mark()
-    t = threading.Thread(target=slow)
-    t.start()
-    deadline = time.monotonic() + 5
-    while not upstream.since(m):
-        assert time.monotonic() < deadline, "slow request never reached the upstream"
-        time.sleep(0.02)
+    t, out = in_flight(b, upstream, "/api/u1/slow?s=1.5", tokens.hs("u1"))
     t_sig = time.monotonic()
     b.signal(signal.SIGTERM)
     t.join(15)
     assert out.get("status") == 200, out
     assert json.loads(out["body"]) == {"slept": 1.5}
-    rc = b.proc.wait(START_TIMEOUT)
+    b.wait_exit()
     took = time.monotonic() - t_sig
-    b.returncode = rc
     b.check_clean_exit()
     assert took < 5, took
 
@@ -331,10 +313,9 @@ def test_sigterm_idle_exits_fast(bearerd_factory):
     c.getresponse().read()
     t0 = time.monotonic()
     b.signal(signal.SIGTERM)
-    rc = b.proc.wait(START_TIMEOUT)
+    b.wait_exit()
     took = time.monotonic() - t0
     c.close()
-    b.returncode = rc
     b.check_clean_exit()
     assert took < 5, took
 
@@ -456,27 +437,13 @@ def test_relative_file_paths_from_config_dir(check_conf, keys, tmp_path):
 def test_sigterm_drain_is_bounded(bearerd_factory, upstream, tokens):
     """A request longer than timeouts.drain does not hold the exit."""
     b = bearerd_factory(timeouts={"drain": 800})
-    out = {}
-
-    def slow():
-        try:
-            out["status"] = b.get("/api/u1/slow?s=5", token=tokens.hs("u1"), timeout=15).status
-        except Exception as e:  # noqa: BLE001 - a closed connection is the expected end
-            out["error"] = repr(e)
-
-    m = upstream.mark()
-    t = threading.Thread(target=slow)
-    t.start()
-    deadline = time.monotonic() + 5
-    while not upstream.since(m):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    # (the connection closed before an answer is the expected end)
+    t, out = in_flight(b, upstream, "/api/u1/slow?s=5", tokens.hs("u1"))
     t0 = time.monotonic()
     b.signal(signal.SIGTERM)
-    rc = b.proc.wait(START_TIMEOUT)
+    b.wait_exit()
     took = time.monotonic() - t0
     t.join(15)
-    b.returncode = rc
     b.check_clean_exit()
     assert 0.6 < took < 3.0, took
     assert out.get("status") != 200, out
