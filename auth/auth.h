@@ -94,6 +94,20 @@ int b64url_encode(const unsigned char *in, size_t in_len, char *out,
 int b64std_decode(const char *in, size_t in_len, unsigned char *out,
     size_t out_cap, size_t *out_len);
 
+/* The value of hex digit |c| (either case), or -1: for %XX (RFC 3986 §2.1)
+ * and \xHH escapes. Inline: path decoding runs it on every request. */
+static inline int
+auth_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* ------------------------------------------------------------------ keys.c */
 
 enum auth_alg {

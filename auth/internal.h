@@ -73,19 +73,6 @@ enum auth_status auth_sig_verify(const struct auth_key *k,
  * Defined in keys.c. */
 const char *auth_alg_md_name(enum auth_alg alg);
 
-/* The value of hex digit |c|, or -1. */
-static inline int
-auth_hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Formats a one-line reason into |err| (nothing when |err| is NULL or
  * |err_len| is 0). Defined in status.c. */
 void auth_seterr(char *err, size_t err_len, const char *fmt, ...)

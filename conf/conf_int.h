@@ -138,6 +138,21 @@ void conf_mfree(void *p);
 /* Overwrites |n| bytes of |p| (a secret) and frees it; NULL is fine. */
 void conf_wipe_free(void *p, size_t n);
 
+/* A growing NUL-terminated text that may hold secrets (config values, the
+ * written-back file): start it all zero; free it with conf_wipe_free(p,
+ * cap). Once an append has failed, |failed| stays set and nothing more is
+ * appended. */
+struct conf_buf {
+	char *p; /* owned; NULL until the first append */
+	size_t n, cap;
+	bool failed;
+};
+
+/* Appends |n| bytes of |s| to |b| and keeps it NUL-terminated. When it
+ * grows, the old copy is wiped before it is freed, never left behind as
+ * realloc would. Sets |b|->failed when out of memory or past SIZE_MAX. */
+void conf_buf_add(struct conf_buf *b, const char *s, size_t n);
+
 /* -------------------------------------------------------------- conf.c */
 
 void conf_err(struct conf_ctx *ctx, struct conf_pos pos, const char *fmt, ...)

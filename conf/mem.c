@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The loader's one allocator: a test can fail any allocation of a load and
  * count what a load left behind. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,4 +97,36 @@ conf_wipe_free(void *p, size_t n)
 		OPENSSL_cleanse(p, n);
 		conf_mfree(p);
 	}
+}
+
+void
+conf_buf_add(struct conf_buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (n > SIZE_MAX / 2 - b->n) {
+		b->failed = true;
+		return;
+	}
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		char *p;
+
+		while (cap < b->n + n + 1)
+			cap *= 2;
+		p = conf_malloc(cap);
+		if (p == NULL) {
+			b->failed = true;
+			return;
+		}
+		if (b->n > 0)
+			memcpy(p, b->p, b->n);
+		conf_wipe_free(b->p, b->cap);
+		b->p = p;
+		b->cap = cap;
+	}
+	if (n > 0)
+		memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
 }

@@ -30,42 +30,6 @@ next(struct parser *P)
 
 /* ------------------------------------------------------------- values */
 
-/* A growing value; a grown buffer is wiped before it is freed (values
- * may be secrets). */
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool failed;
-};
-
-static void
-buf_add(struct conf_ctx *ctx, struct buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		char *p;
-
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		p = conf_malloc(cap);
-		if (p == NULL) {
-			ctx->oom = true;
-			b->failed = true;
-			return;
-		}
-		if (b->n > 0)
-			memcpy(p, b->p, b->n);
-		conf_wipe_free(b->p, b->cap);
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
 static struct conf_pos
 col_at(const struct lex_tok *t, const char *p)
 {
@@ -90,18 +54,6 @@ is_var_char(char ch)
 	return is_var_start(ch) || (ch >= '0' && ch <= '9');
 }
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /*
  * ${NAME} or ${NAME:-default} at |p| (pointing at '$') in |t|: appends the
  * expansion to |b|. An unset variable expands to nothing (an empty secret
@@ -110,7 +62,7 @@ hexval(char ch)
  */
 static const char *
 expand(struct parser *P, const struct lex_tok *t, const char *p,
-    const char *end, struct buf *b)
+    const char *end, struct conf_buf *b)
 {
 	const char *name = p + 2, *q = name, *def = NULL, *close;
 	char var[128];
@@ -137,9 +89,9 @@ expand(struct parser *P, const struct lex_tok *t, const char *p,
 	var[q - name] = '\0';
 	v = getenv(var);
 	if (v != NULL && (v[0] != '\0' || def == NULL))
-		buf_add(P->ctx, b, v, strlen(v));
+		conf_buf_add(b, v, strlen(v));
 	else if (def != NULL)
-		buf_add(P->ctx, b, def, (size_t)(close - def));
+		conf_buf_add(b, def, (size_t)(close - def));
 	return close + 1;
 }
 
@@ -149,11 +101,12 @@ static bool
 unquote(struct parser *P, const struct lex_tok *t, struct conf_val *out)
 {
 	const char *p = t->p, *end = t->p + t->n, *s;
-	struct buf b = {NULL, 0, 0, false};
+	/* A value may be a secret: conf_buf wipes what it outgrows. */
+	struct conf_buf b = {NULL, 0, 0, false};
 	bool ok = true;
 
 	out->pos = t->pos;
-	buf_add(P->ctx, &b, "", 0);
+	conf_buf_add(&b, "", 0);
 	while (p < end && ok) {
 		if (*p == '$' && p + 1 < end && p[1] == '{') {
 			if (t->kind == LEX_DQ) {
@@ -176,7 +129,7 @@ unquote(struct parser *P, const struct lex_tok *t, struct conf_val *out)
 				/* Only the quote and the backslash. */
 				o = (char)(ch == '\'' || ch == '\\' ? ch : 0);
 				if (o == 0) {
-					buf_add(P->ctx, &b, p, 1);
+					conf_buf_add(&b, p, 1);
 					p++;
 					continue;
 				}
@@ -190,8 +143,9 @@ unquote(struct parser *P, const struct lex_tok *t, struct conf_val *out)
 			    ch == '\'') {
 				o = ch;
 			} else if (ch == 'x' && p + 3 < end &&
-			    (h1 = hexval(p[2])) >= 0 &&
-			    (h2 = hexval(p[3])) >= 0 && (h1 | h2) != 0) {
+			    (h1 = auth_hexval((unsigned char)p[2])) >= 0 &&
+			    (h2 = auth_hexval((unsigned char)p[3])) >= 0 &&
+			    (h1 | h2) != 0) {
 				o = (char)(h1 * 16 + h2);
 				p += 2;
 			} else {
@@ -201,7 +155,7 @@ unquote(struct parser *P, const struct lex_tok *t, struct conf_val *out)
 				ok = false;
 				break;
 			}
-			buf_add(P->ctx, &b, &o, 1);
+			conf_buf_add(&b, &o, 1);
 			p += 2;
 			continue;
 		}
@@ -218,13 +172,15 @@ unquote(struct parser *P, const struct lex_tok *t, struct conf_val *out)
 			p++;
 		if (p == s)
 			p++;
-		buf_add(P->ctx, &b, s, (size_t)(p - s));
+		conf_buf_add(&b, s, (size_t)(p - s));
 	}
 	if (ok && !b.failed && b.n > CONF_MAX_VALUE_LEN) {
 		conf_err(P->ctx, t->pos, "a value longer than %d bytes",
 		    CONF_MAX_VALUE_LEN);
 		ok = false;
 	}
+	if (b.failed)
+		P->ctx->oom = true;
 	if (!ok || b.failed) {
 		conf_wipe_free(b.p, b.cap);
 		return false;

@@ -1381,6 +1381,61 @@ fail_now(void)
 	return f;
 }
 
+#define A64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* conf_buf_add (mem.c), the growing text behind values and the writer:
+ * appends in order, NUL-terminated, and after a failed allocation nothing
+ * more, with nothing leaked once the caller frees it. */
+static void
+test_buf(void)
+{
+	static const struct {
+		const char *name;
+		const char *parts[4]; /* NULL-terminated */
+		long fail_at;         /* the conf allocation that fails; -1 */
+		const char *want;     /* NULL: no text at all */
+		size_t cap;
+		bool failed;
+	} tab[] = {
+	    {"an empty append allocates", {"", NULL}, -1, "", 64, false},
+	    {"two parts", {"ab", "cd", NULL}, -1, "abcd", 64, false},
+	    {"63 bytes and the NUL fit the first 64", {&A64[1], NULL}, -1,
+	        &A64[1], 64, false},
+	    {"64 bytes double it", {A64, NULL}, -1, A64, 128, false},
+	    {"growth keeps what was there", {"xy", A64, "z", NULL}, -1,
+	        "xy" A64 "z", 128, false},
+	    {"first allocation fails", {"ab", "cd", NULL}, 0, NULL, 0, true},
+	    {"growth fails: the text so far, nothing after",
+	        {"xy", A64, "z", NULL}, 1, "xy", 64, true},
+	};
+	size_t i, j;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct conf_buf b = {NULL, 0, 0, false};
+		long live0 = conf_alloc_live();
+
+		alloc_countdown = tab[i].fail_at;
+		conf_set_alloc_hook(fail_now);
+		for (j = 0; tab[i].parts[j] != NULL; j++)
+			conf_buf_add(&b, tab[i].parts[j],
+			    strlen(tab[i].parts[j]));
+		conf_set_alloc_hook(NULL);
+		alloc_countdown = -1;
+		is_int(b.failed, tab[i].failed, "buf %s: failed", tab[i].name);
+		is_int(b.cap, tab[i].cap, "buf %s: capacity", tab[i].name);
+		if (tab[i].want == NULL) {
+			ok(b.p == NULL, "buf %s: no text", tab[i].name);
+		} else {
+			is_str(b.p, tab[i].want, "buf %s: text", tab[i].name);
+			is_int(b.n, strlen(tab[i].want), "buf %s: length",
+			    tab[i].name);
+		}
+		conf_wipe_free(b.p, b.cap);
+		is_int(conf_alloc_live(), live0, "buf %s: nothing left",
+		    tab[i].name);
+	}
+}
+
 /*
  * Loads |name| with the Nth allocation failing, for N = 0, |step|,
  * 2 |step|, ... until a load succeeds: through the loader's allocator,
@@ -1498,6 +1553,7 @@ main(void)
 	test_example();
 	test_syntax();
 	test_reference();
+	test_buf();
 	test_oom();
 	conf_free(NULL);
 	ok(1, "conf_free(NULL)");
