@@ -265,21 +265,6 @@ recover(struct parser *P)
 	}
 }
 
-/* Skips a braced group from its '{' through the matching '}'. */
-static void
-skip_group(struct parser *P)
-{
-	int depth = 0;
-
-	do {
-		if (P->tok.kind == LEX_LBRACE)
-			depth++;
-		else if (P->tok.kind == LEX_RBRACE)
-			depth--;
-		next(P);
-	} while (depth > 0 && P->tok.kind != LEX_EOF);
-}
-
 /* Skips the rest of a broken list, through its '}'. */
 static void
 skip_list(struct parser *P)
@@ -293,6 +278,18 @@ skip_list(struct parser *P)
 			depth--;
 		next(P);
 	}
+}
+
+/* Skips a braced group from its '{' through the matching '}' (one token
+ * when it is not at a '{'). */
+static void
+skip_group(struct parser *P)
+{
+	bool open = P->tok.kind == LEX_LBRACE;
+
+	next(P);
+	if (open)
+		skip_list(P);
 }
 
 /* A value: one scalar or a braced list. Returns false after an error
