@@ -550,8 +550,11 @@ def cached(tmp_path_factory, module_factory):
             'jwks_url = "%s/api/auth/jwks"' % s.relay.url,
             'issuer = "%s"' % s.ba.base, 'audience = "%s"' % s.ba.base,
             'keep_claims = {"user.email"}', "forward = mint", "mint_alg = HS256",
-            'mint_secret = "%s"' % MINT_SECRET_ENV, "mint_ttl = 60"])
+            'mint_secret = "%s"' % MINT_SECRET_ENV, "mint_ttl = 300"])
 
+    # (mint_ttl above refresh_before: with 60 and 60 the entry would be
+    # due again a second after its exchange, and "cached" below would hold
+    # only while the clock stayed in that second)
     s = Stack(str(tmp_path_factory.mktemp("cc")), module_factory, "cc",
         ba_env={"COOKIE_CACHE": "compact", "COOKIE_CACHE_MAX_AGE": 2}, issuers=iss,
         routes=bd_route("/m", "cc"))
