@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include "claims_testutil.h"
 #include "crypto_testutil.h"
 #include "failalloc.h"
 #include "internal.h"
@@ -63,18 +64,6 @@ static const struct bad_case bad[] = {
 };
 
 static void
-claims_init(struct auth_claims *c, const char *sub, int64_t exp,
-    const char *extra)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->sub, sizeof(c->sub), "%s", sub);
-	c->sub_len = strlen(sub);
-	c->exp = exp;
-	snprintf(c->extra, sizeof(c->extra), "%s", extra);
-	c->extra_len = strlen(extra);
-}
-
-static void
 test_good(void)
 {
 	size_t i, secret_len, key_len = 0, tok_len = 0;
@@ -120,7 +109,7 @@ test_good(void)
 		p.n_keep_claims = 4;
 
 		/* Kept claims named like a reserved one never win. */
-		claims_init(&c, "user-1", NOW + 900,
+		tu_claims(&c, "user-1", NOW + 900,
 		    "{\"aud\":\"evil\","
 		    "\"exp\":9999999999,\"iss\":\"evil\",\"n\":7,\"org\":\"o1\","
 		    "\"role\":\"admin\",\"sub\":\"admin\"}");
@@ -150,7 +139,7 @@ test_good(void)
 		    AUTH_EXPIRED, "%s expired at exp", m->name);
 
 		/* Never outlive the identity. */
-		claims_init(&c, "user-2", NOW + 100, "{}");
+		tu_claims(&c, "user-2", NOW + 100, "{}");
 		ok(mt &&
 		        auth_minter_mint(mt, &c, NOW, tok, sizeof(tok),
 		            &tok_len, &exp) == 0 &&
@@ -192,7 +181,7 @@ test_wrong_key(void)
 	    (const unsigned char *)secret, secret_len, err, sizeof(err));
 	memset(&p, 0, sizeof(p));
 	p.keys = ks;
-	claims_init(&c, "user-1", INT64_MAX, "{}");
+	tu_claims(&c, "user-1", INT64_MAX, "{}");
 	ok(mt &&
 	        auth_minter_mint(mt, &c, NOW, tok, sizeof(tok), &tok_len,
 	            &exp) == 0,
@@ -206,7 +195,7 @@ test_wrong_key(void)
 	hdr[hlen] = '\0';
 	is_str(hdr, "{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
 	    "header without kid");
-	claims_init(&c, "", INT64_MAX, "{}");
+	tu_claims(&c, "", INT64_MAX, "{}");
 	is_int(auth_minter_mint(mt, &c, NOW, tok, sizeof(tok), &tok_len, &exp),
 	    -1, "empty subject refused");
 	auth_minter_free(mt);
@@ -261,7 +250,7 @@ test_libjwt_bytes(void)
 
 	mt = auth_minter_new(AUTH_ALG_HS256, (const unsigned char *)secret,
 	    secret_len, "mint-1", "bearerd", "upstream", 300, err, sizeof(err));
-	claims_init(&c, "user-1", NOW + 900,
+	tu_claims(&c, "user-1", NOW + 900,
 	    "{\"aud\":\"evil\",\"exp\":9999999999,\"iss\":\"evil\",\"n\":7,"
 	    "\"org\":\"o1\",\"role\":\"admin\",\"sub\":\"admin\","
 	    "\"u\":\"caf\\u00e9/\\\"x\\\"\"}");
@@ -289,7 +278,7 @@ mint_checked(const struct auth_minter *mt, struct auth_keyset *ks, long fail_at)
 	size_t tok_len = 0, vl;
 	int64_t exp = 0;
 
-	claims_init(&c, "user-1-with-a-longer-id-0123456789", NOW + 900,
+	tu_claims(&c, "user-1-with-a-longer-id-0123456789", NOW + 900,
 	    "{\"org\":\"an-organisation-name\",\"sub\":\"admin\"}");
 	alloc_countdown = fail_at;
 	rv = auth_minter_mint(mt, &c, NOW, tok, sizeof(tok), &tok_len, &exp);

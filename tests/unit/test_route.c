@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "auth.h"
+#include "claims_testutil.h"
 #include "guard.h"
 #include "tap.h"
 
@@ -61,17 +62,6 @@ add(struct auth_route_table *t, const char *pattern, enum auth_mode mode,
 {
 	return add_lc(t, pattern, mode, AUTH_LIT_CASE_DEFAULT, tag, r1, r2, r3,
 	    err, err_len);
-}
-
-static void
-set_claims(struct auth_claims *c, const char *sub, const char *extra)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->sub, sizeof(c->sub), "%s", sub);
-	c->sub_len = strlen(c->sub);
-	c->exp = 2000000000;
-	snprintf(c->extra, sizeof(c->extra), "%s", extra);
-	c->extra_len = strlen(c->extra);
 }
 
 /* Formats |m|'s bindings as "name=value,name=value". */
@@ -577,7 +567,7 @@ test_case_fold(void)
 	ok(auth_route_folds(auth_route_get(t, 4)), "auth = required folds");
 	ok(!auth_route_folds(auth_route_get(t, 6)), "optional, no rules");
 	ok(!auth_route_folds(NULL), "NULL does not fold");
-	set_claims(&c, "alice", "{}");
+	tu_claims(&c, "alice", 2000000000, "{}");
 	for (i = 0; i < sizeof(fold_cases) / sizeof(fold_cases[0]); i++) {
 		const struct fold_case *tc = &fold_cases[i];
 		size_t len = strlen(tc->path);
@@ -848,7 +838,7 @@ test_check(void)
 		size_t len = strlen(tc->path);
 		const char *path = guard_put(&g, tc->path, len);
 
-		set_claims(&c, tc->sub, tc->extra);
+		tu_claims(&c, tc->sub, 2000000000, tc->extra);
 		if (auth_route_match(t, path, len, &m) != AUTH_OK) {
 			ok(0, "check %s: no match", tc->path);
 			continue;
@@ -860,14 +850,14 @@ test_check(void)
 	/* Every rule must hold, and a number claim compares as its text. */
 	add(t2, "/t/{tenant}/u/{user}", AUTH_MODE_REQUIRED, 0, "user == sub",
 	    "tenant == claim.tid", "claim.level == \"3\"", err, sizeof(err));
-	set_claims(&c, "bob", "{\"level\":3,\"tid\":\"t1\"}");
+	tu_claims(&c, "bob", 2000000000, "{\"level\":3,\"tid\":\"t1\"}");
 	auth_route_match(t2, "/t/t1/u/bob", 11, &m);
 	is_int(auth_route_check(&m, &c), AUTH_OK, "three rules hold");
 	auth_route_match(t2, "/t/t2/u/bob", 11, &m);
 	is_int(auth_route_check(&m, &c), AUTH_FORBIDDEN, "second rule fails");
 	auth_route_match(t2, "/t/t1/u/bo0", 11, &m);
 	is_int(auth_route_check(&m, &c), AUTH_FORBIDDEN, "first rule fails");
-	set_claims(&c, "bob", "{\"level\":4,\"tid\":\"t1\"}");
+	tu_claims(&c, "bob", 2000000000, "{\"level\":4,\"tid\":\"t1\"}");
 	auth_route_match(t2, "/t/t1/u/bob", 11, &m);
 	is_int(auth_route_check(&m, &c), AUTH_FORBIDDEN, "third rule fails");
 	is_int(auth_route_check(&m, NULL), AUTH_FORBIDDEN,
@@ -880,7 +870,7 @@ test_check(void)
 
 	/* A forged match (a binding of another name) fails closed. */
 	auth_route_match(t, "/api/users/u1", 13, &m);
-	set_claims(&c, "u1", "{}");
+	tu_claims(&c, "u1", 2000000000, "{}");
 	m.vars[0].name = "other";
 	is_int(auth_route_check(&m, &c), AUTH_FORBIDDEN,
 	    "rule variable without a binding");
@@ -903,7 +893,7 @@ test_check_oom(void)
 
 	add(t, "/t/{tenant}", AUTH_MODE_REQUIRED, 0, "tenant == claim.tid",
 	    "claim.role == \"admin\"", NULL, err, sizeof(err));
-	set_claims(&c, "bob", "{\"role\":\"admin\",\"tid\":\"t1\"}");
+	tu_claims(&c, "bob", 2000000000, "{\"role\":\"admin\",\"tid\":\"t1\"}");
 	auth_route_match(t, "/t/t1", 5, &m);
 	for (n = 0; n < 1000; n++) {
 		alloc_failed = 0;

@@ -7,21 +7,11 @@
 #include <string.h>
 
 #include "auth.h"
+#include "claims_testutil.h"
 #include "tap.h"
 
 #define NOW 1800000000
 #define TOK "XV6J1kDDCZL0e4XlqqGIfa1HyywCBZ5S"
-
-static void
-claims_for(struct auth_claims *c, const char *sub, int64_t exp)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->sub, sizeof(c->sub), "%s", sub);
-	c->sub_len = strlen(c->sub);
-	c->exp = exp;
-	snprintf(c->extra, sizeof(c->extra), "{}");
-	c->extra_len = 2;
-}
 
 /* One entry fetched at NOW with a JWT living 900 s, looked up at NOW + t
  * with refresh_before 60 and recheck 300. */
@@ -63,7 +53,7 @@ test_states(void)
 		struct auth_claims cl;
 		enum auth_scache_state st;
 
-		claims_for(&cl, "u1", NOW + 900);
+		tu_claims(&cl, "u1", NOW + 900, "{}");
 		ok(auth_scache_put(c, "ba/1", TOK, strlen(TOK), &cl, "jwt", 3,
 		       NOW + 900, NOW) == 0,
 		    "%s: put", tab[i].name);
@@ -88,7 +78,7 @@ test_states(void)
 		const struct auth_scache_entry *e;
 		struct auth_claims cl;
 
-		claims_for(&cl, "u1", NOW + 900);
+		tu_claims(&cl, "u1", NOW + 900, "{}");
 		auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1,
 		    NOW + 900, NOW);
 		is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK),
@@ -107,7 +97,7 @@ test_keys(void)
 	struct auth_claims cl;
 	char other[sizeof(TOK)];
 
-	claims_for(&cl, "u1", NOW + 900);
+	tu_claims(&cl, "u1", NOW + 900, "{}");
 	ok(auth_scache_put(c, "ba/1", TOK, strlen(TOK), &cl, "j1", 2, NOW + 900,
 	       NOW) == 0,
 	    "put");
@@ -126,7 +116,7 @@ test_keys(void)
 	    AUTH_SC_MISS, "an empty token misses");
 
 	/* a re-put replaces in place and restarts the recheck clock */
-	claims_for(&cl, "u1", NOW + 1900);
+	tu_claims(&cl, "u1", NOW + 1900, "{}");
 	ok(auth_scache_put(c, "ba/1", TOK, strlen(TOK), &cl, "j2", 2,
 	       NOW + 1900, NOW + 1000) == 0,
 	    "re-put");
@@ -136,14 +126,14 @@ test_keys(void)
 	ok(e != NULL && strcmp(e->fwd, "j2") == 0, "re-put token");
 
 	/* exp is capped at the JWT's */
-	claims_for(&cl, "u2", NOW + 100);
+	tu_claims(&cl, "u2", NOW + 100, "{}");
 	ok(auth_scache_put(c, "ba/1", "tok2", 4, &cl, "j", 1, NOW + 5000,
 	       NOW) == 0,
 	    "put with a later exp");
 	is_int(auth_scache_lookup(c, "ba/1", "tok2", 4, NOW + 100, 0, 300, &e),
 	    AUTH_SC_MISS, "capped at the JWT's exp");
 	/* a minted token expiring first bounds the entry */
-	claims_for(&cl, "u2", NOW + 900);
+	tu_claims(&cl, "u2", NOW + 900, "{}");
 	ok(auth_scache_put(c, "ba/1", "tok2", 4, &cl, "m", 1, NOW + 300, NOW) ==
 	        0,
 	    "put with a short forward token");
@@ -191,7 +181,7 @@ test_fail(void)
 
 	ok(!auth_scache_fail(c, "d", TOK, strlen(TOK), NOW + 5, NOW),
 	    "fail without an entry: nothing usable");
-	claims_for(&cl, "u1", NOW + 900);
+	tu_claims(&cl, "u1", NOW + 900, "{}");
 	auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1, NOW + 900, NOW);
 	is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK), NOW + 400, 60, 300,
 	           &e),
@@ -217,7 +207,7 @@ test_fail(void)
 	/* a successful refresh clears the failure */
 	auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1, NOW + 900, NOW);
 	auth_scache_fail(c, "d", TOK, strlen(TOK), NOW + 10, NOW);
-	claims_for(&cl, "u1", NOW + 1900);
+	tu_claims(&cl, "u1", NOW + 1900, "{}");
 	auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1, NOW + 1900,
 	    NOW + 5);
 	auth_scache_lookup(c, "d", TOK, strlen(TOK), NOW + 6, 60, 300, &e);
@@ -239,7 +229,7 @@ test_eviction(void)
 	ok(auth_scache_new(0) == NULL, "zero entries refused");
 	for (i = 0; i < 100; i++) {
 		snprintf(tok, sizeof(tok), "tok%03d", i);
-		claims_for(&cl, "u", NOW + 1000 + i);
+		tu_claims(&cl, "u", NOW + 1000 + i, "{}");
 		ok(auth_scache_put(c, "d", tok, strlen(tok), &cl, "j", 1,
 		       NOW + 1000 + i, NOW) == 0,
 		    "put %d", i);

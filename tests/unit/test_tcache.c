@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "claims_testutil.h"
 #include "tap.h"
 
 #define NOW 1800000000
@@ -16,17 +17,6 @@ hex(const unsigned char *k, char *out)
 
 	for (i = 0; i < AUTH_TCACHE_KEY_LEN; i++)
 		sprintf(out + 2 * i, "%02x", k[i]);
-}
-
-static void
-claims_for(struct auth_claims *c, const char *sub, int64_t exp)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->sub, sizeof(c->sub), "%s", sub);
-	c->sub_len = strlen(c->sub);
-	c->exp = exp;
-	snprintf(c->extra, sizeof(c->extra), "{}");
-	c->extra_len = 2;
 }
 
 /* A key that lands in set 0 of any cache: the set index is read from the
@@ -90,7 +80,7 @@ test_put_get(void)
 	ok(c != NULL, "new(64)");
 	auth_tcache_key("policy-a", "tok", 3, ka);
 	auth_tcache_key("policy-b", "tok", 3, kb);
-	claims_for(&cl, "user-1", NOW + 600);
+	tu_claims(&cl, "user-1", NOW + 600, "{}");
 
 	ok(auth_tcache_get(c, ka, NOW) == NULL, "empty cache: miss");
 	is_int(auth_tcache_put(c, ka, &cl, "jwt.a.b", 7, NOW + 100, NOW), 0,
@@ -124,20 +114,20 @@ test_put_get(void)
 	ok(auth_tcache_get(c, ka, NOW) != NULL, "... found at now");
 
 	/* Never beyond the token's own exp. */
-	claims_for(&cl, "user-1", NOW + 50);
+	tu_claims(&cl, "user-1", NOW + 50, "{}");
 	is_int(auth_tcache_put(c, ka, &cl, "x", 1, NOW + 100, NOW), 0,
 	    "put past the token's exp");
 	e = auth_tcache_get(c, ka, NOW);
 	is_int(e ? e->expires : 0, NOW + 50, "... expiry clamped to exp");
 	ok(auth_tcache_get(c, ka, NOW + 50) == NULL, "... gone at exp");
-	claims_for(&cl, "user-1", NOW);
+	tu_claims(&cl, "user-1", NOW, "{}");
 	is_int(auth_tcache_put(c, ka, &cl, "x", 1, NOW + 100, NOW), -1,
 	    "put of a token expiring now");
 
 	/* Replacing a key updates it in place. */
-	claims_for(&cl, "user-1", NOW + 600);
+	tu_claims(&cl, "user-1", NOW + 600, "{}");
 	auth_tcache_put(c, ka, &cl, "first", 5, NOW + 100, NOW);
-	claims_for(&cl, "user-2", NOW + 600);
+	tu_claims(&cl, "user-2", NOW + 600, "{}");
 	auth_tcache_put(c, ka, &cl, "second", 6, NOW + 200, NOW);
 	e = auth_tcache_get(c, ka, NOW);
 	ok(e != NULL && strcmp(e->fwd, "second") == 0 &&
@@ -194,7 +184,7 @@ test_eviction(void)
 
 	for (i = 0; i < 8; i++)
 		set0_key(k[i], i + 1);
-	claims_for(&cl, "u", NOW + 10000);
+	tu_claims(&cl, "u", NOW + 10000, "{}");
 	/* Expiring at +400, +100, +300, +200. */
 	auth_tcache_put(c, k[0], &cl, "0", 1, NOW + 400, NOW);
 	auth_tcache_put(c, k[1], &cl, "1", 1, NOW + 100, NOW);
@@ -248,7 +238,7 @@ test_capacity(void)
 	char tok[32];
 	int i, live = 0, last_ok = 1;
 
-	claims_for(&cl, "u", NOW + 10000);
+	tu_claims(&cl, "u", NOW + 10000, "{}");
 	for (i = 0; i < 1000; i++) {
 		int n = snprintf(tok, sizeof(tok), "token-%d", i);
 
