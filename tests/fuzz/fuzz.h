@@ -45,6 +45,20 @@ fuzz_status_valid(enum auth_status s)
 	return (int)s >= 0 && s < AUTH_STATUS_MAX;
 }
 
+/* The value of hex digit |c|, or -1: for the oracles, which decode %XX
+ * without auth/'s code so that they check it rather than repeat it. */
+static inline int
+fuzz_hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* A heap copy of the input, exactly |size| bytes (no NUL), so ASan sees
  * any read past its end. NULL for size 0 is fine for the callers. */
 static inline char *

@@ -5,18 +5,6 @@
 
 #include "fuzz.h"
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 unreserved(unsigned char c)
 {
@@ -34,13 +22,14 @@ decode_all(const char *in, size_t n, unsigned char *out)
 
 	for (size_t i = 0; i < n; i++) {
 		if (in[i] == '%') {
-			if (n - i < 3 || hexval((unsigned char)in[i + 1]) < 0 ||
-			    hexval((unsigned char)in[i + 2]) < 0)
+			if (n - i < 3 ||
+			    fuzz_hexval((unsigned char)in[i + 1]) < 0 ||
+			    fuzz_hexval((unsigned char)in[i + 2]) < 0)
 				return (size_t)-1;
-			out[o++] =
-			    (unsigned char)(hexval((unsigned char)in[i + 1])
-			            << 4 |
-			        hexval((unsigned char)in[i + 2]));
+			out[o++] = (unsigned char)(fuzz_hexval(
+			                               (unsigned char)in[i + 1])
+			        << 4 |
+			    fuzz_hexval((unsigned char)in[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = (unsigned char)in[i];
@@ -86,8 +75,8 @@ check_canonical(const char *p, size_t n)
 			    p[i + 1] != '\0');
 			FUZZ_CHECK(strchr("0123456789ABCDEF", p[i + 2]) &&
 			    p[i + 2] != '\0');
-			v = hexval((unsigned char)p[i + 1]) << 4 |
-			    hexval((unsigned char)p[i + 2]);
+			v = fuzz_hexval((unsigned char)p[i + 1]) << 4 |
+			    fuzz_hexval((unsigned char)p[i + 2]);
 			/* No encoded '/' or '\', no control byte, and no
 			 * unreserved byte left encoded (%2E, %41, ...). */
 			FUZZ_CHECK(v != '/' && v != '\\');

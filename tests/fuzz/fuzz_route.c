@@ -58,18 +58,6 @@ setup(void)
 	FUZZ_CHECK(auth_route_count(table) == N_SPECS);
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Does segment |s| percent-decode to exactly |want|? (The backend's view
  * of a path variable; written independently of route.c.) */
 static bool
@@ -81,12 +69,13 @@ decodes_to(const char *s, size_t n, const char *want, size_t want_len)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c == '%') {
-			if (n - i < 3 || hexval((unsigned char)s[i + 1]) < 0 ||
-			    hexval((unsigned char)s[i + 2]) < 0)
+			if (n - i < 3 ||
+			    fuzz_hexval((unsigned char)s[i + 1]) < 0 ||
+			    fuzz_hexval((unsigned char)s[i + 2]) < 0)
 				return false;
-			c = (unsigned char)(hexval((unsigned char)s[i + 1])
+			c = (unsigned char)(fuzz_hexval((unsigned char)s[i + 1])
 			        << 4 |
-			    hexval((unsigned char)s[i + 2]));
+			    fuzz_hexval((unsigned char)s[i + 2]));
 			i += 2;
 		}
 		if (o >= want_len || (unsigned char)want[o] != c)

@@ -265,18 +265,6 @@ tamper_json(const char *token, int part)
 	return out;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* decodeURIComponent for the fixture's cookie; the result is shorter. */
 static size_t
 pct_decode(const char *in, char *out)
@@ -284,10 +272,12 @@ pct_decode(const char *in, char *out)
 	size_t o = 0;
 
 	for (size_t i = 0; in[i] != '\0'; i++) {
-		if (in[i] == '%' && hexval(in[i + 1]) >= 0 &&
-		    hexval(in[i + 2]) >= 0) {
+		if (in[i] == '%' &&
+		    auth_hexval((unsigned char)in[i + 1]) >= 0 &&
+		    auth_hexval((unsigned char)in[i + 2]) >= 0) {
 			out[o++] =
-			    (char)(hexval(in[i + 1]) * 16 + hexval(in[i + 2]));
+			    (char)(auth_hexval((unsigned char)in[i + 1]) * 16 +
+			        auth_hexval((unsigned char)in[i + 2]));
 			i += 2;
 		} else {
 			out[o++] = in[i];
