@@ -228,43 +228,6 @@ vals_add(struct parser *P, struct conf_val **v, size_t *n,
 	return true;
 }
 
-/*
- * Skips the rest of a broken statement: the current token, then up to the
- * next line, ';' or the '}' that closes the block (left for the block),
- * skipping whole braced groups on the way.
- */
-static void
-recover(struct parser *P)
-{
-	int depth = 0;
-
-	if (P->tok.kind == LEX_EOF)
-		return;
-	if (P->tok.kind == LEX_LBRACE && !P->tok.nl_before) {
-		/* "limits {{": a stray brace, not a group. */
-		next(P);
-	} else {
-		if (P->tok.kind == LEX_LBRACE)
-			depth++;
-		if (P->tok.kind != LEX_RBRACE)
-			next(P);
-	}
-	while (P->tok.kind != LEX_EOF) {
-		if (depth == 0 &&
-		    (P->tok.nl_before || P->tok.kind == LEX_RBRACE))
-			return;
-		if (depth == 0 && P->tok.kind == LEX_SEMI) {
-			next(P);
-			return;
-		}
-		if (P->tok.kind == LEX_LBRACE)
-			depth++;
-		else if (P->tok.kind == LEX_RBRACE)
-			depth--;
-		next(P);
-	}
-}
-
 /* Skips the rest of a broken list, through its '}'. */
 static void
 skip_list(struct parser *P)
@@ -290,6 +253,32 @@ skip_group(struct parser *P)
 	next(P);
 	if (open)
 		skip_list(P);
+}
+
+/*
+ * Skips the rest of a broken statement: the current token, then up to the
+ * next line, ';' or the '}' that closes the block (left for the block),
+ * skipping whole braced groups on the way.
+ */
+static void
+recover(struct parser *P)
+{
+	if (P->tok.kind == LEX_EOF)
+		return;
+	if (P->tok.kind == LEX_LBRACE && !P->tok.nl_before) {
+		/* "limits {{": a stray brace, not a group. */
+		next(P);
+	} else if (P->tok.kind != LEX_RBRACE) {
+		skip_group(P);
+	}
+	while (P->tok.kind != LEX_EOF && !P->tok.nl_before &&
+	    P->tok.kind != LEX_RBRACE) {
+		if (P->tok.kind == LEX_SEMI) {
+			next(P);
+			return;
+		}
+		skip_group(P);
+	}
 }
 
 /* A value: one scalar or a braced list. Returns false after an error
