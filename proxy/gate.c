@@ -1082,13 +1082,9 @@ gate_head_cap(const struct conf *c)
 static void
 put_dec(struct wbuf *w, size_t v)
 {
-	char d[24];
-	size_t k = sizeof(d);
+	char d[H1_DEC_MAX];
+	size_t k = h1_dec(d, v);
 
-	do {
-		d[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
 	put(w, d + k, sizeof(d) - k);
 }
 

@@ -305,6 +305,18 @@ h1_list_has_token(const char *v, size_t len, const char *tok, size_t tok_len)
 	return false;
 }
 
+size_t
+h1_dec(char buf[H1_DEC_MAX], uint64_t v)
+{
+	size_t k = H1_DEC_MAX;
+
+	do {
+		buf[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return k;
+}
+
 const char *
 h1_reason(int status)
 {

@@ -367,4 +367,9 @@ bool h1_is_tchar(unsigned char c);
  * the table. Static storage; the one status text table of bearerd. */
 const char *h1_reason(int status);
 
+/* |v| in decimal (a status, a Content-Length) at the end of |buf|: returns
+ * the index of its first digit; the digits run to H1_DEC_MAX. */
+#define H1_DEC_MAX 20
+size_t h1_dec(char buf[H1_DEC_MAX], uint64_t v);
+
 #endif /* PROXY_HTTP1_H */

@@ -796,13 +796,9 @@ ob_str(struct obuf *o, const char *s)
 static void
 ob_dec(struct obuf *o, uint64_t v)
 {
-	char d[24];
-	size_t k = sizeof(d);
+	char d[H1_DEC_MAX];
+	size_t k = h1_dec(d, v);
 
-	do {
-		d[--k] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
 	ob_add(o, d + k, sizeof(d) - k);
 }
 

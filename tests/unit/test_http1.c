@@ -1137,6 +1137,22 @@ test_names_and_tokens(void)
 	    "name_eq_loose: _ is -");
 	ok(!h1_name_eq("Host", 4, "Hos", 3), "name_eq: lengths");
 	{
+		static const struct {
+			uint64_t v;
+			const char *s;
+		} dec[] = {{0, "0"}, {9, "9"}, {10, "10"}, {200, "200"},
+		    {18446744073709551615u, "18446744073709551615"}};
+		char d[H1_DEC_MAX];
+		size_t i, k;
+
+		for (i = 0; i < sizeof(dec) / sizeof(dec[0]); i++) {
+			k = h1_dec(d, dec[i].v);
+			ok(H1_DEC_MAX - k == strlen(dec[i].s) &&
+			        memcmp(d + k, dec[i].s, H1_DEC_MAX - k) == 0,
+			    "dec: %s", dec[i].s);
+		}
+	}
+	{
 		/* every byte pair: equal exactly when tolower() says so */
 		unsigned x, y;
 		bool same = true;
