@@ -193,3 +193,13 @@ evmem_thread_release(void)
 {
 	lists_drain(&tl);
 }
+
+size_t
+evmem_thread_kept(void)
+{
+	size_t c, n = 0;
+
+	for (c = 0; c < EVMEM_NCLS; c++)
+		n += tl.n[c];
+	return n;
+}

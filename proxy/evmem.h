@@ -15,4 +15,8 @@ void evmem_free(void *p);
 /* Frees the calling thread's kept blocks now (its exit does it too). */
 void evmem_thread_release(void);
 
+/* Blocks the calling thread keeps for reuse (always 0 in sanitizer
+ * builds). */
+size_t evmem_thread_kept(void);
+
 #endif
