@@ -319,6 +319,47 @@ def test_idle_keepalive_closed(bearerd_factory):
     assert res.closed, "idle keep-alive connection was not closed"
 
 
+def test_deadlines_follow_the_connection_state(bearerd_factory):
+    """One timer serves every deadline of a connection, re-armed lazily: a
+    kept-alive connection outlives a short head deadline (its own is the
+    longer idle one), and a head that stalls on it is cut by the head
+    deadline, not by the idle one still pending on the timer."""
+    import socket
+    b = bearerd_factory(timeouts={"head": 400, "idle": 4000})
+    s = socket.create_connection(("127.0.0.1", b.port), timeout=5)
+    try:
+        def one_response():
+            # the head and its whole Content-Length body, no more
+            data = b""
+            while True:
+                r = parse_responses(data)
+                if r and data.endswith(r[0].body) and len(r[0].body) == \
+                        int(r[0].header("content-length") or 0):
+                    return r[0]
+                d = s.recv(65536)
+                assert d, "connection closed: %r" % data[:80]
+                data += d
+
+        s.sendall(b"GET /public/a HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert one_response().status == 200
+        time.sleep(1.2)  # three head deadlines, well within idle
+        s.sendall(b"GET /public/b HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert one_response().status == 200, "idle cut too early"
+        t0 = time.monotonic()
+        s.sendall(b"GET /public/c HTTP/1.1\r\nHost: x\r\n")  # stalls
+        data = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+        took = time.monotonic() - t0
+        assert took < 2.0, "stalled head cut after %.2f s, not by its 0.4 s" % took
+        assert data.startswith(b"HTTP/1.1 408"), data[:80]
+    finally:
+        s.close()
+
+
 def test_expect_100_continue(bd, upstream, tokens):
     import socket
     tok = tokens.hs("u1")
