@@ -14,7 +14,6 @@
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -144,41 +143,17 @@ conn_outq(const struct conn *cx)
 	return n;
 }
 
-/* Milliseconds of a coarse monotonic clock (a vDSO read, no syscall). */
-static int64_t
-conn_now_ms(void)
-{
-	struct timespec ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-conn_timer_at(struct conn *cx, int64_t at, int64_t now)
-{
-	int64_t ms = at > now ? at - now : 1;
-	struct timeval tv;
-
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	cx->timer_at = at;
-	if (event_add(&cx->ev_timer, &tv) == -1)
-		cx->timer_at = 0;
-}
-
 /*
- * Sets the connection's one deadline. The timer is lazy: a deadline later
- * than the pending timer only moves |dl_at|, and conn_timer_cb re-arms for
- * what is left when it fires early; DL_NONE leaves the timer to fire into
- * nothing. A keep-alive request thus changes deadlines four times without
- * touching libevent's timer heap (once per timeouts.head per connection).
+ * Sets the connection's one deadline. The timer is lazy (ltimer.h): a
+ * later deadline is only recorded, and DL_NONE leaves the timer to fire
+ * into nothing. A keep-alive request thus changes deadlines four times
+ * without touching libevent's timer heap (once per timeouts.head per
+ * connection).
  */
 static void
 conn_arm(struct conn *cx, enum conn_deadline dl)
 {
 	const struct conf *c = cx_conf(cx);
-	int64_t now, at;
 	int ms;
 
 	cx->dl = dl;
@@ -205,13 +180,10 @@ conn_arm(struct conn *cx, enum conn_deadline dl)
 		ms = PROBE_MS;
 		break;
 	default:
+		ltimer_clear(&cx->timer);
 		return;
 	}
-	now = conn_now_ms();
-	at = now + ms;
-	cx->dl_at = at;
-	if (cx->timer_at == 0 || cx->timer_at > at)
-		conn_timer_at(cx, at, now);
+	ltimer_after(&cx->timer, ms);
 }
 
 /*
@@ -260,8 +232,7 @@ conn_abort(struct conn *cx, bool reset)
 	cx->state = CONN_DEAD;
 	event_del(&cx->ev_read);
 	event_del(&cx->ev_write);
-	event_del(&cx->ev_timer);
-	cx->timer_at = 0;
+	ltimer_stop(&cx->timer);
 	if (reset) {
 		/* A RST: a close would leave queued bytes to the kernel,
 		 * still pinned by the same client. */
@@ -836,15 +807,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	enum conn_deadline dl = cx->dl;
 	int soerr = 0;
 	socklen_t sl = sizeof(soerr);
-	int64_t now;
 
-	cx->timer_at = 0;
-	if (dl == DL_NONE)
+	if (!ltimer_due(&cx->timer))
 		return;
-	if ((now = conn_now_ms()) < cx->dl_at) {
-		conn_timer_at(cx, cx->dl_at, now); /* a later deadline */
-		return;
-	}
 	cx->dl = DL_NONE;
 	switch (dl) {
 	case DL_HEAD:
@@ -943,7 +908,7 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 	event_assign(&cx->ev_read, w->base, fd, EV_READ | EV_PERSIST,
 	    conn_read_cb, cx);
 	event_assign(&cx->ev_write, w->base, fd, EV_WRITE, conn_write_cb, cx);
-	evtimer_assign(&cx->ev_timer, w->base, conn_timer_cb, cx);
+	(void)ltimer_init(&cx->timer, w->base, conn_timer_cb, cx);
 	/* No TCP_NODELAY: a response goes out in one write anyway, and with
 	 * it a reader with a receive window under the MSS (16 KB on loopback,
 	 * whose MSS is 64 KB) was fed in sub-MSS segments paced by delayed

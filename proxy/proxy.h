@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "gate.h"
 #include "http1.h"
+#include "ltimer.h"
 #include "metrics.h"
 #include "upstream.h"
 
@@ -171,14 +172,12 @@ struct conn {
 	enum conn_deadline dl;
 	struct event ev_read;  /* persistent EV_READ while reading */
 	struct event ev_write; /* EV_WRITE while output waits */
-	struct event ev_timer;
+	struct ltimer timer;
 	struct evbuffer *in;  /* owned */
 	struct evbuffer *out; /* owned */
 	uint64_t written;     /* bytes the client took, ever */
 	uint64_t dl_mark;     /* |written| when DL_WRITE was armed */
 	int dl_outq;          /* the kernel's send queue then */
-	int64_t dl_at;        /* |dl|'s deadline, conn_now_ms() */
-	int64_t timer_at;     /* when ev_timer fires; 0: not pending */
 	struct request *req;  /* the current request, owned */
 	bool reading;         /* ev_read is added */
 	bool paused;          /* the request holds reads back (backpressure) */

@@ -5,7 +5,6 @@
 
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -17,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -31,6 +29,7 @@
 #include <openssl/x509v3.h>
 
 #include "http1.h"
+#include "ltimer.h"
 #include "upstream.h"
 
 #define UP_READ_BYTES 16384    /* one read from the upstream */
@@ -53,16 +52,14 @@ struct up_conn {
 	struct evbuffer *in, *out; /* owned */
 	struct event ev_read;      /* EV_READ|EV_PERSIST while |reading| */
 	struct event ev_write;     /* EV_WRITE: the connect, or output left */
-	struct event ev_timer;     /* the deadline, checked when it fires */
-	struct timeval deadline;   /* absolute, while |has_deadline| */
-	struct timeval timer_at;   /* when ev_timer fires, while armed */
+	struct ltimer timer;       /* the deadline, checked when it fires */
 	enum uc_phase phase;
 	int connect_err;             /* connect(2)'s own error, or 0 */
 	struct up_req *req;          /* the owner, or NULL */
 	struct up_tun_callbacks tcb; /* a tunnel's, once set */
 	void *targ;
 	size_t lowat; /* a tunnel's on_drain mark */
-	bool want_read, reading, write_armed, timer_armed, has_deadline;
+	bool want_read, reading, write_armed;
 	bool tls_read_wants_write, tls_write_wants_read;
 	bool eof;   /* the peer closed or reset: no more reads */
 	bool wfail; /* a write failed: no more writes */
@@ -77,9 +74,8 @@ struct up_pool {
 	char *host;              /* owned */
 	int port;
 	char port_str[8];
-	char *host_line; /* owned: "Host: ...\r\n" */
-	struct timeval connect_tv, response_tv, idle_tv;
-	bool has_connect_tv, has_response_tv, has_idle_tv;
+	char *host_line;                      /* owned: "Host: ...\r\n" */
+	int connect_ms, response_ms, idle_ms; /* 0: no timeout */
 	size_t max_idle;
 	struct up_conn_list idle; /* most recently used first */
 	size_t n_idle;
@@ -170,14 +166,6 @@ up_error_str(enum up_error e)
 	return "unknown upstream error";
 }
 
-static void
-ms_to_tv(int ms, struct timeval *tv, bool *set)
-{
-	*set = ms > 0;
-	tv->tv_sec = ms > 0 ? ms / 1000 : 0;
-	tv->tv_usec = ms > 0 ? (ms % 1000) * 1000 : 0;
-}
-
 /* field-vchar, SP or HTAB (RFC 9110 §5.5): what a configured Host value
  * may hold, since it is written verbatim into every request head. */
 static bool
@@ -187,25 +175,6 @@ is_field_char(unsigned char c)
 }
 
 /* ---- one connection: socket, TLS, buffers, events ---- */
-
-/* Deadlines are kept on the monotonic clock: a wall clock set back must
- * not stretch them. */
-static void
-mono_now(struct timeval *tv)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	tv->tv_sec = ts.tv_sec;
-	tv->tv_usec = ts.tv_nsec / 1000;
-}
-
-static bool
-tv_before(const struct timeval *a, const struct timeval *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_usec < b->tv_usec);
-}
 
 static void conn_read_cb(evutil_socket_t, short, void *);
 static void conn_write_cb(evutil_socket_t, short, void *);
@@ -227,8 +196,7 @@ conn_new(struct up_pool *p)
 	        conn_read_cb, c) == -1 ||
 	    event_assign(&c->ev_write, p->base, -1, EV_WRITE, conn_write_cb,
 	        c) == -1 ||
-	    event_assign(&c->ev_timer, p->base, -1, 0, conn_timer_cb, c) ==
-	        -1) {
+	    ltimer_init(&c->timer, p->base, conn_timer_cb, c) == -1) {
 		if (c->in != NULL)
 			evbuffer_free(c->in);
 		if (c->out != NULL)
@@ -298,7 +266,7 @@ static void
 conn_destroy(struct up_conn *c)
 {
 	conn_shut(c);
-	event_del(&c->ev_timer);
+	ltimer_stop(&c->timer);
 	evbuffer_free(c->in);
 	evbuffer_free(c->out);
 	free(c);
@@ -314,58 +282,26 @@ conn_close(struct up_conn *c)
 }
 
 /*
- * One timer per connection for every deadline (connect, the response
- * head, body progress, idle in the pool), moved without touching the
- * timer heap: a later deadline is only recorded, and the timer, when it
- * fires early, sleeps again for the rest. Only an earlier deadline than
- * the armed one re-adds the event. NULL: no deadline.
+ * One lazy timer per connection for every deadline (connect, the response
+ * head, body progress, idle in the pool): moving it later costs no trip
+ * through libevent's timer heap (ltimer.h). |ms| 0: no deadline.
  */
 static void
-conn_deadline(struct up_conn *c, const struct timeval *tv)
+conn_deadline(struct up_conn *c, int ms)
 {
-	struct timeval now;
-
-	if (tv == NULL) {
-		c->has_deadline = false;
-		return;
-	}
-	mono_now(&now);
-	evutil_timeradd(&now, tv, &c->deadline);
-	c->has_deadline = true;
-	if (c->timer_armed && !tv_before(&c->deadline, &c->timer_at))
-		return;
-	if (event_add(&c->ev_timer, tv) == 0) {
-		c->timer_at = c->deadline;
-		c->timer_armed = true;
-	}
+	if (ms > 0)
+		ltimer_after(&c->timer, ms);
+	else
+		ltimer_clear(&c->timer);
 }
 
 static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct up_conn *c = arg;
-	struct timeval now, left;
 
-	c->timer_armed = false;
-	if (!c->has_deadline)
+	if (!ltimer_due(&c->timer))
 		return;
-	mono_now(&now);
-	/* The loop timed the event from its cached clock, a little behind
-	 * ours: a remainder under a millisecond counts as expired. */
-	if (tv_before(&now, &c->deadline)) {
-		evutil_timersub(&c->deadline, &now, &left);
-	} else {
-		left.tv_sec = 0;
-		left.tv_usec = 0;
-	}
-	if (left.tv_sec > 0 || left.tv_usec >= 1000) {
-		if (event_add(&c->ev_timer, &left) == 0) {
-			c->timer_at = c->deadline;
-			c->timer_armed = true;
-		}
-		return;
-	}
-	c->has_deadline = false;
 	if (c->idle)
 		pool_drop(c);
 	else if (c->req != NULL)
@@ -858,7 +794,7 @@ pool_put(struct up_pool *p, struct up_conn *c)
 	c->idle = true;
 	/* Reading stays on, so a peer close or stray bytes are seen. */
 	conn_want_read(c, true);
-	conn_deadline(c, p->has_idle_tv ? &p->idle_tv : NULL);
+	conn_deadline(c, p->idle_ms);
 	TAILQ_INSERT_HEAD(&p->idle, c, entry);
 	pool_idle_add(p, 1);
 }
@@ -941,9 +877,10 @@ up_pool_new(struct event_base *base, struct evdns_base *dns,
 	snprintf(p->port_str, sizeof(p->port_str), "%d", p->port);
 	TAILQ_INIT(&p->idle);
 	p->max_idle = u->max_idle > 0 ? (size_t)u->max_idle : 0;
-	ms_to_tv(u->connect_timeout_ms, &p->connect_tv, &p->has_connect_tv);
-	ms_to_tv(u->response_timeout_ms, &p->response_tv, &p->has_response_tv);
-	ms_to_tv(u->idle_timeout_ms, &p->idle_tv, &p->has_idle_tv);
+	p->connect_ms = u->connect_timeout_ms > 0 ? u->connect_timeout_ms : 0;
+	p->response_ms =
+	    u->response_timeout_ms > 0 ? u->response_timeout_ms : 0;
+	p->idle_ms = u->idle_timeout_ms > 0 ? u->idle_timeout_ms : 0;
 	if ((p->host = strdup(u->host)) == NULL)
 		goto fail;
 	if (u->tls && pool_tls_init(p, u) == -1)
@@ -1165,14 +1102,14 @@ req_arm_wait(struct up_req *r, bool progress)
 	struct up_conn *c = r->conn;
 
 	if (r->state != ST_HEAD || !r->connected || c == NULL ||
-	    !r->pool->has_response_tv)
+	    r->pool->response_ms == 0)
 		return;
 	if (!r->req_complete && evbuffer_get_length(c->out) == 0) {
-		conn_deadline(c, NULL);
+		conn_deadline(c, 0);
 		return;
 	}
-	if (progress || !c->has_deadline)
-		conn_deadline(c, &r->pool->response_tv);
+	if (progress || !c->timer.set)
+		conn_deadline(c, r->pool->response_ms);
 }
 
 static void
@@ -1193,7 +1130,7 @@ req_attach(struct up_req *r, struct up_conn *c)
 	r->conn = c;
 	c->req = r;
 	c->idle = false;
-	conn_deadline(c, NULL);
+	conn_deadline(c, 0);
 	conn_want_read(c, true);
 }
 
@@ -1275,7 +1212,7 @@ req_on_connected(struct up_req *r)
 	if (r->ai != NULL)
 		evutil_freeaddrinfo(r->ai);
 	r->ai = r->ai_next = NULL;
-	conn_deadline(r->conn, NULL);
+	conn_deadline(r->conn, 0);
 	req_arm_wait(r, true);
 	conn_flush(r->conn);
 }
@@ -1329,8 +1266,8 @@ req_connect(struct up_req *r, struct evbuffer *head)
 	r->connected = false;
 	if (evbuffer_add_buffer(c->out, head) == -1)
 		return -1;
-	if (p->has_connect_tv)
-		conn_deadline(c, &p->connect_tv);
+	if (p->connect_ms > 0)
+		conn_deadline(c, p->connect_ms);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -1490,10 +1427,7 @@ step_head(struct up_req *r, struct evbuffer *in)
 	}
 	/* From the final head on, a timeout between reads (req_on_read
 	 * moves it); none once complete or tunnelling. */
-	conn_deadline(c,
-	    !done && res.status != 101 && r->pool->has_response_tv
-	        ? &r->pool->response_tv
-	        : NULL);
+	conn_deadline(c, !done && res.status != 101 ? r->pool->response_ms : 0);
 	req_enter(r);
 	r->cb.on_head(r->arg, res.status, r->hdrs, res.n_fields, has_body,
 	    res.has_content_length ? (int64_t)res.content_length : -1,
@@ -1628,8 +1562,8 @@ req_on_read(struct up_req *r, enum rd rd)
 {
 	if (rd == RD_DATA) {
 		if (r->state != ST_HEAD && r->state != ST_TUNNEL &&
-		    r->pool->has_response_tv)
-			conn_deadline(r->conn, &r->pool->response_tv);
+		    r->pool->response_ms > 0)
+			conn_deadline(r->conn, r->pool->response_ms);
 		req_process(r);
 		return;
 	}
@@ -1832,7 +1766,7 @@ up_req_pause_read(struct up_req *r)
 	conn_want_read(r->conn, false);
 	/* No body progress is expected while we hold it back. */
 	if (r->state != ST_HEAD)
-		conn_deadline(r->conn, NULL);
+		conn_deadline(r->conn, 0);
 }
 
 void
@@ -1845,8 +1779,8 @@ up_req_resume_read(struct up_req *r)
 		return;
 	if (r->pending_err == 0) {
 		conn_want_read(r->conn, true);
-		if (r->state != ST_HEAD && r->pool->has_response_tv)
-			conn_deadline(r->conn, &r->pool->response_tv);
+		if (r->state != ST_HEAD && r->pool->response_ms > 0)
+			conn_deadline(r->conn, r->pool->response_ms);
 	}
 	/* Bytes already read, or an EOF seen, are handled from the loop. */
 	event_active(r->kick, EV_TIMEOUT, 1);
@@ -1877,7 +1811,7 @@ up_req_take_conn(struct up_req *r)
 	req_detach_conn(r);
 	r->conn = NULL;
 	conn_want_read(c, false);
-	conn_deadline(c, NULL);
+	conn_deadline(c, 0);
 	c->tunnel = true;
 	r->gone = true;
 	if (r->depth == 0)
