@@ -247,10 +247,16 @@ wgen_new(struct worker *w, struct proxy_gen *g)
 		if ((wg->pools[i] = up_pool_new(w->base, w->dns,
 		         &c->upstreams[i])) == NULL)
 			goto fail;
-		else
+		else {
 			up_pool_set_gauge(wg->pools[i],
 			    metrics_upstream_pool_gauge(w->ms,
 			        g->metric_up[i]));
+			up_pool_set_tls_counters(wg->pools[i],
+			    metrics_upstream_tls_counter(w->ms, g->metric_up[i],
+			        false),
+			    metrics_upstream_tls_counter(w->ms, g->metric_up[i],
+			        true));
+		}
 	if ((wg->tcache = auth_tcache_new(c->token_cache_entries)) == NULL)
 		goto fail;
 	for (i = 0; i < c->n_issuers; i++)

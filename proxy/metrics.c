@@ -46,7 +46,8 @@ static const uint64_t bucket_us[METRICS_BUCKETS - 1] = {
 	T up_errors[METRICS_UPSTREAM_OTHER + 1][METRICS_UP_ERROR_MAX];         \
 	T up_bucket[METRICS_UPSTREAM_OTHER + 1][METRICS_BUCKETS];              \
 	T up_sum_us[METRICS_UPSTREAM_OTHER + 1];                               \
-	T up_pool[METRICS_UPSTREAM_OTHER + 1]; /* gauge */                     \
+	T up_pool[METRICS_UPSTREAM_OTHER + 1];   /* gauge */                   \
+	T up_tls[METRICS_UPSTREAM_OTHER + 1][2]; /* full, resumed */           \
 	T tcache_hits;                                                         \
 	T tcache_misses;                                                       \
 	T connections; /* gauge */
@@ -228,6 +229,12 @@ atomic_ulong *
 metrics_upstream_pool_gauge(struct metrics_shard *s, unsigned up)
 {
 	return s != NULL ? &s->up_pool[up_index(up)] : NULL;
+}
+
+atomic_ulong *
+metrics_upstream_tls_counter(struct metrics_shard *s, unsigned up, bool resumed)
+{
+	return s != NULL ? &s->up_tls[up_index(up)][resumed ? 1 : 0] : NULL;
 }
 
 void
@@ -510,6 +517,17 @@ metrics_render(size_t *out_len)
 		out_label(&b, upstream_name(ups[i], nu));
 		out(&b, "\"} %ld\n", (long)s->up_pool[ups[i]]);
 	}
+	family(&b, "bearerd_upstream_tls_handshakes_total", "counter",
+	    "TLS handshakes completed toward each https upstream, full or "
+	    "resuming a session.");
+	for (i = 0; i < n_ups; i++)
+		for (e = 0; e < 2; e++) {
+			out(&b,
+			    "bearerd_upstream_tls_handshakes_total{upstream=\"");
+			out_label(&b, upstream_name(ups[i], nu));
+			out(&b, "\",resumed=\"%s\"} %lu\n",
+			    e == 1 ? "true" : "false", s->up_tls[ups[i]][e]);
+		}
 
 	family(&b, "bearerd_token_cache_hits_total", "counter",
 	    "Tokens found already verified in the per-worker cache.");

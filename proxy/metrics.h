@@ -83,6 +83,11 @@ void metrics_upstream_pool(struct metrics_shard *s, unsigned up, int delta);
 /* The idle gauge of |up| itself, for a pool that keeps it up to date
  * (up_pool_set_gauge); NULL without a shard. */
 atomic_ulong *metrics_upstream_pool_gauge(struct metrics_shard *s, unsigned up);
+/* The counter of completed TLS handshakes toward |up|, those resuming a
+ * session or the full ones, for a pool that counts them itself
+ * (up_pool_set_tls_counters); NULL without a shard. */
+atomic_ulong *metrics_upstream_tls_counter(struct metrics_shard *s, unsigned up,
+    bool resumed);
 void metrics_tcache(struct metrics_shard *s, bool hit);
 /* |hits| and |misses| token-cache lookups at once. */
 void metrics_tcache_count(struct metrics_shard *s, unsigned hits,

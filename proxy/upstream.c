@@ -84,6 +84,7 @@ struct up_pool {
 	SSL_CTX *ssl_ctx;     /* owned; NULL for plain http */
 	bool host_is_ip;      /* an address literal: no SNI, IP check */
 	SSL_SESSION *session; /* owned: the last resumable one, or NULL */
+	atomic_ulong *tls_full, *tls_resumed; /* not owned, may be NULL */
 };
 
 enum up_state {
@@ -243,7 +244,11 @@ conn_arm_write(struct up_conn *c)
 
 /* Closes the socket and the TLS session, keeps the buffers and the
  * timer: before the next address, and on close. No close_notify: a
- * connection we close is either idle or abandoned. */
+ * connection we close is either idle or abandoned. Marked shut down all
+ * the same: OpenSSL would otherwise make its session, which the pool
+ * keeps for the next connection, unresumable (the TLS 1.0 rule for a
+ * connection closed without close_notify, which RFC 5246 §7.2.1 lifted;
+ * after a fatal alert OpenSSL still drops the session itself). */
 static void
 conn_shut(struct up_conn *c)
 {
@@ -252,6 +257,8 @@ conn_shut(struct up_conn *c)
 	c->reading = c->write_armed = false;
 	c->tls_read_wants_write = c->tls_write_wants_read = false;
 	if (c->ssl != NULL) {
+		SSL_set_shutdown(c->ssl,
+		    SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 		SSL_free(c->ssl);
 		c->ssl = NULL;
 	}
@@ -571,6 +578,12 @@ conn_handshake(struct up_conn *c)
 	ERR_clear_error();
 	rc = SSL_do_handshake(c->ssl);
 	if (rc == 1) {
+		atomic_ulong *n = SSL_session_reused(c->ssl)
+		    ? c->pool->tls_resumed
+		    : c->pool->tls_full;
+
+		if (n != NULL)
+			atomic_fetch_add_explicit(n, 1, memory_order_relaxed);
 		conn_opened(c);
 		return;
 	}
@@ -779,18 +792,6 @@ pool_put(struct up_pool *p, struct up_conn *c)
 	}
 	if (p->n_idle >= p->max_idle)
 		pool_drop(TAILQ_LAST(&p->idle, up_conn_list));
-	if (c->ssl != NULL) {
-		/* Resume with the newest session: by now a TLS 1.3 ticket
-		 * has arrived (it follows the handshake). */
-		SSL_SESSION *s = SSL_get1_session(c->ssl);
-
-		if (s != NULL && SSL_SESSION_is_resumable(s)) {
-			SSL_SESSION_free(p->session);
-			p->session = s;
-		} else {
-			SSL_SESSION_free(s);
-		}
-	}
 	c->idle = true;
 	/* Reading stays on, so a peer close or stray bytes are seen. */
 	conn_want_read(c, true);
@@ -815,6 +816,22 @@ pool_take(struct up_pool *p)
 		conn_close(c);
 	}
 	return NULL;
+}
+
+/* A session the server gave (TLS 1.2 at the end of the handshake, TLS
+ * 1.3 tickets any time after it, RFC 8446 §4.6.1): kept, newest first,
+ * whether the connection is later pooled or closed, for the next
+ * connection of this pool only, that is to the same host and port. */
+static int
+pool_new_session(SSL *ssl, SSL_SESSION *s)
+{
+	struct up_pool *p = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+
+	if (p == NULL || !SSL_SESSION_is_resumable(s))
+		return 0;
+	SSL_SESSION_free(p->session);
+	p->session = s;
+	return 1; /* the reference is ours */
 }
 
 /* The TLS client context of an https upstream: TLS 1.2 or 1.3 (RFC 8996
@@ -844,7 +861,13 @@ pool_tls_init(struct up_pool *p, const struct conf_upstream *u)
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
-	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	/* Sessions reach the pool through the callback alone; the context
+	 * is the pool's own, so no other host's session is ever offered. */
+	SSL_CTX_set_session_cache_mode(ctx,
+	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, pool_new_session);
+	if (SSL_CTX_set_app_data(ctx, p) != 1 ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
 	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0)
 		return -1;
 	if (u->ca_file != NULL
@@ -927,10 +950,21 @@ up_pool_free(struct up_pool *p)
 		pool_drop(c);
 	}
 	SSL_SESSION_free(p->session);
+	/* A tunnel may still hold a connection of this context. */
+	if (p->ssl_ctx != NULL)
+		SSL_CTX_set_app_data(p->ssl_ctx, NULL);
 	SSL_CTX_free(p->ssl_ctx);
 	free(p->host_line);
 	free(p->host);
 	free(p);
+}
+
+void
+up_pool_set_tls_counters(struct up_pool *p, atomic_ulong *full,
+    atomic_ulong *resumed)
+{
+	p->tls_full = full;
+	p->tls_resumed = resumed;
 }
 
 size_t

@@ -42,6 +42,12 @@ size_t up_pool_idle(const struct up_pool *p);
  * complement). The pool takes its current count out of it when freed. */
 void up_pool_set_gauge(struct up_pool *p, atomic_ulong *gauge);
 
+/* From now on, count every completed TLS handshake of an https pool in
+ * |*full| or, when it resumed a session, in |*resumed| (relaxed atomics;
+ * either may be NULL). */
+void up_pool_set_tls_counters(struct up_pool *p, atomic_ulong *full,
+    atomic_ulong *resumed);
+
 enum up_body {
 	UP_BODY_NONE = 0, /* no request body */
 	UP_BODY_LENGTH,   /* Content-Length: body_len */

@@ -29,7 +29,8 @@ FAMILIES = ("bearerd_build_info", "bearerd_start_time_seconds", "bearerd_open_co
     "bearerd_requests_total", "bearerd_request_duration_seconds", "bearerd_auth_total",
     "bearerd_refused_total", "bearerd_upstream_requests_total",
     "bearerd_upstream_errors_total", "bearerd_upstream_response_seconds",
-    "bearerd_upstream_idle_connections", "bearerd_token_cache_hits_total",
+    "bearerd_upstream_idle_connections", "bearerd_upstream_tls_handshakes_total",
+    "bearerd_token_cache_hits_total",
     "bearerd_token_cache_misses_total", "bearerd_config_reloads_total",
     "bearerd_config_last_reload_success_timestamp_seconds")
 

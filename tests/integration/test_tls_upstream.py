@@ -2,13 +2,19 @@
 """https upstreams: a uvicorn upstream over TLS with a CA made here (openssl
 CLI); bearerd verifies its certificate and name, pools the connections, and
 refuses a wrong CA or a wrong name with 502; request bodies with
-backpressure and a WebSocket tunnel over the TLS connection."""
+backpressure and a WebSocket tunnel over the TLS connection; new
+connections resume the upstream's TLS session, and only toward the host it
+came from."""
 
 import asyncio
 import hashlib
 import json
 import os
+import re
+import socket
+import ssl
 import subprocess
+import threading
 
 import pytest
 import websockets
@@ -180,3 +186,144 @@ def test_https_upstream_websocket_tunnel(bearerd_factory, tls_up, pki):
     # the proxy still serves after the tunnel closed
     r = bd.get("/public/u1/res")
     assert r.status == 200, (r.status, r.body[:200])
+
+
+class ResumeServer:
+    """A small HTTP/1.1 server over TLS (Python's ssl, OpenSSL underneath)
+    that records, for every connection, the server name the client sent,
+    the TLS version and whether the handshake resumed a session. A request
+    whose target contains "close" is answered with Connection: close and
+    the connection closed; the others keep it open."""
+
+    def __init__(self, cert, key, max_version=None):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(cert, key)
+        if max_version is not None:
+            self.ctx.maximum_version = max_version
+        self.ctx.sni_callback = self._sni
+        self.sni = {}
+        self.handshakes = []
+        self.lock = threading.Lock()
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _sni(self, conn, name, ctx):
+        self.sni[id(conn)] = name
+
+    def _accept(self):
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
+
+    def _serve(self, raw):
+        raw.settimeout(10)
+        try:
+            with self.ctx.wrap_socket(raw, server_side=True) as conn:
+                rec = {"sni": self.sni.pop(id(conn), None), "reused": conn.session_reused,
+                    "version": conn.version()}
+                with self.lock:
+                    self.handshakes.append(rec)
+                buf = b""
+                while True:
+                    while b"\r\n\r\n" not in buf:
+                        data = conn.recv(65536)
+                        if not data:
+                            return
+                        buf += data
+                    head, buf = buf.split(b"\r\n\r\n", 1)
+                    close = b"close" in head.split(b"\r\n", 1)[0]
+                    body = json.dumps(rec).encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: %d\r\n%s\r\n" % (len(body),
+                        b"Connection: close\r\n" if close else b"") + body)
+                    if close:
+                        return
+        except OSError:
+            pass
+
+    def mark(self):
+        with self.lock:
+            return len(self.handshakes)
+
+    def since(self, mark):
+        with self.lock:
+            return [(h["sni"], h["reused"]) for h in self.handshakes[mark:]]
+
+    def stop(self):
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def resume_pki(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("pki-resume"))
+    make_ca(d, "ca")
+    cert, key = make_leaf(d, "ca", "resume", "DNS:localhost,IP:127.0.0.1")
+    return {"ca": os.path.join(d, "ca.pem"), "cert": cert, "key": key}
+
+
+@pytest.fixture(params=["tls1.2", "tls1.3"])
+def resume_up(request, resume_pki):
+    top = {"tls1.2": ssl.TLSVersion.TLSv1_2, "tls1.3": ssl.TLSVersion.TLSv1_3}
+    s = ResumeServer(resume_pki["cert"], resume_pki["key"], top[request.param])
+    yield s
+    s.stop()
+
+
+def tls_handshakes(bd, upstream):
+    text = bd.admin("/metrics").body.decode()
+    out = []
+    for resumed in ("false", "true"):
+        series = 'bearerd_upstream_tls_handshakes_total{upstream="%s",resumed="%s"}' % (
+            upstream, resumed)
+        m = re.search(r"^%s (\d+)$" % re.escape(series), text, re.M)
+        assert m, (series, text)
+        out.append(int(m.group(1)))
+    return tuple(out)
+
+
+@pytest.mark.parametrize("how", ["upstream_closes", "pool_keeps_none"])
+def test_https_upstream_resumes_sessions(bearerd_factory, resume_up, resume_pki, how):
+    # Every request needs a new connection (the upstream closes it, or the
+    # pool keeps none): the first handshake is a full one, the later ones
+    # resume its session. In TLS 1.3 the tickets arrive after the
+    # handshake, so a session taken at handshake time would not resume.
+    opts = {"ca_file": '"%s"' % resume_pki["ca"]}
+    if how == "pool_keeps_none":
+        opts["max_idle"] = 0
+    bd = bearerd_factory(upstream_url="https://localhost:%d" % resume_up.port,
+        upstream_opts=opts)
+    q = "close=1" if how == "upstream_closes" else "keep=1"
+    m = resume_up.mark()
+    for i in range(4):
+        r = bd.get("/public/u1/res?%s&i=%d" % (q, i))
+        assert r.status == 200, (r.status, r.body[:200])
+    assert resume_up.since(m) == [("localhost", False)] + [("localhost", True)] * 3
+    assert tls_handshakes(bd, "api") == (1, 3)
+
+
+def test_https_upstream_session_stays_with_its_host(bearerd_factory, resume_pki):
+    # Two upstreams on one server (one ticket key, and a TLS 1.3 server
+    # resumes whatever SNI comes with the ticket): "localhost" and the
+    # address 127.0.0.1 (no SNI). The address's first handshake must be a
+    # full one: a session is offered only to the host it came from.
+    s = ResumeServer(resume_pki["cert"], resume_pki["key"])
+    try:
+        bd = bearerd_factory(upstream_url="https://localhost:%d" % s.port,
+            upstream_opts={"ca_file": '"%s"' % resume_pki["ca"], "max_idle": 0},
+            routes_first=['upstream ip {', '  url = "https://127.0.0.1:%d"' % s.port,
+                '  ca_file = "%s"' % resume_pki["ca"], '  max_idle = 0', '}',
+                'route "/ip/**" { upstream = ip\n  auth = none }'])
+        m = s.mark()
+        for path in ("/public/a", "/public/b", "/ip/a", "/ip/b", "/public/c"):
+            r = bd.get(path)
+            assert r.status == 200, (path, r.status, r.body[:200])
+        assert s.since(m) == [("localhost", False), ("localhost", True), (None, False),
+            (None, True), ("localhost", True)]
+        assert tls_handshakes(bd, "api") == (1, 2)
+        assert tls_handshakes(bd, "ip") == (1, 1)
+    finally:
+        s.stop()

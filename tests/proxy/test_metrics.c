@@ -85,6 +85,11 @@ main(int argc, char *argv[])
 	metrics_upstream_pool(main_shard, up, 3);
 	metrics_upstream_pool(main_shard, up, -1);
 	metrics_connections(main_shard, -1);
+	atomic_fetch_add(metrics_upstream_tls_counter(main_shard, up, false),
+	    1);
+	atomic_fetch_add(metrics_upstream_tls_counter(main_shard, up, true), 2);
+	ok(metrics_upstream_tls_counter(NULL, up, true) == NULL,
+	    "no shard: no TLS counter");
 	metrics_reload(true, 1700000100);
 	metrics_reload(false, 1700000200);
 	metrics_request(NULL, route_api, 200, 1); /* no shard: ignored */
@@ -146,6 +151,14 @@ main(int argc, char *argv[])
 	is_int(value(text,
 	           "bearerd_upstream_idle_connections{upstream=\"api\"}"),
 	    2, "pool gauge up and down");
+	is_int(value(text,
+	           "bearerd_upstream_tls_handshakes_total{upstream=\"api\","
+	           "resumed=\"false\"}"),
+	    1, "full TLS handshakes");
+	is_int(value(text,
+	           "bearerd_upstream_tls_handshakes_total{upstream=\"api\","
+	           "resumed=\"true\"}"),
+	    2, "resumed TLS handshakes apart");
 	is_int(value(text, "bearerd_open_connections"), THREADS - 1,
 	    "connections gauge");
 	is_int(value(text, "bearerd_token_cache_hits_total"),
