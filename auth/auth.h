@@ -489,6 +489,36 @@ void auth_tcache_free(struct auth_tcache *c);
 void auth_tcache_key(const char *domain, const char *token, size_t token_len,
     unsigned char out[AUTH_TCACHE_KEY_LEN]);
 
+/*
+ * The last key one client connection needed, with the exact bytes it was
+ * hashed from (domain, NUL, token): a browser sends the same cookie on
+ * every request of a connection, and the SHA-256 was most of a cached
+ * request's own work. A memoised pure function, so a key it returns is
+ * always the key auth_tcache_key would compute. Zero-initialise it; the
+ * owner calls auth_tcache_memo_clear when done (it wipes the copy).
+ */
+#define AUTH_TCACHE_MEMO_MAX 4096 /* longer inputs are hashed every time */
+
+struct auth_tcache_memo {
+	unsigned char key[AUTH_TCACHE_KEY_LEN];
+	unsigned char
+	    *in;    /* owned: |len| bytes hashed into |key|; may be NULL */
+	size_t len; /* 0: nothing memoised */
+	size_t cap;
+};
+
+/* auth_tcache_key through |m| (NULL: no memo). The input is compared in
+ * constant time: a connection may carry more than one client's requests
+ * (a front proxy pools them), so the comparison must not tell one client
+ * how much of another's token it guessed. A failed allocation only means
+ * no memo. */
+void auth_tcache_key_memo(struct auth_tcache_memo *m, const char *domain,
+    const char *token, size_t token_len,
+    unsigned char out[AUTH_TCACHE_KEY_LEN]);
+
+/* Wipes and frees |m|'s copy; |m| is empty and reusable after. */
+void auth_tcache_memo_clear(struct auth_tcache_memo *m);
+
 /* The live entry for |key| at |now|, or NULL. The pointer is valid until
  * the next put. */
 const struct auth_tcache_entry *auth_tcache_get(struct auth_tcache *c,

@@ -101,6 +101,64 @@ auth_tcache_key(const char *domain, const char *token, size_t token_len,
 		memset(out, 0, AUTH_TCACHE_KEY_LEN);
 }
 
+void
+auth_tcache_key_memo(struct auth_tcache_memo *m, const char *domain,
+    const char *token, size_t token_len, unsigned char out[AUTH_TCACHE_KEY_LEN])
+{
+	size_t dl, need;
+	unsigned char *in;
+
+	if (domain == NULL)
+		domain = "";
+	dl = strlen(domain);
+	if (m == NULL || token_len > AUTH_TCACHE_MEMO_MAX ||
+	    dl > AUTH_TCACHE_MEMO_MAX) {
+		auth_tcache_key(domain, token, token_len, out);
+		return;
+	}
+	need = dl + 1 + token_len;
+	if (m->len == need &&
+	    (CRYPTO_memcmp(m->in, domain, dl) | (m->in[dl] != 0 ? 1 : 0) |
+	        CRYPTO_memcmp(m->in + dl + 1, token, token_len)) == 0) {
+		memcpy(out, m->key, AUTH_TCACHE_KEY_LEN);
+		return;
+	}
+	auth_tcache_key(domain, token, token_len, out);
+	if (auth_assoc_key_is_poison(out)) {
+		auth_tcache_memo_clear(m); /* never memoise a failed hash */
+		return;
+	}
+	if (m->cap < need) {
+		if ((in = malloc(need)) == NULL) {
+			auth_tcache_memo_clear(m);
+			return;
+		}
+		auth_tcache_memo_clear(m);
+		m->in = in;
+		m->cap = need;
+	}
+	memcpy(m->in, domain, dl);
+	m->in[dl] = 0;
+	if (token_len > 0)
+		memcpy(m->in + dl + 1, token, token_len);
+	m->len = need;
+	memcpy(m->key, out, AUTH_TCACHE_KEY_LEN);
+}
+
+void
+auth_tcache_memo_clear(struct auth_tcache_memo *m)
+{
+	if (m == NULL)
+		return;
+	if (m->in != NULL)
+		OPENSSL_cleanse(m->in, m->cap);
+	free(m->in);
+	OPENSSL_cleanse(m->key, sizeof(m->key));
+	m->in = NULL;
+	m->len = 0;
+	m->cap = 0;
+}
+
 /* The first slot of |key|'s set. */
 static struct tcache_slot *
 set_of(struct auth_tcache *c, const unsigned char key[AUTH_TCACHE_KEY_LEN])

@@ -257,6 +257,7 @@ static void
 conn_free(struct conn *cx)
 {
 	metrics_connections(cx->w->ms, -1);
+	auth_tcache_memo_clear(&cx->memo);
 	evbuffer_free(cx->in);
 	evbuffer_free(cx->out);
 	free(cx);
@@ -1100,7 +1101,6 @@ worker_cleanup(struct worker *w)
 	if (w->ctl_fd != -1)
 		close(w->ctl_fd);
 	free(w->head_buf);
-	free(w->req_spare);
 	free(w->fields);
 	if (w->base != NULL)
 		event_base_free(w->base);

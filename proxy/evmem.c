@@ -10,15 +10,20 @@
 
 /*
  * Why: every proxied request makes libevent allocate and free four or five
- * buffer chains of 1 to 8 KiB (a read reserves 4 KiB plus the chain's own
- * header; a drained chain is freed at once). glibc serves those sizes from
- * its bins, not its per-thread cache (which stops at 1 KiB): about 3,800
- * instructions a request, a tenth of the daemon's own work. Here a freed
- * block goes to its thread's list for its size class and the next
- * allocation of that class takes it back in a few instructions.
+ * buffer chains of 1 to 32 KiB (a drained chain is freed at once). glibc
+ * serves those sizes from its bins, not its per-thread cache (which stops
+ * at 1 KiB): about 3,800 instructions a request, a tenth of the daemon's
+ * own work. Here a freed block goes to its thread's list for its size
+ * class and the next allocation of that class takes it back in a few
+ * instructions.
  *
- * Each block has a 16-byte header holding its class, so free and realloc
- * know its size; the pointer handed out stays 16-byte aligned, as malloc's.
+ * A class holds a power of two of bytes, not a power of two less the
+ * header: libevent rounds a chain up to a power of two itself (a 16 KiB
+ * read reservation plus the chain's header asks for 32 KiB), so classes
+ * one header short would send every such chain to the next class, or past
+ * the largest one to plain malloc. Each block has a 16-byte header before
+ * the bytes handed out, holding its class, so free and realloc know its
+ * size; the pointer handed out stays 16-byte aligned, as malloc's.
  * Lists are bounded (EVMEM_KEEP a class), so an idle worker keeps at most
  * a few MiB, and they are freed when the thread exits. A block freed by
  * another thread than the one that made it joins the freeing thread's
@@ -28,8 +33,8 @@
  * AddressSanitizer still sees each use after free in libevent's objects.
  */
 
-#define EVMEM_MIN_SHIFT 6  /* 64-byte blocks, header included */
-#define EVMEM_MAX_SHIFT 15 /* 32 KiB */
+#define EVMEM_MIN_SHIFT 6  /* 64 bytes after the header */
+#define EVMEM_MAX_SHIFT 15 /* 32 KiB after the header */
 #define EVMEM_NCLS (EVMEM_MAX_SHIFT - EVMEM_MIN_SHIFT + 1)
 #define EVMEM_BIG EVMEM_NCLS /* the class of a block from plain malloc */
 #define EVMEM_HDR 16
@@ -95,24 +100,25 @@ lists_key_make(void)
 }
 
 /* The class of a block holding |n| bytes after its header, or EVMEM_BIG:
- * the power of two at or above n + header, counted from the smallest. */
+ * the power of two at or above n, counted from the smallest. */
 static size_t
 class_of(size_t n)
 {
-	size_t need = n + EVMEM_HDR - 1, bits;
+	size_t bits;
 
-	if (n > ((size_t)1 << EVMEM_MAX_SHIFT) - EVMEM_HDR)
+	if (n > ((size_t)1 << EVMEM_MAX_SHIFT))
 		return EVMEM_BIG;
-	if (need < ((size_t)1 << EVMEM_MIN_SHIFT))
+	if (n <= ((size_t)1 << EVMEM_MIN_SHIFT))
 		return 0;
-	bits = (size_t)(64 - __builtin_clzll((unsigned long long)need));
+	bits = (size_t)(64 - __builtin_clzll((unsigned long long)(n - 1)));
 	return bits - EVMEM_MIN_SHIFT;
 }
 
+/* The bytes a block of class |c| holds after its header. */
 static size_t
 class_cap(size_t c)
 {
-	return ((size_t)1 << (EVMEM_MIN_SHIFT + c)) - EVMEM_HDR;
+	return (size_t)1 << (EVMEM_MIN_SHIFT + c);
 }
 
 void *

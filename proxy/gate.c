@@ -411,8 +411,9 @@ verify_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 	enum auth_status st;
 	int64_t expires, mexp;
 
-	auth_tcache_key(is->cache_domain != NULL ? is->cache_domain : is->name,
-	    cred, cred_len, key);
+	auth_tcache_key_memo(ctx != NULL ? ctx->memo : NULL,
+	    is->cache_domain != NULL ? is->cache_domain : is->name, cred,
+	    cred_len, key);
 	if (tc != NULL && (e = auth_tcache_get(tc, key, now)) != NULL) {
 		*claims = e->claims;
 		memcpy(fwd, e->fwd, e->fwd_len + 1);

@@ -53,6 +53,9 @@ struct gate_ctx {
 	/* Session cache of the Better Auth exchange; may be NULL when no
 	 * issuer has credential = session (such a route then answers 503). */
 	struct auth_scache *scache;
+	/* The client connection's last token-cache key (auth.h); may be
+	 * NULL. */
+	struct auth_tcache_memo *memo;
 	/* For this request only: the issuer just answered 401 to its
 	 * session cookie, which counts as expired now (no new exchange). */
 	bool session_refused;

@@ -564,15 +564,21 @@ field_rules(struct scan *s, struct head_state *h, const struct h1_field *f,
 			return bad(s, "content_length_with_transfer_encoding",
 			    at);
 		break;
-	case H1_T_CONNECTION:
-		/* RFC 9112 §9.3, RFC 9110 §7.6.1 */
-		if (h1_list_has_token(f->value, f->value_len, "close", 5))
-			h->conn_close = true;
-		if (h1_list_has_token(f->value, f->value_len, "keep-alive", 10))
-			h->conn_keep_alive = true;
-		if (h1_list_has_token(f->value, f->value_len, "upgrade", 7))
-			h->conn_upgrade = true;
+	case H1_T_CONNECTION: {
+		/* RFC 9112 §9.3, RFC 9110 §7.6.1: one pass over the list */
+		const char *it;
+		size_t pos = 0, il;
+
+		while (h1_list_next(f->value, f->value_len, &pos, &it, &il)) {
+			if (h1_name_eq(it, il, "close", 5))
+				h->conn_close = true;
+			else if (h1_name_eq(it, il, "keep-alive", 10))
+				h->conn_keep_alive = true;
+			else if (h1_name_eq(it, il, "upgrade", 7))
+				h->conn_upgrade = true;
+		}
 		break;
+	}
 	default:
 		break;
 	}

@@ -121,9 +121,8 @@ struct worker {
 	size_t head_cap;
 	void *fields; /* owned: struct h1_field[PROXY fields cap] */
 	size_t fields_cap;
-	void *req_spare;     /* owned: a freed request's memory, for the next */
-	uint64_t seq;        /* requests started: request ids */
-	atomic_int inflight; /* its requests alive (server_inflight) */
+	uint64_t seq;             /* requests started: request ids */
+	atomic_int inflight;      /* its requests alive (server_inflight) */
 	struct metrics_shard *ms; /* this worker's counters (metrics.c) */
 };
 
@@ -173,16 +172,17 @@ struct conn {
 	struct event ev_read;  /* persistent EV_READ while reading */
 	struct event ev_write; /* EV_WRITE while output waits */
 	struct ltimer timer;
-	struct evbuffer *in;  /* owned */
-	struct evbuffer *out; /* owned */
-	uint64_t written;     /* bytes the client took, ever */
-	uint64_t dl_mark;     /* |written| when DL_WRITE was armed */
-	int dl_outq;          /* the kernel's send queue then */
-	struct request *req;  /* the current request, owned */
-	bool reading;         /* ev_read is added */
-	bool paused;          /* the request holds reads back (backpressure) */
-	bool write_armed;     /* ev_write added or activated */
-	bool eof;             /* the client's FIN was read */
+	struct evbuffer *in;          /* owned */
+	struct evbuffer *out;         /* owned */
+	uint64_t written;             /* bytes the client took, ever */
+	uint64_t dl_mark;             /* |written| when DL_WRITE was armed */
+	int dl_outq;                  /* the kernel's send queue then */
+	struct request *req;          /* the current request, owned */
+	struct auth_tcache_memo memo; /* its last token-cache key (gate) */
+	bool reading;                 /* ev_read is added */
+	bool paused;      /* the request holds reads back (backpressure) */
+	bool write_armed; /* ev_write added or activated */
+	bool eof;         /* the client's FIN was read */
 	bool tls_read_wants_write;
 	bool tls_write_wants_read;
 	bool saw_bytes;  /* the current head has started */

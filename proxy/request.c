@@ -37,6 +37,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "evmem.h"
 #include "exchange.h"
 #include "gate.h"
 #include "http1.h"
@@ -381,10 +382,8 @@ request_try_head(struct conn *cx)
 		request_reject_conn(cx, err.status, err.code);
 		return 1;
 	}
-	/* A request holds a 4 KiB path: the last one freed is reused */
-	if ((r = w->req_spare) != NULL)
-		w->req_spare = NULL;
-	else if ((r = malloc(sizeof(*r) + AUTH_MAX_PATH_LEN + 1)) == NULL) {
+	/* A request holds a 4 KiB path: from the worker's free lists */
+	if ((r = evmem_malloc(sizeof(*r) + AUTH_MAX_PATH_LEN + 1)) == NULL) {
 		request_reject_conn(cx, 503, "internal");
 		return 1;
 	}
@@ -542,6 +541,7 @@ request_decide(struct request *r, const struct h1_request *head)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.tcache = r->wg->tcache;
 	ctx.scache = r->wg->scache;
+	ctx.memo = &cx->memo;
 	ctx.session_refused = r->session_refused;
 	rc = gate_decide(&in, c, &ctx, (int64_t)time(NULL), &g, w->head_buf,
 	    w->head_cap);
@@ -802,17 +802,58 @@ ob_dec(struct obuf *o, uint64_t v)
 	ob_add(o, d + k, sizeof(d) - k);
 }
 
-/* Whether |f|'s name is listed by a Connection field of the response
- * (RFC 9110 §7.6.1: those are hop-by-hop too). */
+/* The names a response's Connection fields list (RFC 9110 §7.6.1: those
+ * fields are hop-by-hop too), split once per response, not once per
+ * field. More than CONN_NAMES_MAX of them: |n| is SIZE_MAX and each field
+ * is looked up in the lists themselves. */
+#define CONN_NAMES_MAX 8
+
+struct conn_names {
+	struct auth_view v[CONN_NAMES_MAX];
+	size_t n;
+};
+
+static void
+conn_names_split(const struct up_header *h, size_t n_h, struct conn_names *cn)
+{
+	const char *it;
+	size_t i, pos, il;
+
+	cn->n = 0;
+	for (i = 0; i < n_h; i++) {
+		if (h[i].tok != H1_T_CONNECTION)
+			continue;
+		pos = 0;
+		while (
+		    h1_list_next(h[i].value, h[i].value_len, &pos, &it, &il)) {
+			if (cn->n == CONN_NAMES_MAX) {
+				cn->n = SIZE_MAX;
+				return;
+			}
+			cn->v[cn->n].ptr = it;
+			cn->v[cn->n].len = il;
+			cn->n++;
+		}
+	}
+}
+
+/* Whether |f|'s name is one |cn| lists. */
 static bool
-named_in_connection(const struct up_header *h, size_t n_h,
-    const struct up_header *f)
+named_in_connection(const struct conn_names *cn, const struct up_header *h,
+    size_t n_h, const struct up_header *f)
 {
 	size_t i;
 
-	for (i = 0; i < n_h; i++)
-		if (h[i].tok == H1_T_CONNECTION &&
-		    h1_list_has_token(h[i].value, h[i].value_len, f->name,
+	if (cn->n == SIZE_MAX) {
+		for (i = 0; i < n_h; i++)
+			if (h[i].tok == H1_T_CONNECTION &&
+			    h1_list_has_token(h[i].value, h[i].value_len,
+			        f->name, f->name_len))
+				return true;
+		return false;
+	}
+	for (i = 0; i < cn->n; i++)
+		if (h1_name_eq(cn->v[i].ptr, cn->v[i].len, f->name,
 		        f->name_len))
 			return true;
 	return false;
@@ -827,6 +868,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	struct request *r = arg;
 	struct conn *cx = r->cx;
 	struct obuf ob, *o = &ob; /* 8 KiB of stack: no allocation */
+	struct conn_names cn;
 	bool tunnel = status == 101, has_conn = false;
 	size_t i;
 
@@ -854,6 +896,9 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 
 	for (i = 0; i < n_h && !has_conn; i++)
 		has_conn = h[i].tok == H1_T_CONNECTION;
+	cn.n = 0;
+	if (has_conn && !tunnel)
+		conn_names_split(h, n_h, &cn);
 	ob_add(o, "HTTP/1.1 ", 9);
 	ob_dec(o, (uint64_t)status);
 	ob_add(o, " ", 1);
@@ -867,7 +912,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 		    (tok == H1_T_UPGRADE || tok == H1_T_CONNECTION))
 			drop = false;
 		if (!drop && !tunnel && has_conn &&
-		    named_in_connection(h, n_h, &h[i]))
+		    named_in_connection(&cn, h, n_h, &h[i]))
 			drop = true;
 		if (drop)
 			continue;
@@ -1224,10 +1269,7 @@ request_free(struct request *r)
 	request_count(r);
 	free(r->extra);
 	wgen_unref(r->wg);
-	if (r->w->req_spare == NULL)
-		r->w->req_spare = r;
-	else
-		free(r);
+	evmem_free(r);
 }
 
 static void

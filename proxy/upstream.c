@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "evmem.h"
 #include "http1.h"
 #include "ltimer.h"
 #include "upstream.h"
@@ -76,6 +77,7 @@ struct up_pool {
 	char port_str[8];
 	char *host_line;                      /* owned: "Host: ...\r\n" */
 	int connect_ms, response_ms, idle_ms; /* 0: no timeout */
+	size_t host_line_len;
 	size_t max_idle;
 	struct up_conn_list idle; /* most recently used first */
 	size_t n_idle;
@@ -927,6 +929,7 @@ up_pool_new(struct event_base *base, struct evdns_base *dns,
 		p->host_line = NULL;
 		goto fail;
 	}
+	p->host_line_len = (size_t)n;
 	return p;
 fail:
 	SSL_CTX_free(p->ssl_ctx);
@@ -1027,7 +1030,7 @@ req_destroy(struct up_req *r)
 		evbuffer_free(r->body);
 	if (r->replay != NULL)
 		evbuffer_free(r->replay);
-	free(r);
+	evmem_free(r);
 }
 
 /* Around every call into the caller. False: |r| must not be used again
@@ -1625,7 +1628,7 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 	 * is filled by the parser before any use: not zeroed. */
 	evsz = event_get_struct_event_size();
 	evsz = (evsz + 15) & ~(size_t)15;
-	if ((r = malloc(sizeof(*r) + evsz)) == NULL)
+	if ((r = evmem_malloc(sizeof(*r) + evsz)) == NULL)
 		return NULL;
 	memset(r, 0, offsetof(struct up_req, hdrs));
 	r->pool = p;
@@ -1638,7 +1641,7 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 	r->state = ST_HEAD;
 	r->kick = (struct event *)(void *)((char *)r + sizeof(*r));
 	if (event_assign(r->kick, p->base, -1, 0, req_kick_cb, r) == -1) {
-		free(r);
+		evmem_free(r);
 		return NULL;
 	}
 	r->body = evbuffer_new();
@@ -1648,7 +1651,7 @@ up_req_start(struct up_pool *p, struct evbuffer *head, enum up_body body,
 
 	/* RFC 9112 §3.2 Host, §6.1-§6.2 framing, then the empty line. */
 	rc |= evbuffer_add_buffer(h, head);
-	rc |= evbuffer_add(h, p->host_line, strlen(p->host_line));
+	rc |= evbuffer_add(h, p->host_line, p->host_line_len);
 	switch (body) {
 	case UP_BODY_LENGTH:
 		rc |= evbuffer_add_printf(h, "Content-Length: %" PRIu64 "\r\n",

@@ -146,6 +146,29 @@ def test_upstream_1xx_trickle_is_bounded(bd_raw, rawup):
 # ------------------------------------------- regressions (must pass)
 
 
+@pytest.mark.parametrize("n_other", [1, 12])
+def test_response_fields_named_by_connection_are_dropped(bd_raw, rawup, n_other):
+    """RFC 9110 section 7.6.1: a field the upstream's Connection lists is
+    hop-by-hop and never reaches the client, in any case, with the list
+    split over two Connection fields; fields it does not list pass. With
+    12 names the list is longer than the names bearerd splits out once per
+    response, so each field is looked up in the lists themselves."""
+    others = ", ".join("X-Other-%d" % i for i in range(n_other - 1))
+    body = (b"HTTP/1.1 200 OK\r\nConnection: keep-alive, x-hop-one"
+        + (", " + others).encode() * (n_other > 1)
+        + b"\r\nX-Hop-One: 1\r\nX-Keep: 2\r\nconnection: X-HOP-TWO\r\n"
+        b"X-Hop-Two: 3\r\nX-Hop-Twox: 4\r\nContent-Length: 2\r\n\r\nok")
+    rawup.script["hop%d" % n_other] = body
+    res = raw(bd_raw.port, ("GET /public/hop%d HTTP/1.1\r\nHost: a\r\n"
+        "Connection: close\r\n\r\n" % n_other).encode()).responses[0]
+    assert res.status == 200 and res.body == b"ok"
+    assert res.header("X-Keep") == "2"
+    assert res.header("X-Hop-Twox") == "4"
+    assert res.header("X-Hop-One") is None
+    assert res.header("X-Hop-Two") is None
+    assert res.header_all("Connection") == ["close"]
+
+
 def test_head_sent_byte_by_byte_reaches_upstream_intact(bd, upstream, tokens):
     """A head split across many reads must be parsed as one whole head (the
     old libevhtp server inserted a stray byte into a split URI). One byte

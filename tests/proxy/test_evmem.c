@@ -97,6 +97,33 @@ test_reuse(void)
 	evmem_free(b);
 }
 
+/* libevent asks for whole powers of two (a chain is rounded up with its
+ * header inside: a 16 KiB read reservation asks for 32 KiB). Each such
+ * size, up to the largest class, is kept and given back, not passed to
+ * malloc because the block's own header would not fit. */
+static void
+test_pow2_kept(void)
+{
+	bool all = true, same = true;
+	size_t shift;
+
+	evmem_thread_release(); /* so each allocation below is a new block */
+	for (shift = 6; shift <= 15; shift++) {
+		void *a = evmem_malloc((size_t)1 << shift), *b;
+
+		evmem_free(a);
+		if (evmem_thread_kept() != (CACHED ? 1 : 0))
+			all = false;
+		b = evmem_malloc((size_t)1 << shift);
+		if (CACHED && a != b)
+			same = false;
+		evmem_free(b);
+		evmem_thread_release();
+	}
+	ok(all, "every power of two from 64 B to 32 KiB is kept when freed");
+	ok(same, "and the next allocation of that size takes it back");
+}
+
 #define N_BLOCKS 200
 
 static void *blocks[N_BLOCKS];
@@ -156,6 +183,7 @@ int
 main(void)
 {
 	test_sizes();
+	test_pow2_kept();
 	test_realloc();
 	test_reuse();
 	test_threads();

@@ -433,7 +433,7 @@ run_case(struct guard *g, const struct gcase *tc)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in;
-	struct gate_ctx ctx = {NULL, NULL, false, 0, 0};
+	struct gate_ctx ctx = {NULL, NULL, NULL, false, 0, 0};
 	struct gate_out out;
 	const struct conf *c = *tc->conf;
 	size_t cap = gate_head_cap(c);
@@ -498,7 +498,7 @@ test_outputs(void)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in = {&r, "192.0.2.7", false, false, "gen-1", 5};
-	struct gate_ctx ctx = {NULL, NULL, false, 0, 0};
+	struct gate_ctx ctx = {NULL, NULL, NULL, false, 0, 0};
 	struct gate_out out;
 	struct auth_tcache *tc = auth_tcache_new(16);
 	char buf[65536];
@@ -734,7 +734,7 @@ test_session(void)
 {
 	struct conf *cs = load(conf_s);
 	struct auth_scache *sc = auth_scache_new(16);
-	struct gate_ctx ctx = {NULL, sc, false, 0, 0};
+	struct gate_ctx ctx = {NULL, sc, NULL, false, 0, 0};
 	struct gate_out out;
 	struct auth_claims cl;
 	char ck[256], forged[256], head[1024], buf[65536];
@@ -920,6 +920,56 @@ test_session(void)
 	conf_free(cs);
 }
 
+/*
+ * One connection's requests through one token-cache memo: each verdict is
+ * the one the token itself earns, whatever the connection sent before (a
+ * forged token one byte from the last good one is still refused).
+ */
+static void
+test_memo(void)
+{
+	static const struct {
+		const char *head;
+		int status;
+		const char *what;
+	} seq[] = {
+	    {"GET /api/u1/t HTTP/1.1\r\nHost: h\r\nCookie: token={T1}\r\n\r\n",
+	        0, "u1's token"},
+	    {"GET /api/u1/t HTTP/1.1\r\nHost: h\r\nCookie: token={T1}\r\n\r\n",
+	        0, "again, from the memo"},
+	    {"GET /api/u1/t HTTP/1.1\r\nHost: h\r\nCookie: token={TB}\r\n\r\n",
+	        401, "a forged signature one byte off"},
+	    {"GET /api/u1/t HTTP/1.1\r\nHost: h\r\nCookie: token={T1}\r\n\r\n",
+	        0, "u1's token after it"},
+	    {"GET /api/u1/t HTTP/1.1\r\nHost: h\r\nCookie: token={T2}\r\n\r\n",
+	        403, "u2's token on u1's path"},
+	    {"GET /api/u2/t HTTP/1.1\r\nHost: h\r\nCookie: token={T2}\r\n\r\n",
+	        0, "u2's token on its own path"},
+	    {"GET /api/u2/t HTTP/1.1\r\nHost: h\r\nCookie: token={TX}\r\n\r\n",
+	        401, "an expired token"},
+	};
+	static char text[8192], buf[65536];
+	struct h1_field fields[MAX_FIELDS];
+	struct h1_request r;
+	struct gate_in in = {&r, "192.0.2.7", false, false, "gen-1", 5};
+	struct gate_ctx ctx = {NULL, NULL, NULL, false, 0, 0};
+	struct auth_tcache_memo memo;
+	struct gate_out out;
+	size_t i;
+
+	memset(&memo, 0, sizeof(memo));
+	ctx.tcache = auth_tcache_new(16);
+	ctx.memo = &memo;
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		subst(seq[i].head, text, sizeof(text));
+		parse(text, strlen(text), &r, fields);
+		gate_decide(&in, ca, &ctx, NOW, &out, buf, sizeof(buf));
+		is_int(out.status, seq[i].status, "memo: %s", seq[i].what);
+	}
+	auth_tcache_memo_clear(&memo);
+	auth_tcache_free(ctx.tcache);
+}
+
 int
 main(void)
 {
@@ -945,6 +995,7 @@ main(void)
 	cb = load(conf_b);
 	test_table();
 	test_outputs();
+	test_memo();
 	test_reply();
 	test_trusted();
 	test_session();

@@ -2,6 +2,7 @@
 /* Tests for auth/tcache.c: keys, expiry, eviction, fixed capacity, wiping. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "auth.h"
@@ -266,10 +267,92 @@ test_capacity(void)
 	auth_tcache_free(c);
 }
 
+/*
+ * The memo, as a table of calls in order on one memo: each key must equal
+ * auth_tcache_key's; |how| says whether the memo answered (MEMO: its
+ * copy unchanged), or the input was hashed and taken (HASH) or hashed and
+ * not taken (PASS: too long to hold).
+ */
+enum { HASH, MEMO, PASS };
+
+static void
+test_memo(void)
+{
+	static char big[AUTH_TCACHE_MEMO_MAX + 2];
+	const struct {
+		const char *domain, *token;
+		size_t len; /* 0: strlen(token) */
+		int how;
+		const char *what;
+	} seq[] = {
+	    {"p", "aaaa.bbbb.cccc", 0, HASH, "first token"},
+	    {"p", "aaaa.bbbb.cccc", 0, MEMO, "the same again"},
+	    {"p", "aaaa.bbbb.cccd", 0, HASH, "one byte differs at the end"},
+	    {"p", "Aaaa.bbbb.cccd", 0, HASH, "one byte differs at the start"},
+	    {"p", "Aaaa.bbbb.cccd", 0, MEMO, "and it is the memo's now"},
+	    {"p", "Aaaa.bbbb.ccc", 0, HASH, "a prefix of it"},
+	    {"q", "Aaaa.bbbb.ccc", 0, HASH, "the same token, another domain"},
+	    {"qA", "aaa.bbbb.ccc", 0, HASH, "a byte moved into the domain"},
+	    {"q", "Aaaa.bbbb.ccc", 0, HASH, "and back"},
+	    {NULL, "Aaaa.bbbb.ccc", 0, HASH, "NULL domain"},
+	    {"", "Aaaa.bbbb.ccc", 0, MEMO, "is the empty domain"},
+	    {"", "", 0, HASH, "empty token"},
+	    {"", "", 0, MEMO, "empty token again"},
+	    {"p", big, sizeof(big) - 1, PASS, "too long for the memo"},
+	    {"p", big, sizeof(big) - 1, PASS, "so it is hashed again"},
+	    {"", "", 0, MEMO, "the memo kept the last it could hold"},
+	};
+	struct auth_tcache_memo m;
+	unsigned char k[AUTH_TCACHE_KEY_LEN], want[AUTH_TCACHE_KEY_LEN];
+	size_t i;
+
+	memset(big, 'x', sizeof(big) - 1);
+	memset(&m, 0, sizeof(m));
+	for (i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		size_t len = seq[i].len ? seq[i].len : strlen(seq[i].token);
+		unsigned char *before = m.in;
+		size_t before_len = m.len;
+		bool good;
+
+		/* Flip the memo's key: an answer from the memo hands the
+		 * flipped key back, so a hit is seen, not assumed. */
+		m.key[0] ^= 0x5a;
+		auth_tcache_key_memo(&m, seq[i].domain, seq[i].token, len, k);
+		auth_tcache_key(seq[i].domain, seq[i].token, len, want);
+		if (seq[i].how == MEMO) {
+			good = k[0] == (want[0] ^ 0x5a) &&
+			    memcmp(k + 1, want + 1, sizeof(k) - 1) == 0 &&
+			    m.in == before && m.len == before_len;
+		} else if (seq[i].how == PASS) {
+			good = memcmp(k, want, sizeof(k)) == 0 &&
+			    m.in == before && m.len == before_len;
+		} else {
+			good = memcmp(k, want, sizeof(k)) == 0 &&
+			    memcmp(m.key, want, sizeof(k)) == 0 &&
+			    m.len ==
+			        strlen(seq[i].domain ? seq[i].domain : "") + 1 +
+			            len;
+		}
+		if (seq[i].how != HASH)
+			m.key[0] ^= 0x5a;
+		ok(good, "memo: %s", seq[i].what);
+	}
+	auth_tcache_key_memo(NULL, "p", "t", 1, k);
+	auth_tcache_key("p", "t", 1, want);
+	ok(memcmp(k, want, sizeof(k)) == 0, "memo: a NULL memo hashes");
+	auth_tcache_memo_clear(&m);
+	ok(m.in == NULL && m.len == 0 && m.cap == 0, "memo: clear empties it");
+	auth_tcache_key_memo(&m, "p", "t", 1, k);
+	ok(memcmp(k, want, sizeof(k)) == 0 && m.len == 3,
+	    "memo: usable again after clear");
+	auth_tcache_memo_clear(&m);
+}
+
 int
 main(void)
 {
 	test_keys();
+	test_memo();
 	test_put_get();
 	test_eviction();
 	test_capacity();
