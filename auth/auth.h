@@ -516,6 +516,16 @@ void auth_tcache_key_memo(struct auth_tcache_memo *m, const char *domain,
     const char *token, size_t token_len,
     unsigned char out[AUTH_TCACHE_KEY_LEN]);
 
+/* The memo's two halves, for other memoised checks (one memo a purpose):
+ * whether |m| holds exactly (|domain|, NUL, |data|), compared as above;
+ * and making it hold that with |val|. A set that cannot keep its input
+ * (over AUTH_TCACHE_MEMO_MAX, or no memory) leaves |m| empty, never
+ * holding an older input as if it were the last. */
+bool auth_tcache_memo_has(const struct auth_tcache_memo *m, const char *domain,
+    const char *data, size_t len);
+void auth_tcache_memo_set(struct auth_tcache_memo *m, const char *domain,
+    const char *data, size_t len, const unsigned char val[AUTH_TCACHE_KEY_LEN]);
+
 /* Wipes and frees |m|'s copy; |m| is empty and reusable after. */
 void auth_tcache_memo_clear(struct auth_tcache_memo *m);
 
@@ -584,10 +594,11 @@ void auth_scache_free(struct auth_scache *c);
  * An entry at or past its exp is wiped and reported as a MISS. HIT needs
  * now < exp - |refresh_before| and now < fetched_at + |recheck|, or an
  * entry fetched at |now| (never two exchanges of a session in a second).
+ * The key is computed through |memo| (auth_tcache_key_memo; may be NULL).
  */
 enum auth_scache_state auth_scache_lookup(struct auth_scache *c,
-    const char *domain, const char *token, size_t token_len, int64_t now,
-    int64_t refresh_before, int64_t recheck,
+    struct auth_tcache_memo *memo, const char *domain, const char *token,
+    size_t token_len, int64_t now, int64_t refresh_before, int64_t recheck,
     const struct auth_scache_entry **out);
 
 /* Stores what the issuer just said about |token|: |claims|, the token to

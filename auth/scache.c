@@ -64,15 +64,16 @@ set_of(struct auth_scache *c, const unsigned char key[AUTH_TCACHE_KEY_LEN])
 }
 
 /* The slot holding |token| under |domain|, or NULL; |key| receives the
- * key either way (all zero when hashing failed: never found). */
+ * key either way (all zero when hashing failed: never found), through
+ * |memo| when not NULL. */
 static struct scache_slot *
-find(struct auth_scache *c, const char *domain, const char *token,
-    size_t token_len, unsigned char key[AUTH_TCACHE_KEY_LEN])
+find(struct auth_scache *c, struct auth_tcache_memo *memo, const char *domain,
+    const char *token, size_t token_len, unsigned char key[AUTH_TCACHE_KEY_LEN])
 {
 	struct scache_slot *set;
 	size_t w;
 
-	auth_tcache_key(domain, token, token_len, key);
+	auth_tcache_key_memo(memo, domain, token, token_len, key);
 	if (c == NULL || auth_assoc_key_is_poison(key) || token_len == 0 ||
 	    token_len > AUTH_SCACHE_TOKEN_MAX)
 		return NULL;
@@ -96,8 +97,9 @@ slot_wipe(struct scache_slot *s)
 }
 
 enum auth_scache_state
-auth_scache_lookup(struct auth_scache *c, const char *domain, const char *token,
-    size_t token_len, int64_t now, int64_t refresh_before, int64_t recheck,
+auth_scache_lookup(struct auth_scache *c, struct auth_tcache_memo *memo,
+    const char *domain, const char *token, size_t token_len, int64_t now,
+    int64_t refresh_before, int64_t recheck,
     const struct auth_scache_entry **out)
 {
 	unsigned char key[AUTH_TCACHE_KEY_LEN];
@@ -106,7 +108,7 @@ auth_scache_lookup(struct auth_scache *c, const char *domain, const char *token,
 	*out = NULL;
 	if (token == NULL)
 		return AUTH_SC_MISS;
-	s = find(c, domain, token, token_len, key);
+	s = find(c, memo, domain, token, token_len, key);
 	if (s == NULL)
 		return AUTH_SC_MISS;
 	if (now >= s->e.exp) {
@@ -144,7 +146,7 @@ auth_scache_put(struct auth_scache *c, const char *domain, const char *token,
 		exp = claims->exp;
 	if (exp <= now)
 		return -1;
-	victim = find(c, domain, token, token_len, key);
+	victim = find(c, NULL, domain, token, token_len, key);
 	if (auth_assoc_key_is_poison(key))
 		return -1;
 	if (victim == NULL) {
@@ -179,7 +181,7 @@ auth_scache_fail(struct auth_scache *c, const char *domain, const char *token,
     size_t token_len, int64_t retry_at, int64_t now)
 {
 	unsigned char key[AUTH_TCACHE_KEY_LEN];
-	struct scache_slot *s = find(c, domain, token, token_len, key);
+	struct scache_slot *s = find(c, NULL, domain, token, token_len, key);
 
 	if (s == NULL)
 		return false;
@@ -196,7 +198,7 @@ auth_scache_remove(struct auth_scache *c, const char *domain, const char *token,
     size_t token_len)
 {
 	unsigned char key[AUTH_TCACHE_KEY_LEN];
-	struct scache_slot *s = find(c, domain, token, token_len, key);
+	struct scache_slot *s = find(c, NULL, domain, token, token_len, key);
 
 	if (s != NULL)
 		slot_wipe(s);

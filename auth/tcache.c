@@ -101,33 +101,41 @@ auth_tcache_key(const char *domain, const char *token, size_t token_len,
 		memset(out, 0, AUTH_TCACHE_KEY_LEN);
 }
 
+bool
+auth_tcache_memo_has(const struct auth_tcache_memo *m, const char *domain,
+    const char *data, size_t len)
+{
+	size_t dl;
+
+	if (m == NULL || m->len == 0)
+		return false;
+	if (domain == NULL)
+		domain = "";
+	dl = strlen(domain);
+	/* Lengths are compared first: they are not the secret part. */
+	if (m->len != dl + 1 + len)
+		return false;
+	return (CRYPTO_memcmp(m->in, domain, dl) | (m->in[dl] != 0 ? 1 : 0) |
+	           CRYPTO_memcmp(m->in + dl + 1, data, len)) == 0;
+}
+
 void
-auth_tcache_key_memo(struct auth_tcache_memo *m, const char *domain,
-    const char *token, size_t token_len, unsigned char out[AUTH_TCACHE_KEY_LEN])
+auth_tcache_memo_set(struct auth_tcache_memo *m, const char *domain,
+    const char *data, size_t len, const unsigned char val[AUTH_TCACHE_KEY_LEN])
 {
 	size_t dl, need;
 	unsigned char *in;
 
+	if (m == NULL)
+		return;
 	if (domain == NULL)
 		domain = "";
 	dl = strlen(domain);
-	if (m == NULL || token_len > AUTH_TCACHE_MEMO_MAX ||
-	    dl > AUTH_TCACHE_MEMO_MAX) {
-		auth_tcache_key(domain, token, token_len, out);
+	if (len > AUTH_TCACHE_MEMO_MAX || dl > AUTH_TCACHE_MEMO_MAX) {
+		auth_tcache_memo_clear(m); /* it no longer holds the last */
 		return;
 	}
-	need = dl + 1 + token_len;
-	if (m->len == need &&
-	    (CRYPTO_memcmp(m->in, domain, dl) | (m->in[dl] != 0 ? 1 : 0) |
-	        CRYPTO_memcmp(m->in + dl + 1, token, token_len)) == 0) {
-		memcpy(out, m->key, AUTH_TCACHE_KEY_LEN);
-		return;
-	}
-	auth_tcache_key(domain, token, token_len, out);
-	if (auth_assoc_key_is_poison(out)) {
-		auth_tcache_memo_clear(m); /* never memoise a failed hash */
-		return;
-	}
+	need = dl + 1 + len;
 	if (m->cap < need) {
 		if ((in = malloc(need)) == NULL) {
 			auth_tcache_memo_clear(m);
@@ -139,10 +147,27 @@ auth_tcache_key_memo(struct auth_tcache_memo *m, const char *domain,
 	}
 	memcpy(m->in, domain, dl);
 	m->in[dl] = 0;
-	if (token_len > 0)
-		memcpy(m->in + dl + 1, token, token_len);
+	if (len > 0)
+		memcpy(m->in + dl + 1, data, len);
 	m->len = need;
-	memcpy(m->key, out, AUTH_TCACHE_KEY_LEN);
+	memcpy(m->key, val, AUTH_TCACHE_KEY_LEN);
+}
+
+void
+auth_tcache_key_memo(struct auth_tcache_memo *m, const char *domain,
+    const char *token, size_t token_len, unsigned char out[AUTH_TCACHE_KEY_LEN])
+{
+	if (auth_tcache_memo_has(m, domain, token, token_len)) {
+		memcpy(out, m->key, AUTH_TCACHE_KEY_LEN);
+		return;
+	}
+	auth_tcache_key(domain, token, token_len, out);
+	if (m == NULL || token_len > AUTH_TCACHE_MEMO_MAX)
+		return; /* a longer input leaves the memo as it was */
+	if (auth_assoc_key_is_poison(out))
+		auth_tcache_memo_clear(m); /* never memoise a failed hash */
+	else
+		auth_tcache_memo_set(m, domain, token, token_len, out);
 }
 
 void

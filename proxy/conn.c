@@ -258,6 +258,7 @@ conn_free(struct conn *cx)
 {
 	metrics_connections(cx->w->ms, -1);
 	auth_tcache_memo_clear(&cx->memo);
+	auth_tcache_memo_clear(&cx->smemo);
 	evbuffer_free(cx->in);
 	evbuffer_free(cx->out);
 	free(cx);

@@ -56,6 +56,10 @@ struct gate_ctx {
 	/* The client connection's last token-cache key (auth.h); may be
 	 * NULL. */
 	struct auth_tcache_memo *memo;
+	/* The connection's last session cookie whose signature verified
+	 * under this configuration (the caller empties it when the
+	 * configuration changes: the secret may have); may be NULL. */
+	struct auth_tcache_memo *smemo;
 	/* For this request only: the issuer just answered 401 to its
 	 * session cookie, which counts as expired now (no new exchange). */
 	bool session_refused;

@@ -172,14 +172,16 @@ struct conn {
 	struct event ev_read;  /* persistent EV_READ while reading */
 	struct event ev_write; /* EV_WRITE while output waits */
 	struct ltimer timer;
-	struct evbuffer *in;          /* owned */
-	struct evbuffer *out;         /* owned */
-	uint64_t written;             /* bytes the client took, ever */
-	uint64_t dl_mark;             /* |written| when DL_WRITE was armed */
-	int dl_outq;                  /* the kernel's send queue then */
-	struct request *req;          /* the current request, owned */
-	struct auth_tcache_memo memo; /* its last token-cache key (gate) */
-	bool reading;                 /* ev_read is added */
+	struct evbuffer *in;           /* owned */
+	struct evbuffer *out;          /* owned */
+	uint64_t written;              /* bytes the client took, ever */
+	uint64_t dl_mark;              /* |written| when DL_WRITE was armed */
+	int dl_outq;                   /* the kernel's send queue then */
+	struct request *req;           /* the current request, owned */
+	struct auth_tcache_memo memo;  /* its last token-cache key (gate) */
+	struct auth_tcache_memo smemo; /* its last verified session cookie */
+	unsigned smemo_gen;            /* the generation |smemo| is of */
+	bool reading;                  /* ev_read is added */
 	bool paused;      /* the request holds reads back (backpressure) */
 	bool write_armed; /* ev_write added or activated */
 	bool eof;         /* the client's FIN was read */

@@ -542,6 +542,13 @@ request_decide(struct request *r, const struct h1_request *head)
 	ctx.tcache = r->wg->tcache;
 	ctx.scache = r->wg->scache;
 	ctx.memo = &cx->memo;
+	/* A verified session cookie is only ever believed under the
+	 * configuration (the secret) that verified it. */
+	if (cx->smemo_gen != r->wg->gen->id) {
+		auth_tcache_memo_clear(&cx->smemo);
+		cx->smemo_gen = r->wg->gen->id;
+	}
+	ctx.smemo = &cx->smemo;
 	ctx.session_refused = r->session_refused;
 	rc = gate_decide(&in, c, &ctx, (int64_t)time(NULL), &g, w->head_buf,
 	    w->head_cap);

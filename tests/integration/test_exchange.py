@@ -10,6 +10,7 @@ import collections
 import http.client
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -295,6 +296,53 @@ def test_signed_out_session_refused_within_recheck(ed):
     assert r.status == 401 and r.json().get("n_authorization") == 0, r.body[:300]
     assert [v for v in r.header_all("set-cookie")
         if v.startswith("better-auth.session_token=") and "Max-Age=0" in v]
+
+
+def reloads_ok(bd):
+    m = re.search(rb'bearerd_config_reloads_total\{result="success"\} (\d+)',
+        bd.admin("/metrics").body)
+    return int(m.group(1)) if m else 0
+
+
+def test_new_secret_refuses_the_cookie_on_a_kept_alive_connection(
+        tmp_path_factory, module_factory):
+    """A connection remembers the last session cookie whose signature
+    verified, so the next request skips the HMAC; that memory belongs to
+    the configuration that verified it. After a reload with another secret
+    the same cookie on the same connection is checked again, and refused."""
+    s = Stack(str(tmp_path_factory.mktemp("rot")), module_factory, "rot")
+    c = None
+    try:
+        uid, jar = sign_up(s.bd)
+        ck = cookie_of(jar)
+        c = s.bd.conn()
+
+        def get():
+            c.request("GET", "/p/%s/t" % uid, headers={"Cookie": ck})
+            r = c.getresponse()
+            r.read()
+            return r.status, c.sock.getsockname()
+
+        st1, addr = get()
+        st2, addr2 = get()
+        assert (st1, st2) == (200, 200) and addr2 == addr
+        text = open(s.bd.conf).read()
+        assert "${BEARERD_TEST_BA_SECRET}" in text
+        s.bd.write_config(text=text.replace("${BEARERD_TEST_BA_SECRET}",
+            "rotated-secret-0123456789abcdef0123456789abcdef"))
+        n0 = reloads_ok(s.bd)
+        s.bd.signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while reloads_ok(s.bd) == n0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reloads_ok(s.bd) == n0 + 1, "the reload did not happen"
+        st3, addr3 = get()
+        assert addr3 == addr, "not the same connection"
+        assert st3 == 401
+    finally:
+        if c is not None:
+            c.close()
+        s.stop()
 
 
 def test_fifty_concurrent_one_exchange(ed):

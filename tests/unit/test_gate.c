@@ -433,7 +433,7 @@ run_case(struct guard *g, const struct gcase *tc)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in;
-	struct gate_ctx ctx = {NULL, NULL, NULL, false, 0, 0};
+	struct gate_ctx ctx = {.tcache = NULL};
 	struct gate_out out;
 	const struct conf *c = *tc->conf;
 	size_t cap = gate_head_cap(c);
@@ -498,7 +498,7 @@ test_outputs(void)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in = {&r, "192.0.2.7", false, false, "gen-1", 5};
-	struct gate_ctx ctx = {NULL, NULL, NULL, false, 0, 0};
+	struct gate_ctx ctx = {.tcache = NULL};
 	struct gate_out out;
 	struct auth_tcache *tc = auth_tcache_new(16);
 	char buf[65536];
@@ -712,6 +712,25 @@ session_cookie(const char *tok, const char *secret, char *out, size_t cap)
 	*o = '\0';
 }
 
+/* session_cookie's value with its %XX escapes decoded. */
+static void
+pct_plain(const char *in, char *out, size_t *out_len)
+{
+	size_t n = 0;
+
+	while (*in != '\0') {
+		if (in[0] == '%' && in[1] != '\0' && in[2] != '\0') {
+			out[n++] =
+			    (char)(auth_hexval((unsigned char)in[1]) * 16 +
+			        auth_hexval((unsigned char)in[2]));
+			in += 3;
+		} else
+			out[n++] = *in++;
+	}
+	out[n] = '\0';
+	*out_len = n;
+}
+
 static int
 decide(const struct conf *c, struct gate_ctx *ctx, const char *head,
     int64_t now, struct gate_out *out, char *buf, size_t cap)
@@ -729,12 +748,15 @@ decide(const struct conf *c, struct gate_ctx *ctx, const char *head,
 	return gate_decide(&in, c, ctx, now, out, buf, cap);
 }
 
+/* Run twice: without the connection's memos and with them (every verdict
+ * must be the same), then what the memos themselves must do. */
 static void
-test_session(void)
+test_session(bool memos)
 {
 	struct conf *cs = load(conf_s);
 	struct auth_scache *sc = auth_scache_new(16);
-	struct gate_ctx ctx = {NULL, sc, NULL, false, 0, 0};
+	struct auth_tcache_memo memo, smemo;
+	struct gate_ctx ctx = {.scache = sc};
 	struct gate_out out;
 	struct auth_claims cl;
 	char ck[256], forged[256], head[1024], buf[65536];
@@ -744,6 +766,12 @@ test_session(void)
 	session_cookie(STOK, SECRET, ck, sizeof(ck));
 	session_cookie(STOK, "another-secret-0123456789abcdef0123456789",
 	    forged, sizeof(forged));
+	memset(&memo, 0, sizeof(memo));
+	memset(&smemo, 0, sizeof(smemo));
+	if (memos) {
+		ctx.memo = &memo;
+		ctx.smemo = &smemo;
+	}
 
 	snprintf(head, sizeof(head),
 	    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
@@ -791,6 +819,41 @@ test_session(void)
 	ok(strstr(buf, "session_token") == NULL &&
 	        strstr(buf, "Cookie: a=1\r\n") != NULL,
 	    "session: the session cookie is cut, the others kept");
+	if (memos) {
+		static const unsigned char zero[AUTH_TCACHE_KEY_LEN];
+		char fh[1024], ckd[256], fd[256];
+		size_t ckd_len, fd_len;
+
+		/* the memo holds the cookie's value as decoded */
+		pct_plain(ck, ckd, &ckd_len);
+		pct_plain(forged, fd, &fd_len);
+
+		snprintf(fh, sizeof(fh),
+		    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
+		    "Cookie: better-auth.session_token=%s\r\n\r\n",
+		    forged);
+		ok(auth_tcache_memo_has(&smemo, cs->issuers[0].name, ckd,
+		       ckd_len),
+		    "session memo: holds the cookie that verified");
+		rc = decide(cs, &ctx, fh, NOW + 1, &out, buf, sizeof(buf));
+		ok(rc == -1 && out.status == 401 &&
+		        out.auth == AUTH_BAD_SIGNATURE,
+		    "session memo: a forged cookie of the same length after "
+		    "it is still 401");
+		/* White box: what the memo holds is not verified again, so
+		 * only a verified cookie may ever enter it. */
+		auth_tcache_memo_set(&smemo, cs->issuers[0].name, fd, fd_len,
+		    zero);
+		rc = decide(cs, &ctx, fh, NOW + 1, &out, buf, sizeof(buf));
+		ok(rc == 0 && out.status == 0,
+		    "session memo: consulted (a planted entry is believed)");
+		auth_tcache_memo_set(&smemo, "another-issuer", fd, fd_len,
+		    zero);
+		rc = decide(cs, &ctx, fh, NOW + 1, &out, buf, sizeof(buf));
+		ok(rc == -1 && out.status == 401,
+		    "session memo: under another issuer's name it is not");
+		auth_tcache_memo_clear(&smemo);
+	}
 
 	snprintf(head, sizeof(head),
 	    "GET /api/u2/t HTTP/1.1\r\nHost: h\r\n"
@@ -883,6 +946,9 @@ test_session(void)
 	{
 		struct conf *cc = load(conf_cc);
 
+		/* another configuration: the caller empties the memo */
+		auth_tcache_memo_clear(&smemo);
+
 		snprintf(head, sizeof(head),
 		    "GET /api/u1/t HTTP/1.1\r\nHost: h\r\n"
 		    "Cookie: better-auth.session_token=%s\r\n\r\n",
@@ -916,6 +982,8 @@ test_session(void)
 		conf_free(cc);
 	}
 
+	auth_tcache_memo_clear(&memo);
+	auth_tcache_memo_clear(&smemo);
 	auth_scache_free(sc);
 	conf_free(cs);
 }
@@ -952,7 +1020,7 @@ test_memo(void)
 	struct h1_field fields[MAX_FIELDS];
 	struct h1_request r;
 	struct gate_in in = {&r, "192.0.2.7", false, false, "gen-1", 5};
-	struct gate_ctx ctx = {NULL, NULL, NULL, false, 0, 0};
+	struct gate_ctx ctx = {.tcache = NULL};
 	struct auth_tcache_memo memo;
 	struct gate_out out;
 	size_t i;
@@ -998,7 +1066,8 @@ main(void)
 	test_memo();
 	test_reply();
 	test_trusted();
-	test_session();
+	test_session(false);
+	test_session(true);
 	conf_free(ca);
 	conf_free(cb);
 	free(tok_u1);

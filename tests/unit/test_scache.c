@@ -57,7 +57,7 @@ test_states(void)
 		ok(auth_scache_put(c, "ba/1", TOK, strlen(TOK), &cl, "jwt", 3,
 		       NOW + 900, NOW) == 0,
 		    "%s: put", tab[i].name);
-		st = auth_scache_lookup(c, "ba/1", TOK, strlen(TOK),
+		st = auth_scache_lookup(c, NULL, "ba/1", TOK, strlen(TOK),
 		    NOW + tab[i].t, 60, 300, &e);
 		is_int(st, tab[i].want, "%s: state", tab[i].name);
 		if (tab[i].want != AUTH_SC_MISS)
@@ -68,8 +68,8 @@ test_states(void)
 			ok(e == NULL, "%s: no entry", tab[i].name);
 		/* a MISS at exp wiped the entry for good */
 		if (tab[i].want == AUTH_SC_MISS)
-			is_int(auth_scache_lookup(c, "ba/1", TOK, strlen(TOK),
-			           NOW, 60, 300, &e),
+			is_int(auth_scache_lookup(c, NULL, "ba/1", TOK,
+			           strlen(TOK), NOW, 60, 300, &e),
 			    AUTH_SC_MISS, "%s: gone", tab[i].name);
 		auth_scache_free(c);
 	}
@@ -81,7 +81,7 @@ test_states(void)
 		tu_claims(&cl, "u1", NOW + 900, "{}");
 		auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1,
 		    NOW + 900, NOW);
-		is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK),
+		is_int(auth_scache_lookup(c, NULL, "d", TOK, strlen(TOK),
 		           NOW + odd[i].t, odd[i].refresh_before,
 		           odd[i].recheck, &e),
 		    odd[i].want, "%s", odd[i].name);
@@ -101,18 +101,18 @@ test_keys(void)
 	ok(auth_scache_put(c, "ba/1", TOK, strlen(TOK), &cl, "j1", 2, NOW + 900,
 	       NOW) == 0,
 	    "put");
-	is_int(auth_scache_lookup(c, "ba/2", TOK, strlen(TOK), NOW, 60, 300,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/2", TOK, strlen(TOK), NOW, 60,
+	           300, &e),
 	    AUTH_SC_MISS, "another domain (issuer or reload) misses");
 	memcpy(other, TOK, sizeof(TOK));
 	other[5] ^= 1;
-	is_int(auth_scache_lookup(c, "ba/1", other, strlen(other), NOW, 60, 300,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/1", other, strlen(other), NOW,
+	           60, 300, &e),
 	    AUTH_SC_MISS, "a token one bit off misses");
-	is_int(auth_scache_lookup(c, "ba/1", TOK, strlen(TOK) - 1, NOW, 60, 300,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/1", TOK, strlen(TOK) - 1, NOW,
+	           60, 300, &e),
 	    AUTH_SC_MISS, "a prefix of the token misses");
-	is_int(auth_scache_lookup(c, "ba/1", TOK, 0, NOW, 60, 300, &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/1", TOK, 0, NOW, 60, 300, &e),
 	    AUTH_SC_MISS, "an empty token misses");
 
 	/* a re-put replaces in place and restarts the recheck clock */
@@ -120,8 +120,8 @@ test_keys(void)
 	ok(auth_scache_put(c, "ba/1", TOK, strlen(TOK), &cl, "j2", 2,
 	       NOW + 1900, NOW + 1000) == 0,
 	    "re-put");
-	is_int(auth_scache_lookup(c, "ba/1", TOK, strlen(TOK), NOW + 1200, 60,
-	           300, &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/1", TOK, strlen(TOK), NOW + 1200,
+	           60, 300, &e),
 	    AUTH_SC_HIT, "re-put is fresh");
 	ok(e != NULL && strcmp(e->fwd, "j2") == 0, "re-put token");
 
@@ -130,15 +130,16 @@ test_keys(void)
 	ok(auth_scache_put(c, "ba/1", "tok2", 4, &cl, "j", 1, NOW + 5000,
 	       NOW) == 0,
 	    "put with a later exp");
-	is_int(auth_scache_lookup(c, "ba/1", "tok2", 4, NOW + 100, 0, 300, &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/1", "tok2", 4, NOW + 100, 0, 300,
+	           &e),
 	    AUTH_SC_MISS, "capped at the JWT's exp");
 	/* a minted token expiring first bounds the entry */
 	tu_claims(&cl, "u2", NOW + 900, "{}");
 	ok(auth_scache_put(c, "ba/1", "tok2", 4, &cl, "m", 1, NOW + 300, NOW) ==
 	        0,
 	    "put with a short forward token");
-	is_int(auth_scache_lookup(c, "ba/1", "tok2", 4, NOW + 250, 60, 3000,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/1", "tok2", 4, NOW + 250, 60,
+	           3000, &e),
 	    AUTH_SC_STALE, "refresh_before counts from the sooner exp");
 
 	ok(auth_scache_put(c, "ba/1", "t", 1, &cl, "j", 1, NOW, NOW) == -1,
@@ -166,8 +167,8 @@ test_keys(void)
 		    "takes one byte less");
 	}
 	auth_scache_remove(c, "ba/1", TOK, strlen(TOK));
-	is_int(auth_scache_lookup(c, "ba/1", TOK, strlen(TOK), NOW + 1200, 60,
-	           300, &e),
+	is_int(auth_scache_lookup(c, NULL, "ba/1", TOK, strlen(TOK), NOW + 1200,
+	           60, 300, &e),
 	    AUTH_SC_MISS, "removed (the issuer said 401)");
 	auth_scache_free(c);
 }
@@ -183,24 +184,24 @@ test_fail(void)
 	    "fail without an entry: nothing usable");
 	tu_claims(&cl, "u1", NOW + 900, "{}");
 	auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1, NOW + 900, NOW);
-	is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK), NOW + 400, 60, 300,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "d", TOK, strlen(TOK), NOW + 400, 60,
+	           300, &e),
 	    AUTH_SC_STALE, "due for a recheck");
 	ok(e->retry_at == 0, "no failure yet");
 	ok(auth_scache_fail(c, "d", TOK, strlen(TOK), NOW + 405, NOW + 400),
 	    "the issuer is down: the entry is still usable");
-	is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK), NOW + 401, 60, 300,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "d", TOK, strlen(TOK), NOW + 401, 60,
+	           300, &e),
 	    AUTH_SC_STALE, "still stale");
 	ok(e->retry_at == NOW + 405, "retry_at kept");
 	ok(auth_scache_fail(c, "d", TOK, strlen(TOK), NOW + 5000, NOW + 800),
 	    "a later failure");
-	is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK), NOW + 801, 60, 300,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "d", TOK, strlen(TOK), NOW + 801, 60,
+	           300, &e),
 	    AUTH_SC_STALE, "stale");
 	ok(e->retry_at == NOW + 900, "retry_at never past exp");
-	is_int(auth_scache_lookup(c, "d", TOK, strlen(TOK), NOW + 900, 60, 300,
-	           &e),
+	is_int(auth_scache_lookup(c, NULL, "d", TOK, strlen(TOK), NOW + 900, 60,
+	           300, &e),
 	    AUTH_SC_MISS, "cached work ends at exp, issuer down or not");
 	ok(!auth_scache_fail(c, "d", TOK, strlen(TOK), NOW + 905, NOW + 900),
 	    "nothing usable after exp");
@@ -210,7 +211,8 @@ test_fail(void)
 	tu_claims(&cl, "u1", NOW + 1900, "{}");
 	auth_scache_put(c, "d", TOK, strlen(TOK), &cl, "j", 1, NOW + 1900,
 	    NOW + 5);
-	auth_scache_lookup(c, "d", TOK, strlen(TOK), NOW + 6, 60, 300, &e);
+	auth_scache_lookup(c, NULL, "d", TOK, strlen(TOK), NOW + 6, 60, 300,
+	    &e);
 	ok(e != NULL && e->retry_at == 0, "put clears retry_at");
 	auth_scache_free(c);
 }
@@ -236,15 +238,15 @@ test_eviction(void)
 	}
 	for (i = 0; i < 100; i++) {
 		snprintf(tok, sizeof(tok), "tok%03d", i);
-		if (auth_scache_lookup(c, "d", tok, strlen(tok), NOW, 60, 300,
-		        &e) == AUTH_SC_HIT)
+		if (auth_scache_lookup(c, NULL, "d", tok, strlen(tok), NOW, 60,
+		        300, &e) == AUTH_SC_HIT)
 			found++;
 	}
 	is_int(found, 4, "four entries survive");
 	for (i = 96; i < 100; i++) {
 		snprintf(tok, sizeof(tok), "tok%03d", i);
-		is_int(auth_scache_lookup(c, "d", tok, strlen(tok), NOW, 60,
-		           300, &e),
+		is_int(auth_scache_lookup(c, NULL, "d", tok, strlen(tok), NOW,
+		           60, 300, &e),
 		    AUTH_SC_HIT, "the latest-expiring %d is kept", i);
 	}
 	auth_scache_free(c);
