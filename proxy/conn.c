@@ -2,7 +2,6 @@
 /* Client connections: listeners, worker threads, reads and writes (plain
  * and TLS), the connection state machine and its deadlines, pipelining,
  * half-close and lingering close. What a request does is request.c's. */
-#include <errno.h>
 #include <netdb.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,16 +12,15 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
 
 #include "dns.h"
 #include "proxy.h"
+#include "sockio.h"
 
 #define LINGER_MS 2000       /* read and discard after a last reply */
-#define TLS_WRITE_MAX 16384  /* one TLS record's worth per SSL_write */
 #define PROBE_MS 200         /* a half-closed client's reset, checked */
 #define WORKER_CTL_STOP 0x1u /* stop accepting, close idle connections */
 #define WORKER_CTL_EXIT 0x2u /* leave the loop */
@@ -355,67 +353,23 @@ conn_out_len(const struct conn *cx)
 	return evbuffer_get_length(cx->out);
 }
 
-/* Writes what the socket takes. Returns -1 when the connection failed
- * (the caller aborts it), else 0. */
-static int
-conn_write_some(struct conn *cx)
-{
-	while (evbuffer_get_length(cx->out) > 0) {
-		int n;
-
-		if (cx->ssl == NULL) {
-			n = evbuffer_write(cx->out, cx->fd);
-			if (n < 0)
-				return errno == EAGAIN || errno == EINTR ? 0
-				                                         : -1;
-			cx->written += (uint64_t)n;
-			continue;
-		} else {
-			size_t len = evbuffer_get_length(cx->out);
-			unsigned char *p;
-
-			/* One record carries everything queued, up to a full
-			 * record: a head and a small body written as two
-			 * records are two segments, and the second waits for
-			 * the client's delayed ACK (40 ms per request). */
-			if (len > TLS_WRITE_MAX)
-				len = TLS_WRITE_MAX;
-			if ((p = evbuffer_pullup(cx->out, (ssize_t)len)) ==
-			    NULL)
-				return -1;
-			ERR_clear_error();
-			n = SSL_write(cx->ssl, p, (int)len);
-			if (n > 0) {
-				evbuffer_drain(cx->out, (size_t)n);
-				cx->written += (uint64_t)n;
-				continue;
-			}
-			switch (SSL_get_error(cx->ssl, n)) {
-			case SSL_ERROR_WANT_WRITE:
-				return 0;
-			case SSL_ERROR_WANT_READ:
-				cx->tls_write_wants_read = true;
-				return 0;
-			default:
-				return -1;
-			}
-		}
-	}
-	return 0;
-}
-
 static void
 conn_flush(struct conn *cx)
 {
 	size_t left;
+	ssize_t n;
 
 	if (cx->state == CONN_DEAD || cx->state == CONN_HANDSHAKE)
 		return;
-	if (conn_write_some(cx) == -1) {
+	/* Until the socket is full: a short write is written again. */
+	n = sockio_write(cx->fd, cx->ssl, cx->out, true,
+	    &cx->tls_write_wants_read);
+	if (n < 0) {
 		log_debug("%s: client %s: write failed", __func__, cx->peer);
 		conn_abort(cx, false);
 		return;
 	}
+	cx->written += (uint64_t)n;
 	left = evbuffer_get_length(cx->out);
 	if (left > 0) {
 		if (!cx->write_armed && !cx->tls_write_wants_read) {
@@ -457,76 +411,15 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ----------------------------------------------------------------- input */
 
-enum rd { RD_NONE, RD_DATA, RD_EOF, RD_ERR };
-
-/* One read from the client into |cx|->in (with TLS, every record already
- * decrypted too: those never wake epoll again). */
-static enum rd
-conn_read_some(struct conn *cx)
-{
-	struct evbuffer_iovec v[2];
-	int nv, got = 0;
-	ssize_t r;
-
-	if (cx->ssl == NULL) {
-		nv = evbuffer_reserve_space(cx->in, PROXY_READ_BYTES, v, 2);
-		if (nv < 1)
-			return RD_ERR;
-		r = readv(cx->fd, (struct iovec *)v, nv);
-		if (r > 0) {
-			if ((size_t)r <= v[0].iov_len) {
-				v[0].iov_len = (size_t)r;
-				nv = 1;
-			} else
-				v[1].iov_len = (size_t)r - v[0].iov_len;
-			evbuffer_commit_space(cx->in, v, nv);
-			return RD_DATA;
-		}
-		evbuffer_commit_space(cx->in, v, 0);
-		if (r == 0)
-			return RD_EOF;
-		return errno == EAGAIN || errno == EINTR ? RD_NONE : RD_ERR;
-	}
-	do {
-		int n;
-
-		nv = evbuffer_reserve_space(cx->in, PROXY_READ_BYTES, v, 1);
-		if (nv < 1)
-			return RD_ERR;
-		ERR_clear_error();
-		n = SSL_read(cx->ssl, v[0].iov_base, (int)v[0].iov_len);
-		if (n > 0) {
-			v[0].iov_len = (size_t)n;
-			evbuffer_commit_space(cx->in, v, 1);
-			got = 1;
-			continue;
-		}
-		evbuffer_commit_space(cx->in, v, 0);
-		switch (SSL_get_error(cx->ssl, n)) {
-		case SSL_ERROR_WANT_READ:
-			return got ? RD_DATA : RD_NONE;
-		case SSL_ERROR_WANT_WRITE:
-			cx->tls_read_wants_write = true;
-			if (!cx->write_armed) {
-				cx->write_armed = true;
-				event_add(&cx->ev_write, NULL);
-			}
-			return got ? RD_DATA : RD_NONE;
-		case SSL_ERROR_ZERO_RETURN:
-			return got ? RD_DATA : RD_EOF;
-		case SSL_ERROR_SYSCALL:
-			/* EOF without close_notify: the same as a FIN here
-			 * (our framing never relies on the close). */
-			if (errno == 0 || errno == EPIPE)
-				return got ? RD_DATA : RD_EOF;
-			return RD_ERR;
-		default:
-			return RD_ERR;
-		}
-	} while (SSL_pending(cx->ssl) > 0 &&
-	    evbuffer_get_length(cx->in) < PROXY_IN_HIGH_WM);
-	return RD_DATA;
-}
+/* One read from the client: one readv, or with TLS every record already
+ * decrypted too (those never wake epoll again), while the input is under
+ * its high-water mark. */
+static const struct sockio_rlim conn_rlim = {
+    .chunk = PROXY_READ_BYTES,
+    .tls_want = 0,
+    .tls_in_max = PROXY_IN_HIGH_WM,
+    .tls_err_after_data = false,
+};
 
 static void
 conn_handshake(struct conn *cx)
@@ -635,7 +528,8 @@ static void
 conn_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *cx = arg;
-	enum rd rd;
+	enum sockio_rd rd;
+	bool wants_write = false;
 
 	if (cx->redispatch) {
 		/* conn_next: a pipelined head is already buffered */
@@ -654,17 +548,24 @@ conn_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (cx->state == CONN_HANDSHAKE || cx->state == CONN_DEAD)
 			return;
 	}
-	rd = conn_read_some(cx);
+	rd = sockio_read(cx->fd, cx->ssl, cx->in, &conn_rlim, &wants_write);
+	if (wants_write) {
+		cx->tls_read_wants_write = true;
+		if (!cx->write_armed) {
+			cx->write_armed = true;
+			event_add(&cx->ev_write, NULL);
+		}
+	}
 	switch (rd) {
-	case RD_NONE:
+	case SOCKIO_NONE:
 		return;
-	case RD_ERR:
+	case SOCKIO_ERR:
 		/* A reset: the client is gone, whatever it asked (RFC 9293
 		 * §3.10.7.4); the request is cancelled. */
 		log_debug("%s: client %s: read error", __func__, cx->peer);
 		conn_abort(cx, false);
 		return;
-	case RD_EOF:
+	case SOCKIO_EOF:
 		/*
 		 * A FIN is a half-close (RFC 9293 §3.6): the client sent all
 		 * it will send, and may still read. A complete request is

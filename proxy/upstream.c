@@ -31,11 +31,11 @@
 #include "evmem.h"
 #include "http1.h"
 #include "ltimer.h"
+#include "sockio.h"
 #include "upstream.h"
 
-#define UP_READ_BYTES 16384    /* one read from the upstream */
-#define UP_TLS_READ_MAX 65536  /* decrypted per wakeup, whole records */
-#define UP_TLS_WRITE_MAX 16384 /* one TLS record's worth per SSL_write */
+#define UP_READ_BYTES 16384   /* one read from the upstream */
+#define UP_TLS_READ_MAX 65536 /* decrypted per wakeup, whole records */
 
 enum uc_phase {
 	UC_CLOSED = 0, /* no socket yet (name lookup), or between attempts */
@@ -105,8 +105,6 @@ enum up_step {
 	STEP_GONE      /* the caller cancelled or took the request */
 };
 
-enum rd { RD_NONE, RD_DATA, RD_EOF, RD_ERR };
-
 struct up_req {
 	struct up_pool *pool;
 	struct up_conn *conn; /* owned while in flight */
@@ -147,7 +145,7 @@ static void req_process(struct up_req *);
 static void req_fail(struct up_req *, enum up_error);
 static void req_on_connected(struct up_req *);
 static void req_on_connect_failed(struct up_req *);
-static void req_on_read(struct up_req *, enum rd);
+static void req_on_read(struct up_req *, enum sockio_rd);
 static void req_on_written(struct up_req *);
 static void pool_drop(struct up_conn *);
 
@@ -387,74 +385,16 @@ conn_socket(struct up_conn *c, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
-/* One read into |c|->in: one readv, or with TLS the records that arrived
- * (SSL_read until it wants more, up to UP_TLS_READ_MAX but never leaving
- * a decrypted record behind, which would not wake epoll again). */
-static enum rd
-conn_read_some(struct up_conn *c)
-{
-	struct evbuffer_iovec v[2];
-	size_t got = 0;
-	int nv;
-	ssize_t r;
-
-	if (c->ssl == NULL) {
-		nv = evbuffer_reserve_space(c->in, UP_READ_BYTES, v, 2);
-		if (nv < 1)
-			return RD_ERR;
-		r = readv(c->fd, (struct iovec *)v, nv);
-		if (r > 0) {
-			if ((size_t)r <= v[0].iov_len) {
-				v[0].iov_len = (size_t)r;
-				nv = 1;
-			} else {
-				v[1].iov_len = (size_t)r - v[0].iov_len;
-			}
-			evbuffer_commit_space(c->in, v, nv);
-			return RD_DATA;
-		}
-		evbuffer_commit_space(c->in, v, 0);
-		if (r == 0)
-			return RD_EOF;
-		return errno == EAGAIN || errno == EINTR ? RD_NONE : RD_ERR;
-	}
-	do {
-		int n;
-
-		nv = evbuffer_reserve_space(c->in, UP_READ_BYTES, v, 1);
-		if (nv < 1)
-			return RD_ERR;
-		ERR_clear_error();
-		n = SSL_read(c->ssl, v[0].iov_base, (int)v[0].iov_len);
-		if (n > 0) {
-			v[0].iov_len = (size_t)n;
-			evbuffer_commit_space(c->in, v, 1);
-			got += (size_t)n;
-			continue;
-		}
-		evbuffer_commit_space(c->in, v, 0);
-		switch (SSL_get_error(c->ssl, n)) {
-		case SSL_ERROR_WANT_READ:
-			return got > 0 ? RD_DATA : RD_NONE;
-		case SSL_ERROR_WANT_WRITE:
-			c->tls_read_wants_write = true;
-			conn_arm_write(c);
-			return got > 0 ? RD_DATA : RD_NONE;
-		case SSL_ERROR_ZERO_RETURN:
-			return got > 0 ? RD_DATA : RD_EOF;
-		case SSL_ERROR_SYSCALL:
-			/* A close without close_notify ends a close-delimited
-			 * body as at EOF; such bodies are never pooled or
-			 * trusted for framing. */
-			if (errno == 0 || errno == EPIPE)
-				return got > 0 ? RD_DATA : RD_EOF;
-			return got > 0 ? RD_DATA : RD_ERR;
-		default:
-			return got > 0 ? RD_DATA : RD_ERR;
-		}
-	} while (SSL_pending(c->ssl) > 0 || got < UP_TLS_READ_MAX);
-	return RD_DATA;
-}
+/* One read from the upstream: one readv, or with TLS the records that
+ * arrived (SSL_read until it wants more, up to UP_TLS_READ_MAX but never
+ * leaving a decrypted record behind, which would not wake epoll again);
+ * bytes read before an error are handed on first. */
+static const struct sockio_rlim up_rlim = {
+    .chunk = UP_READ_BYTES,
+    .tls_want = UP_TLS_READ_MAX,
+    .tls_in_max = SIZE_MAX,
+    .tls_err_after_data = true,
+};
 
 /* Writes what the socket takes: the bytes written, or -1 on failure. A
  * plain connection writes once (one writev for head and body; a short
@@ -462,43 +402,8 @@ conn_read_some(struct up_conn *c)
 static ssize_t
 conn_write_some(struct up_conn *c)
 {
-	ssize_t total = 0;
-
-	while (evbuffer_get_length(c->out) > 0) {
-		size_t len = evbuffer_get_length(c->out);
-		unsigned char *p;
-		int n;
-
-		if (c->ssl == NULL) {
-			n = evbuffer_write(c->out, c->fd);
-			if (n < 0)
-				return errno == EAGAIN || errno == EINTR ? total
-				                                         : -1;
-			return total + n;
-		}
-		/* A request head and a small body in one record. */
-		if (len > UP_TLS_WRITE_MAX)
-			len = UP_TLS_WRITE_MAX;
-		if ((p = evbuffer_pullup(c->out, (ev_ssize_t)len)) == NULL)
-			return -1;
-		ERR_clear_error();
-		n = SSL_write(c->ssl, p, (int)len);
-		if (n > 0) {
-			evbuffer_drain(c->out, (size_t)n);
-			total += n;
-			continue;
-		}
-		switch (SSL_get_error(c->ssl, n)) {
-		case SSL_ERROR_WANT_WRITE:
-			return total;
-		case SSL_ERROR_WANT_READ:
-			c->tls_write_wants_read = true;
-			return total;
-		default:
-			return -1;
-		}
-	}
-	return total;
+	return sockio_write(c->fd, c->ssl, c->out, false,
+	    &c->tls_write_wants_read);
 }
 
 /* Writes from the caller's stack, calling nobody back: what the socket
@@ -630,14 +535,19 @@ conn_connected(struct up_conn *c)
 static void
 conn_read_dispatch(struct up_conn *c)
 {
-	enum rd rd;
+	enum sockio_rd rd;
+	bool wants_write = false;
 
 	if (c->phase != UC_OPEN || !c->reading)
 		return;
-	rd = conn_read_some(c);
-	if (rd == RD_NONE)
+	rd = sockio_read(c->fd, c->ssl, c->in, &up_rlim, &wants_write);
+	if (wants_write) {
+		c->tls_read_wants_write = true;
+		conn_arm_write(c);
+	}
+	if (rd == SOCKIO_NONE)
 		return;
-	if (rd != RD_DATA) {
+	if (rd != SOCKIO_DATA) {
 		c->eof = true;
 		conn_update_read(c);
 	}
@@ -646,9 +556,9 @@ conn_read_dispatch(struct up_conn *c)
 		 * or gone: drop it. */
 		pool_drop(c);
 	} else if (c->tunnel) {
-		if (rd == RD_DATA && c->tcb.on_read != NULL)
+		if (rd == SOCKIO_DATA && c->tcb.on_read != NULL)
 			c->tcb.on_read(c->targ, c->in);
-		else if (rd != RD_DATA && c->tcb.on_close != NULL)
+		else if (rd != SOCKIO_DATA && c->tcb.on_close != NULL)
 			c->tcb.on_close(c->targ);
 	} else if (c->req != NULL) {
 		req_on_read(c->req, rd);
@@ -856,7 +766,7 @@ pool_tls_init(struct up_pool *p, const struct conf_upstream *u)
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	/* A retried SSL_write may see its bytes moved or grown (they sit
 	 * in an evbuffer); a peer closing without close_notify reads as
-	 * EOF (see conn_read_some). */
+	 * EOF (see sockio_read). */
 	SSL_CTX_set_mode(ctx,
 	    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 	        SSL_MODE_ENABLE_PARTIAL_WRITE);
@@ -1595,9 +1505,9 @@ req_process(struct up_req *r)
 /* A read on |r|'s connection: bytes (body progress moves the deadline),
  * or the end of the connection. */
 static void
-req_on_read(struct up_req *r, enum rd rd)
+req_on_read(struct up_req *r, enum sockio_rd rd)
 {
-	if (rd == RD_DATA) {
+	if (rd == SOCKIO_DATA) {
 		if (r->state != ST_HEAD && r->state != ST_TUNNEL &&
 		    r->pool->response_ms > 0)
 			conn_deadline(r->conn, r->pool->response_ms);
@@ -1605,7 +1515,7 @@ req_on_read(struct up_req *r, enum rd rd)
 		return;
 	}
 	r->eof = true;
-	r->eof_err = rd == RD_ERR;
+	r->eof_err = rd == SOCKIO_ERR;
 	if (!r->paused)
 		req_process(r);
 }

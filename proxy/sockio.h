@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/* Reads and writes of a non-blocking connection, plain or TLS, between
+ * its socket and its evbuffers: one readv or writev per call for a plain
+ * socket, and SSL_read/SSL_write with what TLS waits for reported back.
+ * Inline: they run on every request, and each caller passes constants
+ * (its read limits) that fold away what it does not use. */
+#ifndef PROXY_SOCKIO_H
+#define PROXY_SOCKIO_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <event2/buffer.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#define SOCKIO_TLS_WRITE_MAX 16384 /* one TLS record's worth per SSL_write */
+
+/* What a read did. */
+enum sockio_rd {
+	SOCKIO_NONE, /* nothing to read now */
+	SOCKIO_DATA, /* bytes were added to the input */
+	SOCKIO_EOF,  /* the peer closed */
+	SOCKIO_ERR   /* a reset, a TLS failure, or no memory */
+};
+
+/* How much one read takes, and what it reports, per caller. */
+struct sockio_rlim {
+	size_t chunk; /* bytes reserved for each readv or SSL_read */
+	/* TLS: SSL_read again, even with no decrypted record pending (then
+	 * until the socket is empty), while fewer bytes than this came */
+	size_t tls_want;
+	/* TLS: SSL_read again while a decrypted record is pending and the
+	 * input holds less than this: a record left behind in the TLS
+	 * layer would never wake epoll again */
+	size_t tls_in_max;
+	/* TLS: an error after some bytes reports SOCKIO_DATA (the next
+	 * read meets the failure again) instead of SOCKIO_ERR */
+	bool tls_err_after_data;
+};
+
+/*
+ * Reads from |fd| (through |ssl| when not NULL) into |in|: for a plain
+ * socket one readv into |lim|->chunk bytes of reserved space (no FIONREAD
+ * first); for TLS, SSL_read into reserved space as |lim| says. Sets
+ * |*wants_write| when TLS must write before it can read on (the caller
+ * waits for EV_WRITE), and leaves it alone otherwise.
+ */
+static inline enum sockio_rd
+sockio_read(int fd, SSL *ssl, struct evbuffer *in,
+    const struct sockio_rlim *lim, bool *wants_write)
+{
+	struct evbuffer_iovec v[2];
+	size_t got = 0;
+	int nv;
+	ssize_t r;
+
+	if (ssl == NULL) {
+		nv = evbuffer_reserve_space(in, (ev_ssize_t)lim->chunk, v, 2);
+		if (nv < 1)
+			return SOCKIO_ERR;
+		r = readv(fd, (struct iovec *)v, nv);
+		if (r > 0) {
+			if ((size_t)r <= v[0].iov_len) {
+				v[0].iov_len = (size_t)r;
+				nv = 1;
+			} else {
+				v[1].iov_len = (size_t)r - v[0].iov_len;
+			}
+			evbuffer_commit_space(in, v, nv);
+			return SOCKIO_DATA;
+		}
+		evbuffer_commit_space(in, v, 0);
+		if (r == 0)
+			return SOCKIO_EOF;
+		return errno == EAGAIN || errno == EINTR ? SOCKIO_NONE
+		                                         : SOCKIO_ERR;
+	}
+	do {
+		int n;
+
+		nv = evbuffer_reserve_space(in, (ev_ssize_t)lim->chunk, v, 1);
+		if (nv < 1)
+			return SOCKIO_ERR;
+		ERR_clear_error();
+		n = SSL_read(ssl, v[0].iov_base, (int)v[0].iov_len);
+		if (n > 0) {
+			v[0].iov_len = (size_t)n;
+			evbuffer_commit_space(in, v, 1);
+			got += (size_t)n;
+			continue;
+		}
+		evbuffer_commit_space(in, v, 0);
+		switch (SSL_get_error(ssl, n)) {
+		case SSL_ERROR_WANT_READ:
+			return got > 0 ? SOCKIO_DATA : SOCKIO_NONE;
+		case SSL_ERROR_WANT_WRITE:
+			*wants_write = true;
+			return got > 0 ? SOCKIO_DATA : SOCKIO_NONE;
+		case SSL_ERROR_ZERO_RETURN:
+			return got > 0 ? SOCKIO_DATA : SOCKIO_EOF;
+		case SSL_ERROR_SYSCALL:
+			/* A close without close_notify (RFC 8446 §6.1) reads
+			 * as a FIN: no framing of ours relies on the close,
+			 * and a close-delimited upstream body is never
+			 * pooled. */
+			if (errno == 0 || errno == EPIPE)
+				return got > 0 ? SOCKIO_DATA : SOCKIO_EOF;
+			break;
+		default:
+			break;
+		}
+		return got > 0 && lim->tls_err_after_data ? SOCKIO_DATA
+		                                          : SOCKIO_ERR;
+	} while (got < lim->tls_want ||
+	    (SSL_pending(ssl) > 0 &&
+	        evbuffer_get_length(in) < lim->tls_in_max));
+	return SOCKIO_DATA;
+}
+
+/*
+ * Writes |out| to |fd| (through |ssl| when not NULL) and drains what went
+ * out. A plain socket gets one writev, and with |plain_until_full| another
+ * after a short one, until |out| is empty or the socket takes no more.
+ * TLS writes records of up to SOCKIO_TLS_WRITE_MAX bytes, each everything
+ * queued up to that size, until |out| is empty or TLS waits; it sets
+ * |*wants_read| when TLS must read before it can write on. Returns the
+ * bytes written (0 when the socket took nothing), or -1 on failure.
+ */
+static inline ssize_t
+sockio_write(int fd, SSL *ssl, struct evbuffer *out, bool plain_until_full,
+    bool *wants_read)
+{
+	ssize_t total = 0;
+
+	while (evbuffer_get_length(out) > 0) {
+		size_t len = evbuffer_get_length(out);
+		unsigned char *p;
+		int n;
+
+		if (ssl == NULL) {
+			n = evbuffer_write(out, fd);
+			if (n < 0)
+				return errno == EAGAIN || errno == EINTR ? total
+				                                         : -1;
+			total += n;
+			if (!plain_until_full)
+				return total;
+			continue;
+		}
+		/* One record carries everything queued, up to a full record:
+		 * a head and a small body written as two records are two
+		 * segments, and the second waits for the peer's delayed ACK
+		 * (40 ms per request). */
+		if (len > SOCKIO_TLS_WRITE_MAX)
+			len = SOCKIO_TLS_WRITE_MAX;
+		if ((p = evbuffer_pullup(out, (ev_ssize_t)len)) == NULL)
+			return -1;
+		ERR_clear_error();
+		n = SSL_write(ssl, p, (int)len);
+		if (n > 0) {
+			evbuffer_drain(out, (size_t)n);
+			total += n;
+			continue;
+		}
+		switch (SSL_get_error(ssl, n)) {
+		case SSL_ERROR_WANT_WRITE:
+			return total;
+		case SSL_ERROR_WANT_READ:
+			*wants_read = true;
+			return total;
+		default:
+			return -1;
+		}
+	}
+	return total;
+}
+
+#endif /* PROXY_SOCKIO_H */
