@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for proxy/evmem.c: sizes across every class boundary, alignment,
- * realloc keeping the bytes, reuse within a thread, frees across threads
- * and a thread's exit. */
+ * realloc keeping the bytes, reuse within a thread, the byte budget,
+ * frees across threads and a thread's exit. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -124,6 +124,34 @@ test_pow2_kept(void)
 	ok(same, "and the next allocation of that size takes it back");
 }
 
+/* A worker with about a thousand busy connections frees about a thousand
+ * 32 KiB read chains at the end of a loop pass: all are kept for the next
+ * pass, and past the budget frees go back to malloc. */
+static void
+test_budget(void)
+{
+	size_t fit = EVMEM_KEEP_BYTES / 32768, n = fit + 40, i;
+	void **v = calloc(n, sizeof(*v));
+	bool all = v != NULL;
+
+	evmem_thread_release();
+	for (i = 0; all && i < n; i++)
+		if ((v[i] = evmem_malloc(32768)) == NULL)
+			all = false;
+	ok(all, "%zu blocks of 32 KiB", n);
+	for (i = 0; all && i < 1000; i++)
+		evmem_free(v[i]);
+	is_int(evmem_thread_kept(), CACHED ? 1000 : 0,
+	    "the first 1000 freed are all kept (sanitizer build: none)");
+	for (; all && i < n; i++)
+		evmem_free(v[i]);
+	is_int(evmem_thread_kept(), CACHED ? fit : 0,
+	    "frees past %zu MiB go back to malloc", EVMEM_KEEP_BYTES >> 20);
+	evmem_thread_release();
+	is_int(evmem_thread_kept(), 0, "released");
+	free(v);
+}
+
 #define N_BLOCKS 200
 
 static void *blocks[N_BLOCKS];
@@ -184,6 +212,7 @@ main(void)
 {
 	test_sizes();
 	test_pow2_kept();
+	test_budget();
 	test_realloc();
 	test_reuse();
 	test_threads();
