@@ -415,7 +415,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
  * decrypted too (those never wake epoll again), while the input is under
  * its high-water mark. */
 static const struct sockio_rlim conn_rlim = {
-    .chunk = PROXY_READ_BYTES,
+    .chunk = SOCKIO_READ_BYTES,
     .tls_want = 0,
     .tls_in_max = PROXY_IN_HIGH_WM,
     .tls_err_after_data = false,

@@ -32,7 +32,6 @@
 
 #define PROXY_CLIENT_HIGH_WM (256 * 1024) /* queued response bytes */
 #define PROXY_IN_HIGH_WM (64 * 1024)      /* buffered input while not parsing */
-#define PROXY_READ_BYTES 16384            /* one read from a client */
 #define PROXY_MAX_LISTEN 16               /* addresses of one listen option */
 #define PROXY_PEER_MAX 64                 /* a printable peer address */
 #define PROXY_METHOD_MAX 8

@@ -19,6 +19,12 @@
 
 #define SOCKIO_TLS_WRITE_MAX 16384 /* one TLS record's worth per SSL_write */
 
+/* One read's reservation, client or upstream. libevent sizes a new chain
+ * as its 48-byte header plus the bytes asked for, rounded up to a power
+ * of two: 16 KiB less 64 is one 16 KiB block, where 16 KiB would take
+ * 32 KiB (twice the memory for every buffer a loop pass holds). */
+#define SOCKIO_READ_BYTES (16384 - 64)
+
 /* What a read did. */
 enum sockio_rd {
 	SOCKIO_NONE, /* nothing to read now */

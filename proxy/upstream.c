@@ -34,7 +34,6 @@
 #include "sockio.h"
 #include "upstream.h"
 
-#define UP_READ_BYTES 16384   /* one read from the upstream */
 #define UP_TLS_READ_MAX 65536 /* decrypted per wakeup, whole records */
 
 enum uc_phase {
@@ -390,7 +389,7 @@ conn_socket(struct up_conn *c, const struct sockaddr *sa, socklen_t len)
  * leaving a decrypted record behind, which would not wake epoll again);
  * bytes read before an error are handed on first. */
 static const struct sockio_rlim up_rlim = {
-    .chunk = UP_READ_BYTES,
+    .chunk = SOCKIO_READ_BYTES,
     .tls_want = UP_TLS_READ_MAX,
     .tls_in_max = SIZE_MAX,
     .tls_err_after_data = true,
