@@ -46,6 +46,36 @@ SANITIZER_MARKERS = (
 )
 
 
+def serve_in_threads(sock, serve, running=lambda: True, keep=None):
+    """Starts a thread that accepts on |sock| while |running()|, until the
+    socket is closed, and serves each connection on a thread of its own
+    with |serve|(conn); |keep|(conn), if given, sees each one first."""
+    def loop():
+        while running():
+            try:
+                c, _ = sock.accept()
+            except OSError:
+                return
+            if keep is not None:
+                keep(c)
+            threading.Thread(target=serve, args=(c,), daemon=True).start()
+    threading.Thread(target=loop, daemon=True).start()
+
+
+def read_heads(conn):
+    """Yields each request head read from |conn| (without its empty line;
+    bodies are not read) until the peer closes."""
+    buf = b""
+    while True:
+        while b"\r\n\r\n" not in buf:
+            d = conn.recv(65536)
+            if not d:
+                return
+            buf += d
+        head, _, buf = buf.partition(b"\r\n\r\n")
+        yield head
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

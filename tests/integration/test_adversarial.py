@@ -5,12 +5,11 @@ known finding that still reproduces; it must start passing once fixed."""
 
 import random
 import socket
-import threading
 import time
 
 import pytest
 
-from conftest import hdrs, raw
+from conftest import hdrs, raw, read_heads, serve_in_threads
 
 # ----------------------------------------------------------- helpers
 
@@ -39,31 +38,16 @@ class RawUpstream:
         self.heads = []
         self.conns = []
         self.done = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        serve_in_threads(self.s, self._serve, lambda: not self.done,
+            self.conns.append)
 
     @property
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def _accept(self):
-        while not self.done:
-            try:
-                c, _ = self.s.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
-
     def _serve(self, c):
-        buf = b""
         try:
-            while True:
-                while b"\r\n\r\n" not in buf:
-                    d = c.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                head, _, buf = buf.partition(b"\r\n\r\n")
+            for head in read_heads(c):
                 self.heads.append(head)
                 path = head.split(b" ")[1].decode().split("?")[0]
                 act = self.script.get(path.rsplit("/", 1)[-1],

@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from conftest import (MINT_SECRET, PY, BetterAuth, assert_401, free_port, issuer_block,
-    needs_betterauth, problem_ok, stop_process, wait_port)
+    needs_betterauth, problem_ok, serve_in_threads, stop_process, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ALGS = ["EdDSA", "ES256", "ES512", "RS256", "PS256"]
@@ -47,7 +47,7 @@ class Relay:
         self.ls.listen(128)
         self.port = self.ls.getsockname()[1]
         self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
+        serve_in_threads(self.ls, self._serve, lambda: not self.closed)
 
     @property
     def url(self):
@@ -56,14 +56,6 @@ class Relay:
     def count(self, path):
         with self.lock:
             return self.counts[path]
-
-    def _accept(self):
-        while not self.closed:
-            try:
-                c, _ = self.ls.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
         try:

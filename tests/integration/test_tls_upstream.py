@@ -19,7 +19,8 @@ import threading
 import pytest
 import websockets
 
-from conftest import BEARERD, HERE, PY, Upstream, bearerd_env, free_port, wait_port
+from conftest import (BEARERD, HERE, PY, Upstream, bearerd_env, free_port,
+    read_heads, serve_in_threads, wait_port)
 
 
 def openssl(*args, cwd):
@@ -206,18 +207,10 @@ class ResumeServer:
         self.lock = threading.Lock()
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        serve_in_threads(self.sock, self._serve)
 
     def _sni(self, conn, name, ctx):
         self.sni[id(conn)] = name
-
-    def _accept(self):
-        while True:
-            try:
-                raw, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
 
     def _serve(self, raw):
         raw.settimeout(10)
@@ -227,14 +220,7 @@ class ResumeServer:
                     "version": conn.version()}
                 with self.lock:
                     self.handshakes.append(rec)
-                buf = b""
-                while True:
-                    while b"\r\n\r\n" not in buf:
-                        data = conn.recv(65536)
-                        if not data:
-                            return
-                        buf += data
-                    head, buf = buf.split(b"\r\n\r\n", 1)
+                for head in read_heads(conn):
                     close = b"close" in head.split(b"\r\n", 1)[0]
                     body = json.dumps(rec).encode()
                     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
