@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Sizing, memory and replacement for the set-associative caches. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,13 +48,34 @@ auth_assoc_cleanup(struct auth_assoc *g)
 size_t
 auth_assoc_victim(const struct auth_assoc_way *ways, size_t n)
 {
-	size_t v = 0, w;
+	struct auth_assoc g;
 
-	for (w = 0; w < n; w++) {
-		if (!ways[w].used)
+	memset(&g, 0, sizeof(g));
+	g.slot_size = sizeof(*ways);
+	g.ways = n;
+	return auth_assoc_victim_in(&g, ways,
+	    offsetof(struct auth_assoc_way, used),
+	    offsetof(struct auth_assoc_way, expires));
+}
+
+size_t
+auth_assoc_victim_in(const struct auth_assoc *g, const void *set,
+    size_t used_off, size_t exp_off)
+{
+	const unsigned char *slot = set;
+	int64_t soonest = 0, exp;
+	size_t v = 0, w;
+	bool used;
+
+	for (w = 0; w < g->ways; w++, slot += g->slot_size) {
+		memcpy(&used, slot + used_off, sizeof(used));
+		if (!used)
 			return w;
-		if (ways[w].expires < ways[v].expires)
+		memcpy(&exp, slot + exp_off, sizeof(exp));
+		if (w == 0 || exp < soonest) {
 			v = w;
+			soonest = exp;
+		}
 	}
 	return v;
 }

@@ -54,6 +54,12 @@ void auth_assoc_cleanup(struct auth_assoc *g);
  * below |n|, or 0 when |n| is 0. */
 size_t auth_assoc_victim(const struct auth_assoc_way *ways, size_t n);
 
+/* auth_assoc_victim over the set at |set| of |g|'s slots, each holding its
+ * used flag (a bool) at byte |used_off| and its expiry (an int64_t) at
+ * |exp_off|: the one victim rule for every cache built on this layout. */
+size_t auth_assoc_victim_in(const struct auth_assoc *g, const void *set,
+    size_t used_off, size_t exp_off);
+
 /*
  * The two below sit on the hot path of every request (the token cache's
  * lookup): inline, so that a lookup costs no call.

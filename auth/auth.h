@@ -306,6 +306,17 @@ enum auth_status auth_ba_session_token_check(const unsigned char *secret,
     size_t secret_len, const char *value, size_t value_len,
     struct auth_view *out_token);
 
+struct auth_tcache_memo; /* tcache.c, below */
+
+/* auth_ba_session_token_check through |m| (NULL: none), a memo of the
+ * last cookie that verified under issuer |issuer| (auth_tcache_memo_has):
+ * that very cookie is split, not verified again; a cookie that verifies
+ * becomes the memo's. The caller empties |m| whenever |secret| may have
+ * changed. */
+enum auth_status auth_ba_session_token_check_memo(struct auth_tcache_memo *m,
+    const char *issuer, const unsigned char *secret, size_t secret_len,
+    const char *value, size_t value_len, struct auth_view *out_token);
+
 /* Better Auth's session_data cookie in the `compact` strategy:
  * base64url(JSON{"session":{...},"expiresAt":ms,"signature":b64url}).
  * Verifies the HMAC over the raw "session" text with ,"expiresAt":N

@@ -2,6 +2,7 @@
 /* The per-worker cache of Better Auth session exchanges: fixed memory,
  * set-associative, keyed by SHA-256 and the full session token. */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,14 +152,10 @@ auth_scache_put(struct auth_scache *c, const char *domain, const char *token,
 		return -1;
 	if (victim == NULL) {
 		struct scache_slot *set = set_of(c, key);
-		struct auth_assoc_way ways[AUTH_ASSOC_WAYS];
-		size_t w;
 
-		for (w = 0; w < c->a.ways; w++) {
-			ways[w].used = set[w].used;
-			ways[w].expires = set[w].e.exp;
-		}
-		victim = &set[auth_assoc_victim(ways, c->a.ways)];
+		victim = &set[auth_assoc_victim_in(&c->a, set,
+		    offsetof(struct scache_slot, used),
+		    offsetof(struct scache_slot, e.exp))];
 	}
 	slot_wipe(victim);
 	memcpy(victim->e.key, key, AUTH_TCACHE_KEY_LEN);

@@ -14,6 +14,19 @@
 #define BA_MAC_LEN 32     /* HMAC-SHA256 */
 #define BA_DEFAULT_SUBJECT "session.userId"
 
+/* better-call signs "value.base64(HMAC)"; the value may itself hold dots,
+ * so the signature is after the last one. NULL when there is none. */
+static const char *
+last_dot(const char *value, size_t value_len)
+{
+	size_t i;
+
+	for (i = value_len; i > 0; i--)
+		if (value[i - 1] == '.')
+			return value + i - 1;
+	return NULL;
+}
+
 enum auth_status
 auth_ba_session_token_check(const unsigned char *secret, size_t secret_len,
     const char *value, size_t value_len, struct auth_view *out_token)
@@ -28,15 +41,7 @@ auth_ba_session_token_check(const unsigned char *secret, size_t secret_len,
 		return AUTH_INTERNAL;
 	if (value_len > AUTH_MAX_COOKIE_VALUE_LEN)
 		return AUTH_TOO_LARGE;
-	/* better-call signs "value.base64(HMAC)"; the value may itself hold
-	 * dots, so the signature is after the last one. */
-	for (i = value_len; i > 0; i--) {
-		if (value[i - 1] == '.') {
-			dot = value + i - 1;
-			break;
-		}
-	}
-	if (dot == NULL)
+	if ((dot = last_dot(value, value_len)) == NULL)
 		return AUTH_MALFORMED;
 	tok_len = (size_t)(dot - value);
 	sig_len = value_len - tok_len - 1;
@@ -61,6 +66,29 @@ auth_ba_session_token_check(const unsigned char *secret, size_t secret_len,
 	st = AUTH_OK;
 out_cleanse:
 	OPENSSL_cleanse(mac, sizeof(mac));
+	return st;
+}
+
+enum auth_status
+auth_ba_session_token_check_memo(struct auth_tcache_memo *m, const char *issuer,
+    const unsigned char *secret, size_t secret_len, const char *value,
+    size_t value_len, struct auth_view *out_token)
+{
+	static const unsigned char none[AUTH_TCACHE_KEY_LEN];
+	const char *dot;
+	enum auth_status st;
+
+	if (out_token != NULL &&
+	    auth_tcache_memo_has(m, issuer, value, value_len) &&
+	    (dot = last_dot(value, value_len)) != NULL) {
+		out_token->ptr = value;
+		out_token->len = (size_t)(dot - value);
+		return AUTH_OK;
+	}
+	st = auth_ba_session_token_check(secret, secret_len, value, value_len,
+	    out_token);
+	if (st == AUTH_OK)
+		auth_tcache_memo_set(m, issuer, value, value_len, none);
 	return st;
 }
 

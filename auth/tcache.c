@@ -2,6 +2,7 @@
 /* A fixed-size, set-associative cache of verified tokens keyed by SHA-256. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,14 +257,10 @@ auth_tcache_put(struct auth_tcache *c,
 	victim = find(c, key);
 	if (victim == NULL) {
 		struct tcache_slot *set = set_of(c, key);
-		struct auth_assoc_way ways[AUTH_ASSOC_WAYS];
-		size_t w;
 
-		for (w = 0; w < c->a.ways; w++) {
-			ways[w].used = set[w].used;
-			ways[w].expires = set[w].e.expires;
-		}
-		victim = &set[auth_assoc_victim(ways, c->a.ways)];
+		victim = &set[auth_assoc_victim_in(&c->a, set,
+		    offsetof(struct tcache_slot, used),
+		    offsetof(struct tcache_slot, e.expires))];
 	}
 	slot_wipe(victim);
 	memcpy(victim->e.key, key, AUTH_TCACHE_KEY_LEN);

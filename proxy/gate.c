@@ -494,26 +494,10 @@ session_credential(struct gate_ctx *ctx, const struct conf_issuer *is,
 	*need_exchange = false;
 	if (ctx == NULL || ctx->scache == NULL)
 		return AUTH_INTERNAL;
-	if (auth_tcache_memo_has(ctx->smemo, is->name, cred, cred_len)) {
-		/* This very cookie verified on this connection under this
-		 * configuration: its token is before the last dot. */
-		tok.ptr = cred;
-		tok.len = cred_len;
-		while (tok.len > 0 && cred[tok.len - 1] != '.')
-			tok.len--;
-		if (tok.len == 0)
-			return AUTH_INTERNAL;
-		tok.len--;
-	} else {
-		static const unsigned char none[AUTH_TCACHE_KEY_LEN];
-
-		st = auth_ba_session_token_check(is->secret, is->secret_len,
-		    cred, cred_len, &tok);
-		if (st != AUTH_OK)
-			return st;
-		auth_tcache_memo_set(ctx->smemo, is->name, cred, cred_len,
-		    none);
-	}
+	st = auth_ba_session_token_check_memo(ctx->smemo, is->name, is->secret,
+	    is->secret_len, cred, cred_len, &tok);
+	if (st != AUTH_OK)
+		return st;
 	if (tok.len > AUTH_SCACHE_TOKEN_MAX || cred_len > GATE_SESSION_MAX)
 		return AUTH_MALFORMED;
 	if (ctx->session_refused)

@@ -876,7 +876,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 	struct conn *cx = r->cx;
 	struct obuf ob, *o = &ob; /* 8 KiB of stack: no allocation */
 	struct conn_names cn;
-	bool tunnel = status == 101, has_conn = false;
+	bool tunnel = status == 101;
 	size_t i;
 
 	r->up_ms = ms_since(r->w, &r->t_up_start);
@@ -901,10 +901,8 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 		r->keep_alive = false; /* HTTP/1.0: close-delimited */
 	r->chunked_out = !r->no_body_out && cl < 0 && r->minor == 1;
 
-	for (i = 0; i < n_h && !has_conn; i++)
-		has_conn = h[i].tok == H1_T_CONNECTION;
-	cn.n = 0;
-	if (has_conn && !tunnel)
+	cn.n = 0; /* a tunnel keeps its Connection: Upgrade */
+	if (!tunnel)
 		conn_names_split(h, n_h, &cn);
 	ob_add(o, "HTTP/1.1 ", 9);
 	ob_dec(o, (uint64_t)status);
@@ -918,7 +916,7 @@ up_on_head(void *arg, int status, const struct up_header *h, size_t n_h,
 		if (drop && tunnel &&
 		    (tok == H1_T_UPGRADE || tok == H1_T_CONNECTION))
 			drop = false;
-		if (!drop && !tunnel && has_conn &&
+		if (!drop && cn.n != 0 &&
 		    named_in_connection(&cn, h, n_h, &h[i]))
 			drop = true;
 		if (drop)

@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Tests for auth/assoc.c: sizing, set index, poison key, victim choice. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +170,35 @@ test_victim(void)
 	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
 		is_int(auth_assoc_victim(tab[i].w, tab[i].n), tab[i].want,
 		    "victim %s", tab[i].name);
+
+	/* The same rows read from slots of a cache's own layout, the used
+	 * flag and the expiry at their offsets inside each slot. */
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct slot {
+			char head[5];
+			bool used;
+			char mid[3];
+			int64_t exp;
+			char tail[7];
+		} set[AUTH_ASSOC_WAYS];
+		struct auth_assoc g;
+		size_t w;
+
+		memset(set, 0x5a, sizeof(set));
+		for (w = 0; w < AUTH_ASSOC_WAYS; w++) {
+			set[w].used = tab[i].w[w].used;
+			set[w].exp = tab[i].w[w].expires;
+		}
+		memset(&g, 0, sizeof(g));
+		g.slots = set;
+		g.slot_size = sizeof(set[0]);
+		g.n_sets = 1;
+		g.ways = tab[i].n;
+		is_int(auth_assoc_victim_in(&g, set,
+		           offsetof(struct slot, used),
+		           offsetof(struct slot, exp)),
+		    tab[i].want, "victim in slots %s", tab[i].name);
+	}
 }
 
 int
