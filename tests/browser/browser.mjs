@@ -90,14 +90,28 @@ async function signUpAndAdd(page, name, title) {
 	await page.fill("#signup [name=password]", PASSWORD);
 	const firstList = page.waitForResponse((r) => r.request().method() === "GET" && /\/api\/[^/]+\/tasks$/.test(r.url()) &&
 		!r.url().includes("/api/auth/"));
+	// After a 200 the page asks Better Auth who is signed in, then moves to
+	// /tasks. Chromium forgets the old document's response bodies as the
+	// move starts, so reading the sign-up body raced it: when the read came
+	// late, the body was gone and a good answer failed the check. The page's
+	// next call is held here until the body has been read; route.continue()
+	// then sends it unchanged.
+	let release;
+	const bodyRead = new Promise((resolve) => { release = resolve; });
+	const nextCall = `${url}/api/auth/get-session`;
+	const hold = async (route) => { await bodyRead; await route.continue(); };
+	await page.route(nextCall, hold, { times: 1 });
 	const [signup] = await Promise.all([
 		page.waitForResponse(isCall("POST", `${url}/api/auth/sign-up/email`)),
 		page.click("#signup button"),
 	]);
-	const body = await signup.json().catch(() => null);
+	let readError = "";
+	const body = await signup.json().catch((e) => { readError = `: ${e.message}`; return null; });
+	release();
 	const id = body && body.user && body.user.id;
 	if (!check(signup.status() === 200 && typeof id === "string" && id !== "",
-		`${name}: sign-up through bearerd answers 200 with a user id`, `status ${signup.status()}`))
+		`${name}: sign-up through bearerd answers 200 with a user id`,
+		`status ${signup.status()}${readError}${body && !readError ? `, body ${JSON.stringify(body).slice(0, 200)}` : ""}`))
 		throw new Error(`${name} could not sign up`);
 	// The page goes to /tasks, which asks Better Auth (through bearerd) who
 	// is signed in and then lists the tasks; if the session cookie did not
