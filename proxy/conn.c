@@ -411,7 +411,7 @@ conn_write_cb(evutil_socket_t fd, short what, void *arg)
 
 /* ----------------------------------------------------------------- input */
 
-/* One read from the client: one readv, or with TLS every record already
+/* One read from the client: one recv, or with TLS every record already
  * decrypted too (those never wake epoll again), while the input is under
  * its high-water mark. */
 static const struct sockio_rlim conn_rlim = {

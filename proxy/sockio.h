@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads and writes of a non-blocking connection, plain or TLS, between
- * its socket and its evbuffers: one readv or writev per call for a plain
+ * its socket and its evbuffers: one recv or writev per call for a plain
  * socket, and SSL_read/SSL_write with what TLS waits for reported back.
  * Inline: they run on every request, and each caller passes constants
  * (its read limits) that fold away what it does not use. */
@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <openssl/err.h>
@@ -35,7 +35,7 @@ enum sockio_rd {
 
 /* How much one read takes, and what it reports, per caller. */
 struct sockio_rlim {
-	size_t chunk; /* bytes reserved for each readv or SSL_read */
+	size_t chunk; /* bytes reserved for each recv or SSL_read */
 	/* TLS: SSL_read again, even with no decrypted record pending (then
 	 * until the socket is empty), while fewer bytes than this came */
 	size_t tls_want;
@@ -50,33 +50,31 @@ struct sockio_rlim {
 
 /*
  * Reads from |fd| (through |ssl| when not NULL) into |in|: for a plain
- * socket one readv into |lim|->chunk bytes of reserved space (no FIONREAD
- * first); for TLS, SSL_read into reserved space as |lim| says. Sets
- * |*wants_write| when TLS must write before it can read on (the caller
- * waits for EV_WRITE), and leaves it alone otherwise.
+ * socket one recv into |lim|->chunk contiguous bytes of reserved space
+ * (no FIONREAD first); for TLS, SSL_read into reserved space as |lim|
+ * says. Sets |*wants_write| when TLS must write before it can read on
+ * (the caller waits for EV_WRITE), and leaves it alone otherwise.
  */
 static inline enum sockio_rd
 sockio_read(int fd, SSL *ssl, struct evbuffer *in,
     const struct sockio_rlim *lim, bool *wants_write)
 {
-	struct evbuffer_iovec v[2];
+	struct evbuffer_iovec v[1];
 	size_t got = 0;
 	int nv;
 	ssize_t r;
 
 	if (ssl == NULL) {
-		nv = evbuffer_reserve_space(in, (ev_ssize_t)lim->chunk, v, 2);
+		/* One contiguous region and recv(), not readv(): the kernel
+		 * then copies no iovec in and goes straight to the socket
+		 * (sys_recvfrom instead of vfs_readv's checks). */
+		nv = evbuffer_reserve_space(in, (ev_ssize_t)lim->chunk, v, 1);
 		if (nv < 1)
 			return SOCKIO_ERR;
-		r = readv(fd, (struct iovec *)v, nv);
+		r = recv(fd, v[0].iov_base, v[0].iov_len, 0);
 		if (r > 0) {
-			if ((size_t)r <= v[0].iov_len) {
-				v[0].iov_len = (size_t)r;
-				nv = 1;
-			} else {
-				v[1].iov_len = (size_t)r - v[0].iov_len;
-			}
-			evbuffer_commit_space(in, v, nv);
+			v[0].iov_len = (size_t)r;
+			evbuffer_commit_space(in, v, 1);
 			return SOCKIO_DATA;
 		}
 		evbuffer_commit_space(in, v, 0);

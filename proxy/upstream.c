@@ -384,7 +384,7 @@ conn_socket(struct up_conn *c, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
-/* One read from the upstream: one readv, or with TLS the records that
+/* One read from the upstream: one recv, or with TLS the records that
  * arrived (SSL_read until it wants more, up to UP_TLS_READ_MAX but never
  * leaving a decrypted record behind, which would not wake epoll again);
  * bytes read before an error are handed on first. */

@@ -136,7 +136,7 @@ void up_req_cancel(struct up_req *r);
 
 /*
  * An upstream connection: its socket, its TLS session (https upstreams)
- * and its input and output buffers, read with one readv or SSL_read per
+ * and its input and output buffers, read with one recv or SSL_read per
  * wakeup and written with one writev or SSL_write, no bufferevent. It is
  * idle in its pool, owned by one up_req, or, after a 101, handed over as
  * the upstream side of a tunnel through the functions below.
