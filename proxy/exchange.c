@@ -73,8 +73,9 @@ enum { OUT_OK, OUT_UNAUTHORIZED, OUT_UNAVAILABLE, OUT_INVALID, OUT_MAX };
 static const char *const outcome_name[OUT_MAX] = {"ok", "unauthorized",
     "unavailable", "invalid"};
 static atomic_ulong n_outcome[OUT_MAX];
+/* Per exchange, so rare: shared counters. What every session request
+ * counts (its cache lookup) goes to the worker's metrics shard. */
 static atomic_ulong n_joins, n_stale_served, n_overload;
-static atomic_ulong n_lookup[3]; /* enum auth_scache_state */
 
 static void flight_verify(struct flight *f);
 
@@ -629,15 +630,6 @@ exch_ctx_free(struct exch_ctx *x)
 
 /* ------------------------------------------------------------ metrics */
 
-void
-exch_count_lookup(int state, bool served_stale)
-{
-	if (state >= 0 && state < 3)
-		atomic_fetch_add(&n_lookup[state], 1);
-	if (served_stale)
-		atomic_fetch_add(&n_stale_served, 1);
-}
-
 bool
 exch_ready(void)
 {
@@ -647,6 +639,7 @@ exch_ready(void)
 void
 exch_metrics(const struct conf *c, char *buf, size_t cap, size_t *len)
 {
+	unsigned long lookups[AUTH_SC_STALE + 1], stale;
 	size_t i;
 	int n;
 
@@ -660,6 +653,7 @@ exch_metrics(const struct conf *c, char *buf, size_t cap, size_t *len)
 
 	if (*len >= cap)
 		return;
+	metrics_session_sums(lookups, &stale);
 	OUT("# HELP bearerd_exchanges_total Session exchanges at token_url, "
 	    "by outcome.\n# TYPE bearerd_exchanges_total counter\n");
 	for (i = 0; i < OUT_MAX; i++)
@@ -681,14 +675,13 @@ exch_metrics(const struct conf *c, char *buf, size_t cap, size_t *len)
 	    "bearerd_session_cache_lookups_total{result=\"hit\"} %lu\n"
 	    "bearerd_session_cache_lookups_total{result=\"stale\"} %lu\n"
 	    "bearerd_session_cache_lookups_total{result=\"miss\"} %lu\n",
-	    atomic_load(&n_lookup[AUTH_SC_HIT]),
-	    atomic_load(&n_lookup[AUTH_SC_STALE]),
-	    atomic_load(&n_lookup[AUTH_SC_MISS]));
+	    lookups[AUTH_SC_HIT], lookups[AUTH_SC_STALE],
+	    lookups[AUTH_SC_MISS]);
 	OUT("# HELP bearerd_session_stale_served_total Requests served from a "
 	    "cached JWT inside its exp while the issuer could not answer.\n"
 	    "# TYPE bearerd_session_stale_served_total counter\n"
 	    "bearerd_session_stale_served_total %lu\n",
-	    atomic_load(&n_stale_served));
+	    atomic_load(&n_stale_served) + stale);
 #undef OUT
 	jwks_metrics(c, buf, cap, len);
 }

@@ -74,10 +74,6 @@ struct exch_wait *exch_wait_gate(struct exch_ctx *x, const struct gate_out *g,
 /* The waiting request went away: |w|'s callback will not be called. */
 void exch_cancel(struct exch_wait *w);
 
-/* Counts one session cache lookup of the gate (enum auth_scache_state;
- * |served_stale| when a stale entry was used because the issuer is down). */
-void exch_count_lookup(int state, bool served_stale);
-
 /* Whether every worker has the keys of every jwks_url (readiness). */
 bool exch_ready(void);
 

@@ -50,6 +50,8 @@ static const uint64_t bucket_us[METRICS_BUCKETS - 1] = {
 	T up_tls[METRICS_UPSTREAM_OTHER + 1][2]; /* full, resumed */           \
 	T tcache_hits;                                                         \
 	T tcache_misses;                                                       \
+	T session_lookups[AUTH_SC_STALE + 1];                                  \
+	T session_stale_served;                                                \
 	T connections; /* gauge */
 
 /* One thread's counters. Written only by that thread. */
@@ -260,6 +262,18 @@ metrics_tcache_count(struct metrics_shard *s, unsigned hits, unsigned misses)
 }
 
 void
+metrics_session_lookup(struct metrics_shard *s, enum auth_scache_state st,
+    bool served_stale)
+{
+	if (s == NULL)
+		return;
+	if ((unsigned)st <= AUTH_SC_STALE)
+		ADD(s->session_lookups[st], 1);
+	if (served_stale)
+		ADD(s->session_stale_served, 1);
+}
+
+void
 metrics_connections(struct metrics_shard *s, int delta)
 {
 	if (s != NULL)
@@ -353,6 +367,25 @@ snapshot(struct metrics_snap *snap)
 			dst[k] +=
 			    atomic_load_explicit(&src[k], memory_order_relaxed);
 	}
+}
+
+void
+metrics_session_sums(unsigned long lookups[AUTH_SC_STALE + 1],
+    unsigned long *stale_served)
+{
+	struct metrics_snap *s = malloc(sizeof(*s));
+	unsigned i;
+
+	for (i = 0; i <= AUTH_SC_STALE; i++)
+		lookups[i] = 0;
+	*stale_served = 0;
+	if (s == NULL)
+		return;
+	snapshot(s);
+	for (i = 0; i <= AUTH_SC_STALE; i++)
+		lookups[i] = s->session_lookups[i];
+	*stale_served = s->session_stale_served;
+	free(s);
 }
 
 /* `{name="value",` or `{` when |lname| is NULL. */

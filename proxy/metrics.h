@@ -92,6 +92,13 @@ void metrics_tcache(struct metrics_shard *s, bool hit);
 /* |hits| and |misses| token-cache lookups at once. */
 void metrics_tcache_count(struct metrics_shard *s, unsigned hits,
     unsigned misses);
+/* A session-cache lookup of a request (|st|), and whether the request was
+ * served a cached token while its issuer could not answer. */
+void metrics_session_lookup(struct metrics_shard *s, enum auth_scache_state st,
+    bool served_stale);
+/* Those counts summed over the shards, for the exchange's families. */
+void metrics_session_sums(unsigned long lookups[AUTH_SC_STALE + 1],
+    unsigned long *stale_served);
 /* Open client connections grew or shrank by |delta|. */
 void metrics_connections(struct metrics_shard *s, int delta);
 

@@ -567,7 +567,8 @@ request_decide(struct request *r, const struct h1_request *head)
 	if (g.has_sub)
 		memcpy(r->sub, g.sub, sizeof(r->sub));
 	if (g.session_lookup >= 0)
-		exch_count_lookup(g.session_lookup, g.session_stale);
+		metrics_session_lookup(w->ms,
+		    (enum auth_scache_state)g.session_lookup, g.session_stale);
 	if (rc == 0 && g.need_exchange) {
 		request_wait_exchange(r, &g);
 		return;
