@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads and writes of a non-blocking connection, plain or TLS, between
- * its socket and its evbuffers: one recv or writev per call for a plain
- * socket, and SSL_read/SSL_write with what TLS waits for reported back.
+ * its socket and its evbuffers: one recv, or one send or writev, per call
+ * for a plain socket, and SSL_read/SSL_write with what TLS waits for
+ * reported back.
  * Inline: they run on every request, and each caller passes constants
  * (its read limits) that fold away what it does not use. */
 #ifndef PROXY_SOCKIO_H
@@ -18,6 +19,12 @@
 #include <openssl/ssl.h>
 
 #define SOCKIO_TLS_WRITE_MAX 16384 /* one TLS record's worth per SSL_write */
+
+/* Up to this many queued bytes (a head and a small body: two chains) are
+ * copied together and sent with send(); more go out with writev(). On
+ * the VM this was measured on, the copy took about 0.15 us for 4 KiB and
+ * writev's path cost about 0.25 us a call more than send's (perf). */
+#define SOCKIO_SEND_MAX 4096
 
 /* One read's reservation, client or upstream. libevent sizes a new chain
  * as its 48-byte header plus the bytes asked for, rounded up to a power
@@ -127,8 +134,9 @@ sockio_read(int fd, SSL *ssl, struct evbuffer *in,
 
 /*
  * Writes |out| to |fd| (through |ssl| when not NULL) and drains what went
- * out. A plain socket gets one writev, and with |plain_until_full| another
- * after a short one, until |out| is empty or the socket takes no more.
+ * out. A plain socket gets one send (up to SOCKIO_SEND_MAX bytes) or one
+ * writev, and with |plain_until_full| another after a short one, until
+ * |out| is empty or the socket takes no more.
  * TLS writes records of up to SOCKIO_TLS_WRITE_MAX bytes, each everything
  * queued up to that size, until |out| is empty or TLS waits; it sets
  * |*wants_read| when TLS must read before it can write on. Returns the
@@ -146,11 +154,25 @@ sockio_write(int fd, SSL *ssl, struct evbuffer *out, bool plain_until_full,
 		int n;
 
 		if (ssl == NULL) {
-			n = evbuffer_write(out, fd);
-			if (n < 0)
+			ssize_t w;
+
+			if (len <= SOCKIO_SEND_MAX) {
+				/* Gathered into one region (no copy when it
+				 * already is one) and sent with send(): no
+				 * iovec to copy in, no vfs_writev checks. */
+				p = evbuffer_pullup(out, (ev_ssize_t)len);
+				if (p == NULL)
+					return -1;
+				w = send(fd, p, len, MSG_NOSIGNAL);
+				if (w > 0)
+					evbuffer_drain(out, (size_t)w);
+			} else {
+				w = evbuffer_write(out, fd);
+			}
+			if (w < 0)
 				return errno == EAGAIN || errno == EINTR ? total
 				                                         : -1;
-			total += n;
+			total += w;
 			if (!plain_until_full)
 				return total;
 			continue;
