@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Sizing, memory and replacement for the set-associative caches. */
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,19 +42,6 @@ auth_assoc_cleanup(struct auth_assoc *g)
 	auth_assoc_wipe(g);
 	free(g->slots);
 	memset(g, 0, sizeof(*g));
-}
-
-size_t
-auth_assoc_victim(const struct auth_assoc_way *ways, size_t n)
-{
-	struct auth_assoc g;
-
-	memset(&g, 0, sizeof(g));
-	g.slot_size = sizeof(*ways);
-	g.ways = n;
-	return auth_assoc_victim_in(&g, ways,
-	    offsetof(struct auth_assoc_way, used),
-	    offsetof(struct auth_assoc_way, expires));
 }
 
 size_t

@@ -27,12 +27,6 @@ struct auth_assoc {
 	size_t ways;      /* AUTH_ASSOC_WAYS, or fewer in a smaller cache */
 };
 
-/* What auth_assoc_victim() needs to know of one slot of a set. */
-struct auth_assoc_way {
-	bool used;
-	int64_t expires;
-};
-
 /* Sizes |g| for |n_entries| slots of |slot_size| bytes, rounded up to a
  * power of two (one at least), and allocates them zeroed. Returns 0, or -1
  * with |g| zeroed when |n_entries| is over |max_entries|, |max_entries| is
@@ -48,15 +42,12 @@ void auth_assoc_wipe(struct auth_assoc *g);
 /* Wipes and frees the slots and zeroes |g|; a zeroed |g| is fine. */
 void auth_assoc_cleanup(struct auth_assoc *g);
 
-/* Which of the |n| slots of a set a put overwrites when its key is not
- * there: the first empty one, else the one expiring soonest (the first
- * among equals; a slot already expired expires soonest). Returns an index
- * below |n|, or 0 when |n| is 0. */
-size_t auth_assoc_victim(const struct auth_assoc_way *ways, size_t n);
-
-/* auth_assoc_victim over the set at |set| of |g|'s slots, each holding its
- * used flag (a bool) at byte |used_off| and its expiry (an int64_t) at
- * |exp_off|: the one victim rule for every cache built on this layout. */
+/* Which of the |g|->ways slots of the set at |set| a put overwrites when
+ * its key is not there: the first empty one, else the one expiring soonest
+ * (the first among equals; a slot already expired expires soonest). Each
+ * slot holds its used flag (a bool) at byte |used_off| and its expiry (an
+ * int64_t) at |exp_off|: the one victim rule for every cache built on
+ * this layout. Returns an index below |g|->ways, or 0 when it is 0. */
 size_t auth_assoc_victim_in(const struct auth_assoc *g, const void *set,
     size_t used_off, size_t exp_off);
 

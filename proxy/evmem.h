@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 /* What one thread keeps at most in its lists, in bytes of block capacity:
- * about a thousand 32 KiB read chains (evmem.c says why). */
+ * about two thousand 16 KiB read chains (evmem.c says why). */
 #define EVMEM_KEEP_BYTES ((size_t)32 << 20)
 
 /* malloc, realloc and free with libevent's contract: blocks from one are

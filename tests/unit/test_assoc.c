@@ -149,7 +149,10 @@ test_victim(void)
 	static const struct {
 		const char *name;
 		size_t n;
-		struct auth_assoc_way w[AUTH_ASSOC_WAYS];
+		struct way {
+			bool used;
+			int64_t expires;
+		} w[AUTH_ASSOC_WAYS];
 		size_t want;
 	} tab[] = {
 	    {"no ways", 0, {E}, 0},
@@ -167,9 +170,18 @@ test_victim(void)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
-		is_int(auth_assoc_victim(tab[i].w, tab[i].n), tab[i].want,
-		    "victim %s", tab[i].name);
+	/* The rows as they are: a set of bare {used, expires} slots. */
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++) {
+		struct auth_assoc g;
+
+		memset(&g, 0, sizeof(g));
+		g.slot_size = sizeof(tab[i].w[0]);
+		g.ways = tab[i].n;
+		is_int(auth_assoc_victim_in(&g, tab[i].w,
+		           offsetof(struct way, used),
+		           offsetof(struct way, expires)),
+		    tab[i].want, "victim %s", tab[i].name);
+	}
 
 	/* The same rows read from slots of a cache's own layout, the used
 	 * flag and the expiry at their offsets inside each slot. */
